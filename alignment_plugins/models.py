@@ -1,0 +1,251 @@
+"""Finding, converting and loading models: packaged names, local HF directories, .gguf files and hub ids.
+
+GGUF weights are dequantized once (slow) and cached as safetensors under ``$ALIGNMENT_CACHE_DIR/models``
+(default ``~/.cache/alignment_plugins``); later loads read the cache in seconds. Split GGUF files (the Qwen
+and Gemma packages) are assembled into one file in the cache first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from alignment_plugins.manager import get_plugin_manager
+from alignment_plugins.types import ArchitectureInfo, LoadedModel, ModelSpec
+
+log = logging.getLogger(__name__)
+
+CACHE_ENV = "ALIGNMENT_CACHE_DIR"
+_CONVERSION_VERSION = "1"
+
+
+class UnknownModelError(LookupError):
+    """The name is neither a known model, a local path, nor a loadable hub id."""
+
+
+class ModelNotRunnableError(RuntimeError):
+    """The model is a metadata-only architecture (no weights available)."""
+
+
+def cache_dir() -> Path:
+    """Return the engine's cache root (models, activations), creating it if needed."""
+    root = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "alignment_plugins").expanduser()
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def known_models() -> dict[str, ModelSpec]:
+    """Return every model the plugins know, by canonical name (later plugins win on a clash)."""
+    specs: dict[str, ModelSpec] = {}
+    for batch in reversed(get_plugin_manager().hook.alignment_known_models()):
+        for spec in batch or []:
+            specs[spec.name] = spec
+    return specs
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def file_sha256(paths: list[Path]) -> str:
+    """Return the sha256 hex digest of the concatenated bytes of `paths`."""
+    digest = hashlib.sha256()
+    for path in paths:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 22), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def _stat_key(paths: list[Path]) -> str:
+    parts = [f"{p.resolve()}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in paths]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:20]
+
+
+def convert_gguf(parts: list[Path], name: str) -> Path:
+    """Dequantize a (possibly split) GGUF file once into a cached HF safetensors directory; return that directory."""
+    parts = [Path(p) for p in parts]
+    for part in parts:
+        if not part.is_file():
+            raise FileNotFoundError(f"GGUF file {part} does not exist")
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
+    target = cache_dir() / "models" / f"{safe}-{_stat_key(parts)}"
+    if (target / "alignment-conversion.json").is_file():
+        return target
+    with _file_lock(target.with_suffix(".lock")):
+        if (target / "alignment-conversion.json").is_file():
+            return target
+        log.warning("converting %s from GGUF to safetensors once (cached in %s)", name, target)
+        work = Path(tempfile.mkdtemp(prefix=".convert-", dir=target.parent))
+        try:
+            if len(parts) == 1:
+                gguf_path = parts[0]
+            else:
+                gguf_path = work / f"{safe}.gguf"
+                with open(gguf_path, "wb") as out:
+                    for part in parts:
+                        with open(part, "rb") as handle:
+                            shutil.copyfileobj(handle, out, 1 << 22)
+            fingerprint = file_sha256([gguf_path])
+            _dequantize_to(gguf_path, work / "hf")
+            (work / "hf" / "alignment-conversion.json").write_text(
+                json.dumps(
+                    {"name": name, "sources": [str(p) for p in parts], "gguf_sha256": fingerprint,
+                     "fingerprint": f"sha256:{fingerprint}", "conversion_version": _CONVERSION_VERSION},
+                    indent=2,
+                )
+            )
+            if target.exists():
+                shutil.rmtree(target)
+            os.replace(work / "hf", target)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return target
+
+
+def _dequantize_to(gguf_path: Path, out_dir: Path) -> None:
+    """Load a GGUF file with transformers (dequantizing) and save it as a plain safetensors model directory."""
+    from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer
+
+    folder, filename = str(gguf_path.parent), gguf_path.name
+    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=filename)
+    config = AutoConfig.from_pretrained(folder, gguf_file=filename)
+    auto = AutoModelForCausalLM if getattr(config, "is_decoder", True) or config.architectures else AutoModel
+    import torch
+
+    model = auto.from_pretrained(folder, gguf_file=filename, dtype=torch.float32)
+    # The tensors are already dequantized; drop the quantizer so transformers lets us serialize them.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+
+
+def resolve(name_or_path: str) -> tuple[str, str, ModelSpec | None]:
+    """Return (canonical name, local HF directory or hub id, catalogue spec) for a model name, path or hub id."""
+    specs = known_models()
+    if name_or_path in specs:
+        spec = specs[name_or_path]
+        if not spec.runnable or spec.locate is None:
+            raise ModelNotRunnableError(
+                f"{name_or_path!r} is a metadata-only architecture ({spec.description}); it cannot be run"
+            )
+        located = spec.locate()
+        if isinstance(located, (list, tuple)):
+            return spec.name, str(convert_gguf(list(located), spec.name)), spec
+        located = Path(located)
+        if located.suffix == ".gguf":
+            return spec.name, str(convert_gguf([located], spec.name)), spec
+        return spec.name, str(located), spec
+    path = Path(name_or_path).expanduser()
+    if path.is_file() and path.suffix == ".gguf":
+        return path.stem, str(convert_gguf([path], path.stem)), None
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise UnknownModelError(f"{path} is a directory but has no config.json (not a transformers model)")
+        return path.name, str(path.resolve()), None
+    if path.exists():
+        raise UnknownModelError(f"{path} is neither a .gguf file nor a transformers model directory")
+    if "/" in name_or_path and not name_or_path.startswith((".", "/")):
+        return name_or_path, name_or_path, None  # a hub id: transformers resolves it (offline: from its own cache)
+    raise UnknownModelError(
+        f"unknown model {name_or_path!r}: not a known name ({', '.join(sorted(specs))}), "
+        "not a local directory or .gguf file, and not a hub id of the form 'org/name'"
+    )
+
+
+def load_config(name_or_path: str) -> tuple[str, str, Any]:
+    """Return (canonical name, local path, transformers config) for a model."""
+    from transformers import AutoConfig
+
+    name, path, _ = resolve(name_or_path)
+    try:
+        config = AutoConfig.from_pretrained(path)
+    except OSError as exc:
+        raise UnknownModelError(f"cannot load model {name_or_path!r}: {exc}") from exc
+    return name, path, config
+
+
+def model_info(name_or_path: str) -> ArchitectureInfo:
+    """Return architecture metadata read from the model's own config (proprietary rows: catalogue metadata)."""
+    spec = known_models().get(name_or_path)
+    if spec is not None and not spec.runnable:
+        meta = {k: v for k, v in spec.metadata.items() if k in ArchitectureInfo.__dataclass_fields__}
+        meta.setdefault("hidden_size", 0)
+        meta.setdefault("num_layers", 0)
+        return ArchitectureInfo(
+            name=spec.name, family=spec.family, kind="proprietary", runnable=False,
+            source="catalogue", notes=spec.description, **meta,
+        )
+    name, _path, config = load_config(name_or_path)
+    info = get_plugin_manager().hook.alignment_describe_architecture(config=config, name=name)
+    if info is None:
+        raise UnknownModelError(
+            f"no installed architecture adapter handles model type {getattr(config, 'model_type', '?')!r} "
+            f"({name}); install a plugin for it"
+        )
+    return info
+
+
+def model_fingerprint(path: str) -> str:
+    """Return a content fingerprint ("sha256:<hex>") of a model's weights, cached per file size and mtime."""
+    folder = Path(path)
+    conversion = folder / "alignment-conversion.json"
+    if conversion.is_file():
+        return json.loads(conversion.read_text())["fingerprint"]
+    weights = sorted(folder.glob("*.safetensors")) or sorted(folder.glob("*.bin"))
+    if not weights:
+        return "unknown:" + hashlib.sha256(str(path).encode()).hexdigest()[:16]
+    index_path = cache_dir() / "fingerprints.json"
+    key = _stat_key(weights)
+    with _file_lock(index_path.with_suffix(".lock")):
+        index = json.loads(index_path.read_text()) if index_path.is_file() else {}
+        if key not in index:
+            index[key] = "sha256:" + file_sha256(weights)
+            index_path.write_text(json.dumps(index, indent=1, sort_keys=True))
+        return index[key]
+
+
+_loaded: dict[tuple[str, str, str], LoadedModel] = {}
+
+
+def load_model(name_or_path: str, *, dtype: str = "float32", device: str = "cpu") -> LoadedModel:
+    """Load a model for extraction (cached per process by path, dtype and device)."""
+    if dtype not in ("float32", "bfloat16", "float16"):
+        raise ValueError(f"dtype must be float32, bfloat16 or float16, got {dtype!r}")
+    name, path, config = load_config(name_or_path)
+    key = (path, dtype, device)
+    if key in _loaded:
+        return _loaded[key]
+    loaded = get_plugin_manager().hook.alignment_load_model(
+        name=name, path=path, config=config, dtype=dtype, device=device
+    )
+    if loaded is None:
+        raise UnknownModelError(
+            f"no installed architecture adapter can load model type {getattr(config, 'model_type', '?')!r}"
+        )
+    loaded.fingerprint = model_fingerprint(path) if Path(path).is_dir() else f"hub:{path}"
+    _loaded[key] = loaded
+    return loaded
+
+
+def clear_loaded_models() -> None:
+    """Drop the per-process model cache (frees memory)."""
+    _loaded.clear()

@@ -1,0 +1,299 @@
+"""The W-Matrix object and its ``.wmatrix`` file format.
+
+A ``.wmatrix`` file is safetensors: per fitted layer pair (i, j) the tensors ``pair.i.j.<key>`` (weight,
+inverse_weight, mean_x, scale_x, mean_y, scale_y; float32) and the CKA matrix, with JSON metadata in the header
+(format version, models and weight fingerprints, layer map, method and hyperparameters, anchor-set hash and
+counts, metrics, creation time, library version) and an integrity digest over metadata and tensor bytes.
+Loading validates all of it and never unpickles anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from alignment_plugins.solvers.base import TENSOR_KEYS, LinearMap
+
+FORMAT = "wmatrix"
+FORMAT_VERSION = 1
+SUPPORTED_VERSIONS = (1,)
+MAX_FILE_BYTES = 4 << 30
+
+
+class WMatrixFormatError(ValueError):
+    """A .wmatrix file is truncated, corrupted, edited or of an unsupported version."""
+
+
+Pair = tuple[int, int]
+
+
+def pair_key(pair: Pair) -> str:
+    """Return the metrics key of a layer pair, e.g. "12->9"."""
+    return f"{pair[0]}->{pair[1]}"
+
+
+@dataclass
+class WMatrix:
+    """A fitted map from a source model's hidden states to a target model's, one LinearMap per layer pair."""
+
+    source: dict[str, Any]
+    target: dict[str, Any]
+    maps: dict[Pair, LinearMap]
+    layer_map: list[Pair]
+    best_pair: Pair
+    method: str
+    hyperparams: dict[str, Any] = field(default_factory=dict)
+    anchors: dict[str, Any] = field(default_factory=dict)
+    pair_metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+    cka: np.ndarray | None = None
+    cka_layers: dict[str, list[int]] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
+    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    library_version: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.library_version:
+            from alignment_plugins import __version__
+
+            self.library_version = __version__
+        self.best_pair = tuple(self.best_pair)  # type: ignore[assignment]
+        if self.best_pair not in self.maps:
+            raise ValueError(f"best pair {self.best_pair} has no fitted map")
+
+    # ----------------------------------------------------------------- metrics
+    @property
+    def metrics(self) -> dict[str, float]:
+        """Held-out metrics of the best layer pair (standardized target/source space; see metrics.py)."""
+        return dict(self.pair_metrics.get(pair_key(self.best_pair), {}))
+
+    @property
+    def accuracy(self) -> float:
+        """Held-out top-1 retrieval accuracy of the best pair (fraction, 0..1)."""
+        return float(self.metrics.get("accuracy", float("nan")))
+
+    @property
+    def reconstruction_error(self) -> float:
+        """Held-out round-trip relative squared error of the best pair (0 = perfect, 1 = mean predictor)."""
+        return float(self.metrics.get("reconstruction_error", float("nan")))
+
+    @property
+    def semantic_preservation(self) -> float:
+        """Held-out mean cosine of mapped vs true target states of the best pair (standardized space)."""
+        return float(self.metrics.get("semantic_preservation", float("nan")))
+
+    # ------------------------------------------------------------- transform
+    def map_for(self, layer: int | None = None) -> tuple[Pair, LinearMap]:
+        """Return the (pair, map) whose source layer is `layer` (None: the best pair)."""
+        if layer is None:
+            return self.best_pair, self.maps[self.best_pair]
+        for pair, linear in self.maps.items():
+            if pair[0] == layer:
+                return pair, linear
+        fitted = sorted({pair[0] for pair in self.maps})
+        raise ValueError(f"no map fitted for source layer {layer}; fitted source layers: {fitted}")
+
+    def target_layer(self, layer: int | None = None) -> int:
+        """Return the target layer that source `layer` maps to."""
+        return self.map_for(layer)[0][1]
+
+    def transform(self, vectors: Any, layer: int | None = None, *, direction: bool = False) -> np.ndarray:
+        """Map source hidden states (N, d_source) or (d_source,) to the target space; `direction` skips the means."""
+        array = _as_finite_array(vectors, "vectors")
+        _, linear = self.map_for(layer)
+        return linear.transform_direction(array) if direction else linear.transform(array)
+
+    def inverse(self, vectors: Any, layer: int | None = None, *, direction: bool = False) -> np.ndarray:
+        """Map target hidden states back to the source space of the pair whose source layer is `layer`."""
+        array = _as_finite_array(vectors, "vectors")
+        _, linear = self.map_for(layer)
+        return linear.inverse_direction(array) if direction else linear.inverse(array)
+
+    # ------------------------------------------------------------------ I/O
+    def metadata(self) -> dict[str, Any]:
+        """Return the JSON metadata written into the file header."""
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "library_version": self.library_version,
+            "created_at": self.created_at,
+            "source": self.source,
+            "target": self.target,
+            "method": self.method,
+            "hyperparams": self.hyperparams,
+            "layer_map": [list(p) for p in self.layer_map],
+            "pairs": [list(p) for p in sorted(self.maps)],
+            "pair_hyperparams": {pair_key(p): m.hyperparams for p, m in sorted(self.maps.items())},
+            "best_pair": list(self.best_pair),
+            "anchors": self.anchors,
+            "metrics": self.pair_metrics,
+            "cka_layers": self.cka_layers,
+            "training": self.training,
+        }
+
+    def tensors(self) -> dict[str, np.ndarray]:
+        """Return every tensor of the file, float32, by name."""
+        out: dict[str, np.ndarray] = {}
+        for (i, j), linear in sorted(self.maps.items()):
+            for key, value in linear.tensors().items():
+                out[f"pair.{i}.{j}.{key}"] = np.ascontiguousarray(value, dtype=np.float32)
+        if self.cka is not None:
+            out["cka"] = np.ascontiguousarray(self.cka, dtype=np.float32)
+        return out
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the matrix to a .wmatrix file atomically; return the path."""
+        from safetensors.numpy import save_file
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tensors = self.tensors()
+        meta = self.metadata()
+        header = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "metadata": _canonical(meta),
+                  "integrity": _integrity(meta, tensors)}
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        save_file(tensors, str(tmp), metadata=header)
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> WMatrix:
+        """Read and validate a .wmatrix file (shapes, dtypes, finiteness, version, integrity)."""
+        meta, tensors = read_file(path)
+        return cls.from_parts(meta, tensors, str(path))
+
+    @classmethod
+    def from_parts(cls, meta: Mapping[str, Any], tensors: Mapping[str, np.ndarray], origin: str = "") -> WMatrix:
+        """Build a WMatrix from validated metadata and tensors."""
+        maps: dict[Pair, LinearMap] = {}
+        hyper = meta.get("pair_hyperparams", {})
+        for i, j in meta["pairs"]:
+            parts = {key: tensors[f"pair.{i}.{j}.{key}"] for key in TENSOR_KEYS}
+            try:
+                maps[(i, j)] = LinearMap.from_tensors(meta["method"], parts, hyper.get(pair_key((i, j)), {}))
+            except ValueError as exc:
+                raise WMatrixFormatError(f"{origin}: layer pair {i}->{j} is invalid: {exc}") from exc
+        return cls(
+            source=meta["source"], target=meta["target"], maps=maps,
+            layer_map=[tuple(p) for p in meta["layer_map"]], best_pair=tuple(meta["best_pair"]),
+            method=meta["method"], hyperparams=meta.get("hyperparams", {}), anchors=meta.get("anchors", {}),
+            pair_metrics=meta.get("metrics", {}), cka=tensors.get("cka"), cka_layers=meta.get("cka_layers", {}),
+            training=meta.get("training", {}), created_at=meta.get("created_at", ""),
+            library_version=meta.get("library_version", ""),
+        )
+
+    def report(self) -> dict[str, Any]:
+        """Return a JSON-serializable report: models, anchors, per-pair metrics, best pair, timings."""
+        meta = self.metadata()
+        meta.pop("pair_hyperparams")
+        meta["best"] = {"pair": list(self.best_pair), **self.metrics}
+        return meta
+
+    def __repr__(self) -> str:
+        return (
+            f"WMatrix({self.source.get('name')} -> {self.target.get('name')}, method={self.method}, "
+            f"pairs={len(self.maps)}, best={pair_key(self.best_pair)}, accuracy={self.accuracy:.3f}, "
+            f"semantic_preservation={self.semantic_preservation:.3f})"
+        )
+
+
+def _canonical(meta: Mapping[str, Any]) -> str:
+    return json.dumps(meta, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def _integrity(meta: Mapping[str, Any], tensors: Mapping[str, np.ndarray]) -> str:
+    digest = hashlib.sha256(_canonical(meta).encode())
+    for name in sorted(tensors):
+        array = np.ascontiguousarray(tensors[name])
+        digest.update(f"{name}:{array.dtype.str}:{array.shape}".encode())
+        digest.update(array.tobytes())
+    return "sha256:" + digest.hexdigest()
+
+
+def _as_finite_array(values: Any, what: str) -> np.ndarray:
+    if hasattr(values, "detach"):
+        values = values.detach().cpu().float().numpy()
+    array = np.asarray(values)
+    if array.dtype.kind not in "fiu":
+        raise ValueError(f"{what} must be numeric, got dtype {array.dtype}")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{what} contain non-finite values (NaN or inf)")
+    return array
+
+
+def read_file(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Read and validate a .wmatrix file; return (metadata, tensors) or raise WMatrixFormatError."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such .wmatrix file")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise WMatrixFormatError(f"{path}: {size} bytes exceeds the {MAX_FILE_BYTES}-byte limit for a .wmatrix")
+    try:
+        with safe_open(str(path), framework="numpy") as handle:
+            header = handle.metadata() or {}
+            tensors = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
+    except Exception as exc:  # safetensors raises its own error types for truncation and bad headers
+        raise WMatrixFormatError(f"{path}: not a readable .wmatrix file (truncated or corrupted): {exc}") from exc
+    if header.get("format") != FORMAT:
+        raise WMatrixFormatError(f"{path}: not a .wmatrix file (header format is {header.get('format')!r})")
+    try:
+        version = int(header.get("format_version", ""))
+    except ValueError as exc:
+        raise WMatrixFormatError(f"{path}: bad format_version {header.get('format_version')!r}") from exc
+    if version not in SUPPORTED_VERSIONS:
+        raise WMatrixFormatError(
+            f"{path}: format version {version} is not supported by this library (supports {SUPPORTED_VERSIONS}); "
+            "upgrade alignment_plugins"
+        )
+    try:
+        meta = json.loads(header["metadata"])
+    except (KeyError, json.JSONDecodeError) as exc:
+        raise WMatrixFormatError(f"{path}: metadata header is missing or not valid JSON: {exc}") from exc
+    if header.get("integrity") != _integrity(meta, tensors):
+        raise WMatrixFormatError(
+            f"{path}: integrity check failed: metadata or tensor bytes were modified after the file was written"
+        )
+    _validate(meta, tensors, path)
+    return meta, tensors
+
+
+def _validate(meta: dict[str, Any], tensors: Mapping[str, np.ndarray], path: Path) -> None:
+    required = ("source", "target", "method", "layer_map", "pairs", "best_pair")
+    missing = [key for key in required if key not in meta]
+    if missing:
+        raise WMatrixFormatError(f"{path}: metadata lacks {missing}")
+    try:
+        dx, dy = int(meta["source"]["hidden_size"]), int(meta["target"]["hidden_size"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise WMatrixFormatError(f"{path}: source/target hidden_size missing from metadata") from exc
+    expected = {"weight": (dy, dx), "inverse_weight": (dx, dy), "mean_x": (dx,), "scale_x": (dx,),
+                "mean_y": (dy,), "scale_y": (dy,)}
+    pairs = {tuple(p) for p in meta["pairs"]}
+    if not pairs:
+        raise WMatrixFormatError(f"{path}: no layer pairs")
+    if tuple(meta["best_pair"]) not in pairs:
+        raise WMatrixFormatError(f"{path}: best pair {meta['best_pair']} has no tensors")
+    for i, j in sorted(pairs):
+        for key, shape in expected.items():
+            name = f"pair.{i}.{j}.{key}"
+            if name not in tensors:
+                raise WMatrixFormatError(f"{path}: tensor {name} is missing")
+            array = tensors[name]
+            if array.dtype != np.float32:
+                raise WMatrixFormatError(f"{path}: tensor {name} has dtype {array.dtype}, expected float32")
+            if array.shape != shape:
+                raise WMatrixFormatError(f"{path}: tensor {name} has shape {array.shape}, expected {shape}")
+            if not np.isfinite(array).all():
+                raise WMatrixFormatError(f"{path}: tensor {name} has non-finite values")
+            if key.startswith("scale") and not (array > 0).all():
+                raise WMatrixFormatError(f"{path}: tensor {name} has non-positive scales")

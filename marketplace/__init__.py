@@ -1,0 +1,1 @@
+"""Marketplace backend: Django project around the alignment engine."""

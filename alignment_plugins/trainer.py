@@ -1,0 +1,302 @@
+"""WMatrixTrainer: the seed's four phases on real models.
+
+1. anchors: sample, stratified by domain, and split into train / validation / test (held out);
+2. extraction: pooled hidden states of both models at every requested layer (cached on disk);
+3. layer correspondence: linear CKA of every source × target layer on standardized training states, and a
+   monotone layer map by dynamic programming;
+4. fit: a closed-form solver per mapped layer pair from streaming statistics, optionally followed by a gradient
+   calibration with early stopping on the validation split; the best pair is chosen on validation, and every
+   reported metric is computed on the test split, which neither the fit nor the choice has seen.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from alignment_plugins import layers as layer_tools
+from alignment_plugins import metrics
+from alignment_plugins.anchors import AnchorSet, load_anchors
+from alignment_plugins.extraction import Activations, extract, resolve_layers
+from alignment_plugins.manager import get_plugin_manager
+from alignment_plugins.solvers import CrossStats, LinearMap, pseudo_inverse
+from alignment_plugins.types import LoadedModel
+from alignment_plugins.wmatrix import WMatrix, pair_key
+
+log = logging.getLogger(__name__)
+
+DEFAULT_REGULARIZATION = {"ridge": 1e-2, "cca": 1e-3, "lowrank": 1e-2}
+
+
+class WMatrixTrainer:
+    """Fit a W-Matrix from `source_model` to `target_model` (names, paths or loaded models)."""
+
+    def __init__(
+        self,
+        source_model: str | LoadedModel,
+        target_model: str | LoadedModel,
+        *,
+        anchors: str | AnchorSet | None = None,
+        pooling: str = "mean",
+        dtype: str = "float32",
+        device: str = "cpu",
+        cache: bool = True,
+        progress: bool = False,
+        seed: int = 0,
+    ) -> None:
+        self.source_model = source_model
+        self.target_model = target_model
+        self.anchor_source = anchors
+        self.pooling = pooling
+        self.dtype = dtype
+        self.device = device
+        self.cache = cache
+        self.progress = progress
+        self.seed = seed
+        self.config: dict[str, Any] = {}
+        self.configure()
+
+    def configure(
+        self,
+        num_anchors: int | None = None,
+        anchor_domains: Sequence[str] | None = None,
+        layers: str | Sequence[int] = "all",
+        optimization: str = "ridge",
+        regularization: float | None = None,
+        normalization: str = "standardize",
+        layer_pairs: str = "map",
+        cka_anchors: int = 2048,
+        **solver_hyperparams: Any,
+    ) -> WMatrixTrainer:
+        """Set anchors (count, domains), source layers ("all" or a list), solver and its hyperparameters."""
+        if num_anchors is not None and num_anchors < 20:
+            raise ValueError(f"num_anchors must be at least 20 (got {num_anchors}): metrics need held-out anchors")
+        if layer_pairs not in ("map", "grid"):
+            raise ValueError("layer_pairs must be 'map' (the monotone CKA map) or 'grid' (every pair)")
+        hyper = dict(solver_hyperparams)
+        if regularization is None:
+            regularization = DEFAULT_REGULARIZATION.get(optimization)
+        if regularization is not None and optimization != "svd":
+            hyper["regularization"] = float(regularization)
+        get_plugin_manager().get_solver(optimization, normalization=normalization, **hyper)  # validate early
+        self.config = {
+            "num_anchors": num_anchors, "anchor_domains": list(anchor_domains) if anchor_domains else None,
+            "layers": layers, "optimization": optimization, "normalization": normalization,
+            "solver_hyperparams": hyper, "layer_pairs": layer_pairs, "cka_anchors": cka_anchors,
+        }
+        return self
+
+    # ------------------------------------------------------------------ phases
+    def prepare_anchors(self, validation_split: float) -> tuple[AnchorSet, AnchorSet, AnchorSet, AnchorSet]:
+        """Phase 1: return (all sampled, train, validation, test) anchor sets (deterministic for a seed)."""
+        anchors = load_anchors(self.anchor_source)
+        if self.config["anchor_domains"]:
+            anchors = anchors.filter(self.config["anchor_domains"])
+        anchors = anchors.sample(self.config["num_anchors"], seed=self.seed)
+        train, held = anchors.split(validation_split, seed=self.seed)
+        validation, test = held.split(0.5, seed=self.seed + 1)
+        if min(len(train), len(validation), len(test)) < 10:
+            raise ValueError(
+                f"too few anchors: train/validation/test = {len(train)}/{len(validation)}/{len(test)}; "
+                "use more anchors or a larger validation_split"
+            )
+        return anchors, train, validation, test
+
+    def _model(self, model: str | LoadedModel) -> LoadedModel:
+        if isinstance(model, LoadedModel):
+            return model
+        from alignment_plugins.models import load_model
+
+        return load_model(model, dtype=self.dtype, device=self.device)
+
+    def train(
+        self,
+        epochs: int = 0,
+        validation_split: float = 0.2,
+        early_stopping_patience: int = 5,
+        learning_rate: float = 1e-3,
+        batch_size: int = 512,
+    ) -> WMatrix:
+        """Run all phases; return the fitted WMatrix with held-out (test-split) metrics."""
+        timings: dict[str, float] = {}
+        clock = time.perf_counter()
+        anchors, train, validation, test = self.prepare_anchors(validation_split)
+        index = {id(a): i for i, a in enumerate(anchors.anchors)}
+        rows = {name: np.array([index[id(a)] for a in part.anchors]) for name, part in
+                (("train", train), ("validation", validation), ("test", test))}
+        timings["anchors"] = time.perf_counter() - clock
+
+        clock = time.perf_counter()
+        source, target = self._model(self.source_model), self._model(self.target_model)
+        source_layers = resolve_layers(self.config["layers"], source.num_layers)
+        target_layers = resolve_layers("all", target.num_layers)
+        kw = {"pooling": self.pooling, "cache": self.cache, "progress": self.progress}
+        src_acts = extract(source, anchors, source_layers, **kw)
+        tgt_acts = extract(target, anchors, target_layers, **kw)
+        timings["extraction"] = time.perf_counter() - clock
+
+        clock = time.perf_counter()
+        cka = self._cka(src_acts, tgt_acts, rows["train"], source_layers, target_layers)
+        if self.config["layer_pairs"] == "grid":
+            pairs = [(i, j) for i in source_layers for j in target_layers]
+            layer_map = layer_tools.monotone_layer_map(cka, source_layers, target_layers)
+        else:
+            layer_map = layer_tools.monotone_layer_map(cka, source_layers, target_layers)
+            pairs = list(layer_map)
+        timings["layer_correspondence"] = time.perf_counter() - clock
+
+        clock = time.perf_counter()
+        solver = get_plugin_manager().get_solver(
+            self.config["optimization"], normalization=self.config["normalization"],
+            **self.config["solver_hyperparams"],
+        )
+        maps: dict[tuple[int, int], LinearMap] = {}
+        calibration: dict[str, Any] = {}
+        for i, j in pairs:
+            x, y = src_acts[i], tgt_acts[j]
+            stats = CrossStats(x.shape[1], y.shape[1])
+            for start in range(0, len(rows["train"]), 4096):
+                chunk = rows["train"][start : start + 4096]
+                stats.update(x[chunk], y[chunk])
+            linear = solver.fit(stats)
+            if epochs > 0:
+                linear, history = calibrate(
+                    linear, x[rows["train"]], y[rows["train"]], x[rows["validation"]], y[rows["validation"]],
+                    epochs=epochs, patience=early_stopping_patience, learning_rate=learning_rate,
+                    batch_size=batch_size, seed=self.seed,
+                )
+                calibration[pair_key((i, j))] = history
+            maps[(i, j)] = linear
+        timings["fit"] = time.perf_counter() - clock
+
+        clock = time.perf_counter()
+        validation_metrics = {pair_key(p): self._evaluate(m, src_acts[p[0]], tgt_acts[p[1]], rows["validation"])
+                              for p, m in maps.items()}
+        best = max(maps, key=lambda p: (validation_metrics[pair_key(p)]["accuracy"],
+                                        validation_metrics[pair_key(p)]["semantic_preservation"]))
+        test_metrics = {pair_key(p): self._evaluate(m, src_acts[p[0]], tgt_acts[p[1]], rows["test"])
+                        for p, m in maps.items()}
+        timings["evaluation"] = time.perf_counter() - clock
+        return WMatrix(
+            source=_model_meta(source), target=_model_meta(target), maps=maps, layer_map=layer_map,
+            best_pair=best, method=self.config["optimization"],
+            hyperparams={"normalization": self.config["normalization"], **self.config["solver_hyperparams"],
+                         "pooling": self.pooling, "dtype": self.dtype, "layer_pairs": self.config["layer_pairs"]},
+            anchors={"hash": anchors.content_hash, "name": anchors.name, "pooling": self.pooling,
+                     "counts": {"train": len(train), "validation": len(validation), "test": len(test)},
+                     "domains": anchors.counts(), "seed": self.seed},
+            pair_metrics=test_metrics, cka=cka,
+            cka_layers={"source": list(source_layers), "target": list(target_layers)},
+            training={"epochs": epochs, "validation_split": validation_split,
+                      "early_stopping_patience": early_stopping_patience, "timings_s": timings,
+                      "validation_metrics": validation_metrics, "calibration": calibration,
+                      "extraction": {"source_tokens": src_acts.tokens, "target_tokens": tgt_acts.tokens,
+                                     "source_cached_layers": len(src_acts.from_cache),
+                                     "target_cached_layers": len(tgt_acts.from_cache)},
+                      "selection": "best validation accuracy, then semantic preservation; metrics on test split"},
+        )
+
+    def _cka(
+        self, src: Activations, tgt: Activations, train_rows: np.ndarray, s_layers: list[int], t_layers: list[int]
+    ) -> np.ndarray:
+        """Linear CKA between standardized training states of every layer pair (unitless, 0..1)."""
+        rng = np.random.default_rng(self.seed)
+        rows = train_rows
+        if len(rows) > self.config["cka_anchors"]:
+            rows = np.sort(rng.choice(rows, self.config["cka_anchors"], replace=False))
+        return layer_tools.cka_matrix(
+            {layer: _standardized(src[layer][rows]) for layer in s_layers},
+            {layer: _standardized(tgt[layer][rows]) for layer in t_layers},
+        )
+
+    @staticmethod
+    def _evaluate(linear: LinearMap, x: np.ndarray, y: np.ndarray, rows: np.ndarray) -> dict[str, float]:
+        """Metrics of one map on the given rows (standardized spaces of the training statistics)."""
+        xs, ys = x[rows].astype(np.float64), y[rows].astype(np.float64)
+        mapped = linear.transform(xs)
+        roundtrip = linear.inverse(mapped)
+        return metrics.compute_all(
+            mapped, ys, xs, roundtrip, target_mean=linear.mean_y, target_scale=linear.scale_y,
+            source_mean=linear.mean_x, source_scale=linear.scale_x,
+        )
+
+
+def _standardized(a: np.ndarray) -> np.ndarray:
+    a = a.astype(np.float64)
+    std = a.std(axis=0)
+    return (a - a.mean(axis=0)) / np.where(std > 0, std, 1.0)
+
+
+def _model_meta(model: LoadedModel) -> dict[str, Any]:
+    return {"name": model.name, "fingerprint": model.fingerprint, "hidden_size": model.info.hidden_size,
+            "num_layers": model.num_layers, "family": model.info.family, "kind": model.info.kind}
+
+
+def calibrate(
+    linear: LinearMap,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    *,
+    epochs: int,
+    patience: int,
+    learning_rate: float,
+    batch_size: int,
+    seed: int = 0,
+) -> tuple[LinearMap, dict[str, Any]]:
+    """Refine W by Adam on the standardized-space loss MSE + (1 − cosine), early-stopped on validation loss."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+
+    def norm(a: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor((a.astype(np.float64) - mean) / scale, dtype=torch.float32)
+
+    xt, yt = norm(x_train, linear.mean_x, linear.scale_x), norm(y_train, linear.mean_y, linear.scale_y)
+    xv, yv = norm(x_val, linear.mean_x, linear.scale_x), norm(y_val, linear.mean_y, linear.scale_y)
+    weight = torch.nn.Parameter(torch.as_tensor(linear.weight, dtype=torch.float32).clone())
+    optimizer = torch.optim.Adam([weight], lr=learning_rate)
+
+    def loss_fn(xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        pred = xb @ weight.T
+        mse = ((pred - yb) ** 2).mean()
+        cos = torch.nn.functional.cosine_similarity(pred, yb, dim=1).mean()
+        return mse + (1.0 - cos)
+
+    with torch.no_grad():
+        best_val = float(loss_fn(xv, yv))
+    initial_val = best_val
+    best_weight = weight.detach().clone()
+    history: list[float] = []
+    stale = 0
+    for _ in range(epochs):
+        order = torch.randperm(len(xt), generator=gen)
+        for start in range(0, len(xt), batch_size):
+            batch = order[start : start + batch_size]
+            optimizer.zero_grad()
+            loss_fn(xt[batch], yt[batch]).backward()
+            optimizer.step()
+        with torch.no_grad():
+            val = float(loss_fn(xv, yv))
+        history.append(val)
+        if val < best_val - 1e-6:
+            best_val, best_weight, stale = val, weight.detach().clone(), 0
+        else:
+            stale += 1
+            if stale >= patience:
+                break
+    new_weight = best_weight.double().numpy()
+    improved = best_val < initial_val
+    calibrated = LinearMap(
+        method=linear.method, weight=new_weight if improved else linear.weight,
+        inverse_weight=pseudo_inverse(new_weight) if improved else linear.inverse_weight,
+        mean_x=linear.mean_x, scale_x=linear.scale_x, mean_y=linear.mean_y, scale_y=linear.scale_y,
+        hyperparams={**linear.hyperparams, "calibrated": improved},
+    )
+    return calibrated, {"initial_validation_loss": initial_val, "best_validation_loss": best_val,
+                        "epochs_run": len(history), "validation_loss": history, "kept": improved}

@@ -1,0 +1,57 @@
+"""Shared fixtures: an isolated engine cache, a fresh plugin host per test and session-cached tiny models."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def alignment_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One engine cache directory (fingerprints, activations) for the whole test session."""
+    return tmp_path_factory.mktemp("alignment-cache")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_engine(
+    request: pytest.FixtureRequest, alignment_cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """Start every test from the built-in plugins, ignoring the caller's allow-list.
+
+    Unit tests also get the session's temporary ALIGNMENT_CACHE_DIR and no loaded models; integration tests keep
+    the real cache and loaded models (the packaged models are converted once into it and are slow to reload).
+    """
+    from alignment_plugins.manager import reset_plugin_manager
+    from alignment_plugins.models import clear_loaded_models  # imports no torch
+
+    unit = request.node.get_closest_marker("integration") is None
+    if unit:
+        monkeypatch.setenv("ALIGNMENT_CACHE_DIR", str(alignment_cache_dir))
+    monkeypatch.delenv("ALIGNMENT_PLUGINS_ALLOW", raising=False)
+
+    def _reset() -> None:
+        reset_plugin_manager()
+        if unit:
+            clear_loaded_models()
+
+    _reset()
+    yield
+    _reset()
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """Factory: tiny_model("llama") -> directory of a tiny seeded model of that family (each built once)."""
+    from tiny_models import build_tiny_model
+
+    root = tmp_path_factory.mktemp("tiny-models")
+    built: dict[str, Path] = {}
+
+    def _get(family: str) -> Path:
+        if family not in built:
+            built[family] = build_tiny_model(family, root)
+        return built[family]
+
+    return _get

@@ -139,7 +139,6 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     from alignment_plugins.manager import get_plugin_manager
 
     manager = get_plugin_manager()
-    manager.load_entrypoint_plugins()
     _print_json([info.__dict__ for info in manager.plugin_infos()])
     return 0
 
@@ -196,7 +195,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    from alignment_plugins.manager import get_plugin_manager
+
     try:
+        get_plugin_manager().load_entrypoint_plugins()  # allow-listed by ALIGNMENT_PLUGINS_ALLOW
         return args.func(args)
     except (ValueError, LookupError, FileNotFoundError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)

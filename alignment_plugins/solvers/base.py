@@ -23,15 +23,39 @@ from alignment_plugins.solvers.stats import (
     normalized_covariances,
 )
 
-__all__ = ["TENSOR_KEYS", "LinearMap", "NormalizedProblem", "Solver", "pseudo_inverse"]
+__all__ = ["TENSOR_KEYS", "LinearMap", "NormalizedProblem", "Solver", "pseudo_inverse", "thin_svd"]
 
 TENSOR_KEYS: tuple[str, ...] = ("weight", "inverse_weight", "mean_x", "scale_x", "mean_y", "scale_y")
+
+
+def thin_svd(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Thin SVD A = U diag(s) Vᵀ (s descending); falls back to the eigendecomposition of the smaller Gram matrix
+    when LAPACK's divide-and-conquer driver does not converge (seen on rank-deficient maps, N < d)."""
+    a = np.asarray(a, dtype=np.float64)
+    try:
+        return np.linalg.svd(a, full_matrices=False)
+    except np.linalg.LinAlgError:
+        pass
+    transpose = a.shape[0] < a.shape[1]
+    m = a.T if transpose else a  # (rows >= cols)
+    evals, v = np.linalg.eigh(m.T @ m)
+    order = np.argsort(evals)[::-1]
+    s = np.sqrt(np.clip(evals[order], 0.0, None))
+    v = v[:, order]
+    # Squaring the matrix squares its condition number: singular values below √eps·max are not resolved.
+    keep = s > (s[0] * 1e-7 if s.size and s[0] > 0 else 0.0)
+    s = np.where(keep, s, 0.0)
+    u = np.zeros((m.shape[0], s.size))
+    u[:, keep] = (m @ v[:, keep]) / s[keep]
+    if transpose:
+        return v, s, u.T
+    return u, s, v.T
 
 
 def pseudo_inverse(a: np.ndarray, rcond: float = 1e-10) -> np.ndarray:
     """Moore–Penrose pseudo-inverse A⁺ = V diag(1/s) Uᵀ keeping singular values s > rcond·max(s) (shape (n, m))."""
     a = np.asarray(a, dtype=np.float64)
-    u, s, vt = np.linalg.svd(a, full_matrices=False)
+    u, s, vt = thin_svd(a)
     if s.size == 0 or not s[0] > 0.0:
         return np.zeros((a.shape[1], a.shape[0]), dtype=np.float64)
     keep = s > rcond * s[0]

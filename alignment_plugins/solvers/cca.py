@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from alignment_plugins.solvers.base import LinearMap, Solver
+from alignment_plugins.solvers.base import LinearMap, Solver, thin_svd
 from alignment_plugins.solvers.stats import CrossStats
 
 __all__ = ["CCASolver", "psd_inv_sqrt"]
@@ -57,7 +57,7 @@ class CCASolver(Solver):
         ry = r * float(np.trace(prob.cyy)) / dy
         kx = psd_inv_sqrt(prob.cxx, rx)
         ky = psd_inv_sqrt(prob.cyy, ry)
-        u, s, vt = np.linalg.svd(kx @ prob.cxy @ ky, full_matrices=False)
+        u, s, vt = thin_svd(kx @ prob.cxy @ ky)
         requested = self.hyperparams["n_components"]
         k = min(dx, dy) if requested is None else min(requested, dx, dy)
         a = kx @ u[:, :k]  # canonical source directions Kx U_k, (dx, k)

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from alignment_plugins.solvers.base import LinearMap, Solver
+from alignment_plugins.solvers.base import LinearMap, Solver, thin_svd
 from alignment_plugins.solvers.stats import CrossStats
 
 __all__ = ["ProcrustesSolver"]
@@ -30,7 +30,7 @@ class ProcrustesSolver(Solver):
     def fit(self, stats: CrossStats) -> LinearMap:
         """Fit c·Qᵀ in normalized coordinates from the statistics (dimensionless weight)."""
         prob = self.prepare(stats)
-        u, s, vt = np.linalg.svd(prob.cxy, full_matrices=False)
+        u, s, vt = thin_svd(prob.cxy)
         q = u @ vt  # (dx, dy), QᵀQ = I if dx >= dy, QQᵀ = I if dx <= dy
         denom = float(np.trace(q.T @ prob.cxx @ q))
         num = float(s.sum())

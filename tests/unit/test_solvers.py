@@ -472,3 +472,21 @@ def test_hyperparams_json_serializable(method: str) -> None:
     fitted = ALL_SOLVER_FACTORIES[method]().fit_arrays(x, y)
     assert json.loads(json.dumps(fitted.hyperparams)) == fitted.hyperparams
     assert fitted.hyperparams["n_samples"] == len(x)
+
+
+def test_thin_svd_falls_back_when_lapack_does_not_converge(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rank-deficient maps (fewer anchors than dims) can make gesdd fail; the Gram fallback gives the same SVD."""
+    from alignment_plugins.solvers import base
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(30, 8)) @ rng.normal(size=(8, 20))  # rank 8
+    expected = np.linalg.pinv(a, rcond=1e-10)
+
+    def failing_svd(*args: object, **kwargs: object) -> None:
+        raise np.linalg.LinAlgError("SVD did not converge")
+
+    monkeypatch.setattr(base.np.linalg, "svd", failing_svd)
+    for matrix, reference in ((a, expected), (a.T, expected.T)):
+        u, s, vt = base.thin_svd(matrix)
+        np.testing.assert_allclose((u[:, :8] * s[:8]) @ vt[:8], matrix, atol=1e-8)
+        np.testing.assert_allclose(base.pseudo_inverse(matrix), reference, atol=1e-8)

@@ -1,0 +1,111 @@
+"""Quality table of every directed pair of the packaged models, written to docs/results.md.
+
+Each model is run once over the anchor set (activations are cached on disk), then a W-Matrix is fitted for each
+of the directed pairs with layers="all"; the table reports the best layer pair's held-out test metrics
+(standardized spaces) against the targets of the issue (decoder pairs: semantic preservation >= 0.95, top-1
+accuracy >= 0.97).
+
+    python bench/quality_bench.py                      # all 10,536 anchors, four models, 12 pairs
+    python bench/quality_bench.py --num-anchors 1000   # quicker
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import platform
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+MODELS = ["smollm2-135m-instruct", "gemma3-270m", "qwen2.5-coder-0.5b-instruct", "all-minilm-l6-v2"]
+DECODERS = set(MODELS[:3])
+TARGET_SP, TARGET_ACC = 0.95, 0.97
+
+
+def main() -> None:
+    """Extract every model once, fit every directed pair, write the markdown table and a JSON dump."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="+", default=MODELS)
+    parser.add_argument("--num-anchors", type=int, default=None, help="default: the whole built-in corpus")
+    parser.add_argument("--optimization", default="ridge")
+    parser.add_argument("--regularization", type=float, default=None)
+    parser.add_argument("--out", default="docs/results.md")
+    args = parser.parse_args()
+
+    from alignment_plugins.anchors import load_builtin
+    from alignment_plugins.extraction import extract
+    from alignment_plugins.models import load_model
+    from alignment_plugins.trainer import WMatrixTrainer
+
+    anchors = load_builtin().sample(args.num_anchors, seed=0)
+    started = time.perf_counter()
+    extraction = {}
+    for name in args.models:
+        acts = extract(load_model(name), anchors, "all", progress=True)
+        extraction[name] = {"seconds": round(acts.seconds, 1), "tokens": acts.tokens,
+                            "cached_layers": len(acts.from_cache)}
+        print(f"extracted {name}: {acts.tokens} tokens in {acts.seconds:.0f}s", flush=True)
+    rows = []
+    for source, target in itertools.permutations(args.models, 2):
+        trainer = WMatrixTrainer(source, target, anchors=anchors, seed=0)
+        trainer.configure(layers="all", optimization=args.optimization, regularization=args.regularization)
+        t = time.perf_counter()
+        wm = trainer.train(epochs=0, validation_split=0.2)
+        best = wm.metrics
+        row = {"source": source, "target": target, "best_pair": list(wm.best_pair), **best,
+               "counts": wm.anchors["counts"], "seconds": round(time.perf_counter() - t, 1)}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    write_markdown(Path(args.out), rows, anchors, args, extraction, time.perf_counter() - started)
+
+
+def write_markdown(path: Path, rows: list[dict], anchors: object, args: argparse.Namespace, extraction: dict,
+                   seconds: float) -> None:
+    """Write the results table (and a JSON copy next to it)."""
+    counts = rows[0]["counts"] if rows else {}
+    flags = (f" --num-anchors {args.num_anchors}" if args.num_anchors else "") + (
+        f" --optimization {args.optimization}" if args.optimization != "ridge" else "")
+    lines = [
+        "# W-Matrix quality on the packaged models",
+        "",
+        f"Written by `python bench/quality_bench.py{flags}` on "
+        f"{datetime.now(UTC).date().isoformat()} ({platform.machine()}, CPU, float32), {seconds / 60:.0f} min.",
+        "",
+        f"Anchors: {len(anchors)} from the built-in corpus (`{anchors.content_hash[:23]}…`), split "
+        f"{counts.get('train')} train / {counts.get('validation')} validation / {counts.get('test')} test. "
+        f"Method `{args.optimization}`, layers `all` (one map per source layer along the monotone CKA layer map); "
+        "the best layer pair is chosen on validation and every number below is on the **test** split, in the "
+        "per-dimension standardized spaces of the training statistics (see `alignment_plugins/metrics.py`).",
+        "",
+        "| source → target | best pair (src→tgt layer) | top-1 accuracy | CSLS top-1 | semantic preservation | "
+        "reconstruction error | R² |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['source']} → {r['target']} | {r['best_pair'][0]} → {r['best_pair'][1]} | {r['accuracy']:.4f} | "
+            f"{r['csls_accuracy']:.4f} | {r['semantic_preservation']:.4f} | {r['reconstruction_error']:.4f} | "
+            f"{r['r2']:.4f} |"
+        )
+    decoder_rows = [r for r in rows if r["source"] in DECODERS and r["target"] in DECODERS]
+    if decoder_rows:
+        met_sp = sum(r["semantic_preservation"] >= TARGET_SP for r in decoder_rows)
+        met_acc = sum(r["accuracy"] >= TARGET_ACC for r in decoder_rows)
+        lines += [
+            "",
+            f"Targets for the {len(decoder_rows)} decoder pairs: semantic preservation ≥ {TARGET_SP} met by "
+            f"{met_sp}/{len(decoder_rows)}; top-1 accuracy ≥ {TARGET_ACC} met by {met_acc}/{len(decoder_rows)}.",
+        ]
+    lines += ["", "Extraction (each model once, cached for every pair it takes part in):", ""]
+    for name, e in extraction.items():
+        lines.append(f"- {name}: {e['tokens']} tokens, {e['seconds']} s (layers already cached: {e['cached_layers']})")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    path.with_suffix(".json").write_text(json.dumps({"rows": rows, "extraction": extraction}, indent=1))
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -19,6 +19,10 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "marketplace.catalog",
+    "marketplace.alignment",
 ]
 
 MIDDLEWARE = [

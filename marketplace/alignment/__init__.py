@@ -1,0 +1,1 @@
+"""Alignment app: W-matrices, quality certificates, compatibility estimates, drift checks, alignment jobs."""

@@ -1,0 +1,182 @@
+"""Alignment models: W-matrix versions, quality certificates, compatibility estimates, drift checks, jobs, task runs."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from marketplace.ids import factory
+
+
+class WMatrix(models.Model):
+    """One version of a fitted W-Matrix from `source` to `target`; the .wmatrix file is the source of truth."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        SUPERSEDED = "superseded"
+        DRIFTED = "drifted"
+        FAILED = "failed"
+
+    public_id = models.CharField(max_length=24, unique=True, default=factory("wm"), editable=False)
+    source = models.ForeignKey("catalog.Architecture", on_delete=models.PROTECT, related_name="matrices_out")
+    target = models.ForeignKey("catalog.Architecture", on_delete=models.PROTECT, related_name="matrices_in")
+    version = models.PositiveIntegerField(default=1)
+    method = models.CharField(max_length=40)
+    layer_map = models.JSONField(default=list, help_text="[[source_layer, target_layer], ...]")
+    best_source_layer = models.PositiveIntegerField()
+    best_target_layer = models.PositiveIntegerField()
+    file = models.FileField(upload_to="wmatrices/")
+    file_sha256 = models.CharField(max_length=64)
+    metrics = models.JSONField(default=dict, help_text="held-out metrics per layer pair (standardized spaces)")
+    anchor_set_hash = models.CharField(max_length=80)
+    source_fingerprint = models.CharField(max_length=80, blank=True)
+    target_fingerprint = models.CharField(max_length=80, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    validated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["source__name", "target__name", "-version"]
+        verbose_name = "W-Matrix"
+        verbose_name_plural = "W-Matrices"
+        constraints = [models.UniqueConstraint(fields=["source", "target", "version"], name="wmatrix_version_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.source_id}→{self.target_id} v{self.version}"
+
+    @property
+    def best_metrics(self) -> dict:
+        """Held-out metrics of the best layer pair."""
+        return self.metrics.get(f"{self.best_source_layer}->{self.best_target_layer}", {})
+
+
+class QualityCertificate(models.Model):
+    """A signed statement of a matrix's measured quality; tier 1 (best) .. 4 from reconstruction-error bands."""
+
+    public_id = models.CharField(max_length=24, unique=True, default=factory("cert"), editable=False)
+    matrix = models.ForeignKey(WMatrix, on_delete=models.CASCADE, related_name="certificates")
+    tier = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(4)])
+    metrics = models.JSONField(default=dict)
+    anchor_set_hash = models.CharField(max_length=80)
+    payload = models.JSONField(default=dict, help_text="the exact signed document")
+    signature = models.CharField(max_length=200)
+    key_id = models.CharField(max_length=40, default="hmac-sha256")
+    issued_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-issued_at"]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} tier {self.tier} ({self.matrix})"
+
+
+class CompatibilityEstimate(models.Model):
+    """A free pre-purchase estimate of how much of a listing's effect survives transfer to a target model."""
+
+    class Risk(models.TextChoices):
+        LOW = "low"
+        MEDIUM = "medium"
+        HIGH = "high"
+
+    listing = models.ForeignKey("catalog.VectorListing", on_delete=models.CASCADE, related_name="estimates")
+    target = models.ForeignKey("catalog.Architecture", on_delete=models.CASCADE, related_name="estimates")
+    config_key = models.CharField(max_length=64, default="default", help_text="hash of target_config")
+    target_config = models.JSONField(default=dict, blank=True, help_text="quantization, custom_fine_tune")
+    retention = models.FloatField(help_text="expected fraction of the effect retained (0..1)")
+    ci_low = models.FloatField()
+    ci_high = models.FloatField()
+    alignment_quality = models.FloatField(help_text="held-out semantic preservation of the layer pair used")
+    risk_level = models.CharField(max_length=8, choices=Risk.choices)
+    dimensional_loss = models.FloatField(help_text="fraction of source dimensions with no target counterpart")
+    structural_mismatch = models.FloatField(help_text="0 (same architecture family) .. 1")
+    recommendation = models.TextField()
+    basis = models.CharField(max_length=40, default="alignment_quality",
+                             help_text="what the retention number comes from")
+    matrix = models.ForeignKey(WMatrix, on_delete=models.CASCADE, related_name="estimates")
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-computed_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["listing", "target", "config_key"], name="estimate_unique_per_config"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.listing_id}→{self.target_id}: {self.retention:.2f}"
+
+
+class DriftCheck(models.Model):
+    """One revalidation of a matrix on fresh anchors, compared with its recorded held-out metrics."""
+
+    class Status(models.TextChoices):
+        OK = "ok"
+        DRIFTED = "drifted"
+        FAILED = "failed"
+
+    matrix = models.ForeignKey(WMatrix, on_delete=models.CASCADE, related_name="drift_checks")
+    checked_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    baseline = models.JSONField(default=dict)
+    observed = models.JSONField(default=dict)
+    drift = models.FloatField(default=0.0, help_text="drop in semantic preservation (baseline − observed)")
+    fingerprint_changed = models.BooleanField(default=False)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-checked_at"]
+
+
+class AlignmentJob(models.Model):
+    """On-demand training of a matrix for a pair without one (GPU queue), with progress and ETA."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    public_id = models.CharField(max_length=24, unique=True, default=factory("job"), editable=False)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    source = models.ForeignKey("catalog.Architecture", on_delete=models.PROTECT, related_name="+")
+    target = models.ForeignKey("catalog.Architecture", on_delete=models.PROTECT, related_name="+")
+    num_anchors = models.PositiveIntegerField(default=2000)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    progress = models.FloatField(default=0.0, help_text="0..1")
+    eta_seconds = models.FloatField(null=True, blank=True)
+    message = models.CharField(max_length=200, blank=True)
+    matrix = models.ForeignKey(WMatrix, on_delete=models.SET_NULL, null=True, blank=True, related_name="jobs")
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} {self.source_id}→{self.target_id} ({self.status})"
+
+
+class TaskRun(models.Model):
+    """A record per idempotent task execution: a redelivered message finds its key and does nothing twice."""
+
+    class Status(models.TextChoices):
+        STARTED = "started"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    task_name = models.CharField(max_length=120, db_index=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.STARTED)
+    attempts = models.PositiveIntegerField(default=1)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.task_name} {self.idempotency_key} ({self.status})"

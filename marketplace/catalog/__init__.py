@@ -1,0 +1,1 @@
+"""Catalog app: architectures, vector listings, purchases, accounts and the AMEM ledger, API keys."""

@@ -224,9 +224,34 @@ def semantic_preservation(
     mapped: np.ndarray, target: np.ndarray, mean: np.ndarray | None = None, scale: np.ndarray | None = None
 ) -> float:
     """Mean row-wise cosine in [-1, 1] between mapped and true rows, standardized target space: mean_i cos(m̃_i, ỹ_i)."""
+    return float(np.mean(row_cosines(mapped, target, mean, scale)))
+
+
+def row_cosines(
+    mapped: np.ndarray, target: np.ndarray, mean: np.ndarray | None = None, scale: np.ndarray | None = None
+) -> np.ndarray:
+    """Per-row cosines cos(m̃_i, ỹ_i) in [-1, 1], standardized target space, shape (N,)."""
     m, t = _pair(mapped, target, "mapped", "target")
     ms, ts = _standardize_pair(m, t, mean, scale)
-    return float(np.mean(np.sum(_unit_rows(ms) * _unit_rows(ts), axis=1)))
+    return np.sum(_unit_rows(ms) * _unit_rows(ts), axis=1)
+
+
+def bootstrap_ci(
+    values: np.ndarray, *, level: float = 0.95, n_resamples: int = 2000, seed: int = 0
+) -> tuple[float, float]:
+    """Percentile bootstrap interval (same units as `values`) of the mean of `values` over resampled rows."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    if v.size < 2 or not np.isfinite(v).all():
+        raise ValueError("bootstrap_ci needs at least 2 finite values")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    rng = np.random.default_rng(seed)
+    means = np.empty(n_resamples)
+    for start in range(0, n_resamples, 256):
+        stop = min(start + 256, n_resamples)
+        means[start:stop] = v[rng.integers(0, v.size, size=(stop - start, v.size))].mean(axis=1)
+    alpha = (1.0 - level) / 2.0
+    return float(np.quantile(means, alpha)), float(np.quantile(means, 1.0 - alpha))
 
 
 def _relative_sse(pred: np.ndarray, ref: np.ndarray, mean: np.ndarray | None, scale: np.ndarray | None) -> float:
@@ -351,7 +376,8 @@ def compute_all(
 ) -> dict[str, float]:
     """All held-out metrics (unitless) in standardized space: ỹ = (y - target_mean)/target_scale, x̃ likewise for source.
 
-    Keys: ``accuracy`` (top-1), ``csls_accuracy`` (CSLS top-1, k=10), ``semantic_preservation`` (mean row cosine),
+    Keys: ``accuracy`` (top-1), ``csls_accuracy`` (CSLS top-1, k=10), ``semantic_preservation`` (mean row cosine,
+    with its 95% percentile-bootstrap interval over rows ``semantic_preservation_ci_low/high``), ``n`` (rows),
     ``r2`` (all in standardized target space), ``reconstruction_error`` (standardized source space) and ``cka`` (linear
     CKA of standardized mapped vs standardized target).
     """
@@ -360,10 +386,15 @@ def compute_all(
     mu, tu = _unit_rows(ms), _unit_rows(ts)
     ranks = np.empty(m.shape[0], dtype=np.int64)
     csls = _csls_accuracy(mu, tu, 10, ranks_out=ranks)  # one pass over the N x N cosines serves both retrievals
+    cosines = np.sum(mu * tu, axis=1)
+    ci_low, ci_high = bootstrap_ci(cosines)
     return {
         "accuracy": float(np.mean(ranks == 0)),
         "csls_accuracy": csls,
-        "semantic_preservation": float(np.mean(np.sum(mu * tu, axis=1))),
+        "semantic_preservation": float(np.mean(cosines)),
+        "semantic_preservation_ci_low": ci_low,
+        "semantic_preservation_ci_high": ci_high,
+        "n": int(m.shape[0]),
         "reconstruction_error": reconstruction_error(x, x_roundtrip, source_mean, source_scale),
         "r2": r2_score(m, t, target_mean, target_scale),
         "cka": linear_cka(ms, ts),

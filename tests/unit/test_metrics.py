@@ -75,7 +75,10 @@ def test_perfect_map_scores_perfectly() -> None:
         source_mean=x.mean(axis=0),
         source_scale=x.std(axis=0),
     )
-    assert set(out) == {"accuracy", "csls_accuracy", "semantic_preservation", "reconstruction_error", "r2", "cka"}
+    assert set(out) == {
+        "accuracy", "csls_accuracy", "semantic_preservation", "semantic_preservation_ci_low",
+        "semantic_preservation_ci_high", "n", "reconstruction_error", "r2", "cka",
+    }
     assert out["accuracy"] == 1.0
     assert out["csls_accuracy"] == 1.0
     assert out["semantic_preservation"] == pytest.approx(1.0, abs=1e-12)
@@ -377,3 +380,30 @@ def test_compute_all_matches_individual_metrics() -> None:
 def test_standardize_single_row_with_given_statistics() -> None:
     out = standardize(np.array([[2.0, 4.0]]), mean=np.array([1.0, 1.0]), scale=np.array([1.0, 3.0]))
     np.testing.assert_allclose(out, [[1.0, 1.0]])
+
+
+def test_bootstrap_ci_brackets_the_mean_and_shrinks_with_n() -> None:
+    from alignment_plugins.metrics import bootstrap_ci
+
+    rng = np.random.default_rng(0)
+    small = rng.normal(0.7, 0.1, size=50)
+    large = rng.normal(0.7, 0.1, size=5000)
+    lo_s, hi_s = bootstrap_ci(small)
+    lo_l, hi_l = bootstrap_ci(large)
+    assert lo_s < small.mean() < hi_s and lo_l < large.mean() < hi_l
+    assert (hi_l - lo_l) < (hi_s - lo_s) / 5
+    # the 95% interval of a mean with sd 0.1 over 5000 rows is about ±1.96·0.1/√5000 ≈ ±0.0028
+    assert (hi_l - lo_l) / 2 == pytest.approx(1.96 * large.std() / np.sqrt(large.size), rel=0.15)
+    with pytest.raises(ValueError):
+        bootstrap_ci(np.array([np.nan, 1.0]))
+
+
+def test_compute_all_reports_interval_around_semantic_preservation() -> None:
+    from alignment_plugins.metrics import compute_all
+
+    rng = np.random.default_rng(1)
+    y = rng.normal(size=(200, 6))
+    mapped = y + 0.5 * rng.normal(size=y.shape)
+    out = compute_all(mapped, y, y, y, target_mean=None, target_scale=None, source_mean=None, source_scale=None)
+    assert out["semantic_preservation_ci_low"] < out["semantic_preservation"] < out["semantic_preservation_ci_high"]
+    assert out["n"] == 200

@@ -85,7 +85,8 @@ def test_perfect_map_scores_perfectly() -> None:
     assert out["reconstruction_error"] == pytest.approx(0.0, abs=1e-12)
     assert out["r2"] == pytest.approx(1.0, abs=1e-12)
     assert out["cka"] == pytest.approx(1.0, abs=1e-12)
-    assert all(isinstance(v, float) for v in out.values())
+    assert out["n"] == len(y)
+    assert all(isinstance(v, float) for k, v in out.items() if k != "n")
 
 
 def test_noise_map_scores_at_chance() -> None:

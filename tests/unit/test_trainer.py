@@ -1,0 +1,107 @@
+"""WMatrixTrainer end to end on tiny random models: phases, splits, layer map, file, CLI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from alignment_plugins.anchors import Anchor, AnchorSet, load_builtin
+from alignment_plugins.trainer import WMatrixTrainer
+from alignment_plugins.wmatrix import WMatrix
+
+
+@pytest.fixture(scope="module")
+def anchors() -> AnchorSet:
+    return load_builtin().sample(120, seed=5)
+
+
+def test_train_tiny_llama_to_gemma3(tiny_model: Callable[[str], Path], anchors: AnchorSet, tmp_path: Path) -> None:
+    trainer = WMatrixTrainer(str(tiny_model("llama")), str(tiny_model("gemma3")), anchors=anchors, seed=1)
+    trainer.configure(layers="all", optimization="ridge", regularization=1e-2)
+    wm = trainer.train(epochs=0, validation_split=0.3)
+    counts = wm.anchors["counts"]
+    assert counts["train"] + counts["validation"] + counts["test"] == 120
+    assert counts["validation"] >= 10 and counts["test"] >= 10
+    assert wm.anchors["hash"] == anchors.content_hash
+    # one map per source layer (0..3), target layers non-decreasing along the map
+    assert [i for i, _ in wm.layer_map] == [0, 1, 2, 3]
+    targets = [j for _, j in wm.layer_map]
+    assert targets == sorted(targets)
+    assert set(wm.maps) == set(wm.layer_map)
+    assert wm.cka.shape == (4, 4)
+    assert wm.best_pair in wm.maps
+    for key, values in wm.pair_metrics.items():
+        assert 0.0 <= values["accuracy"] <= 1.0, key
+        assert values["semantic_preservation_ci_low"] <= values["semantic_preservation"]
+        assert values["n"] == counts["test"]
+    # the best pair was chosen on validation, its reported metrics are test metrics
+    assert set(wm.training["validation_metrics"]) == set(wm.pair_metrics)
+    path = wm.save(tmp_path / "tiny.wmatrix")
+    loaded = WMatrix.load(path)
+    x = np.random.default_rng(0).normal(size=(3, 32)).astype(np.float32)
+    np.testing.assert_allclose(loaded.transform(x, layer=2), wm.transform(x, layer=2), atol=1e-5)
+
+
+def test_second_training_reuses_the_activation_cache(tiny_model: Callable[[str], Path], anchors: AnchorSet) -> None:
+    for _ in range(2):
+        trainer = WMatrixTrainer(str(tiny_model("llama")), str(tiny_model("qwen2")), anchors=anchors)
+        wm = trainer.configure(layers=[1, 2], optimization="svd").train(validation_split=0.3)
+    extraction = wm.training["extraction"]
+    assert extraction["source_cached_layers"] == 2 and extraction["target_cached_layers"] == 4
+    assert [i for i, _ in wm.layer_map] == [1, 2]
+
+
+@pytest.mark.parametrize("method", ["svd", "ridge", "cca", "lowrank"])
+def test_every_builtin_solver_trains(tiny_model: Callable[[str], Path], anchors: AnchorSet, method: str) -> None:
+    trainer = WMatrixTrainer(str(tiny_model("llama")), str(tiny_model("mistral")), anchors=anchors)
+    wm = trainer.configure(layers=[2], optimization=method).train(validation_split=0.3)
+    assert wm.method == method and len(wm.maps) == 1
+
+
+def test_gradient_calibration_is_early_stopped_and_recorded(tiny_model: Callable[[str], Path],
+                                                             anchors: AnchorSet) -> None:
+    trainer = WMatrixTrainer(str(tiny_model("llama")), str(tiny_model("gemma3")), anchors=anchors)
+    wm = trainer.configure(layers=[3], optimization="lowrank", rank=4).train(
+        epochs=30, validation_split=0.3, early_stopping_patience=2, learning_rate=1e-2)
+    history = next(iter(wm.training["calibration"].values()))
+    assert 1 <= history["epochs_run"] <= 30
+    assert history["best_validation_loss"] <= history["initial_validation_loss"]
+    assert len(history["validation_loss"]) == history["epochs_run"]
+
+
+def test_configuration_errors_are_clear(tiny_model: Callable[[str], Path]) -> None:
+    trainer = WMatrixTrainer(str(tiny_model("llama")), str(tiny_model("gemma3")))
+    with pytest.raises(ValueError, match="unknown optimization method 'magic'"):
+        trainer.configure(optimization="magic")
+    with pytest.raises(ValueError, match="at least 20"):
+        trainer.configure(num_anchors=5)
+    few = AnchorSet([Anchor(text=f"short text number {i}", domain="d") for i in range(25)])
+    small = WMatrixTrainer(str(tiny_model("llama")), str(tiny_model("gemma3")), anchors=few)
+    with pytest.raises(ValueError, match="too few anchors"):
+        small.configure().train(validation_split=0.2)
+    with pytest.raises(ValueError, match="out of range"):
+        WMatrixTrainer(str(tiny_model("llama")), str(tiny_model("gemma3")), anchors=load_builtin().sample(80)) \
+            .configure(layers=[9]).train(validation_split=0.3)
+
+
+def test_cli_train_inspect_and_report(tiny_model: Callable[[str], Path], anchors: AnchorSet, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from alignment_plugins.__main__ import main
+
+    anchors_file = tmp_path / "a.jsonl"
+    anchors_file.write_text("".join(json.dumps({"text": a.text, "domain": a.domain}) + "\n" for a in anchors))
+    out, report = tmp_path / "m.wmatrix", tmp_path / "r.json"
+    code = main(["train", "--source", str(tiny_model("llama")), "--target", str(tiny_model("qwen2")),
+                 "--anchors-file", str(anchors_file), "--validation-split", "0.3", "--out", str(out),
+                 "--report", str(report), "--quiet"])
+    assert code == 0
+    data = json.loads(report.read_text())
+    assert data["best"]["pair"] and Path(data["cka_heatmap"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "held-out test metrics" in capsys.readouterr().out
+    assert main(["inspect", str(out)]) == 0
+    assert main(["train", "--source", "no-such-model", "--target", "gemma3-270m", "--out", str(out)]) == 2
+    assert "unknown model 'no-such-model'" in capsys.readouterr().err

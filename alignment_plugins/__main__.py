@@ -54,6 +54,15 @@ def _parse_layers(value: str) -> str | list[int]:
         raise argparse.ArgumentTypeError(f"--layers must be 'all' or comma-separated integers, got {value!r}") from exc
 
 
+def _parse_regularization(value: str) -> float | str:
+    if value == "auto":
+        return value
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"--regularization must be a number or 'auto', got {value!r}") from exc
+
+
 def _summary(report: dict[str, Any]) -> str:
     best = report["best"]
     counts = report["anchors"]["counts"]
@@ -161,7 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--domains", nargs="*", default=None)
     p.add_argument("--layers", type=_parse_layers, default="all", help="source layers: all or i,j,...")
     p.add_argument("--optimization", default="ridge", help="svd | ridge | cca | lowrank | a plugin's solver")
-    p.add_argument("--regularization", type=float, default=None)
+    p.add_argument("--regularization", type=_parse_regularization, default=None,
+                   help="a number, or 'auto' to choose per layer pair on the validation split")
     p.add_argument("--epochs", type=int, default=0)
     p.add_argument("--validation-split", type=float, default=0.2)
     p.add_argument("--patience", type=int, default=5)

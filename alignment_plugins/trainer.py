@@ -30,6 +30,8 @@ from alignment_plugins.wmatrix import WMatrix, pair_key
 log = logging.getLogger(__name__)
 
 DEFAULT_REGULARIZATION = {"ridge": 1e-2, "cca": 1e-3, "lowrank": 1e-2}
+# Candidates tried per layer pair when regularization="auto" (chosen on the validation split).
+AUTO_REGULARIZATION_GRID = (1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
 
 
 class WMatrixTrainer:
@@ -66,7 +68,7 @@ class WMatrixTrainer:
         anchor_domains: Sequence[str] | None = None,
         layers: str | Sequence[int] = "all",
         optimization: str = "ridge",
-        regularization: float | None = None,
+        regularization: float | str | None = None,
         normalization: str = "standardize",
         layer_pairs: str = "map",
         cka_anchors: int = 2048,
@@ -78,7 +80,10 @@ class WMatrixTrainer:
         if layer_pairs not in ("map", "grid"):
             raise ValueError("layer_pairs must be 'map' (the monotone CKA map) or 'grid' (every pair)")
         hyper = dict(solver_hyperparams)
-        if regularization is None:
+        auto = regularization == "auto"
+        if auto and optimization == "svd":
+            raise ValueError("regularization='auto' needs a regularized solver (ridge, cca, lowrank)")
+        if regularization is None or auto:
             regularization = DEFAULT_REGULARIZATION.get(optimization)
         if regularization is not None and optimization != "svd":
             hyper["regularization"] = float(regularization)
@@ -87,6 +92,7 @@ class WMatrixTrainer:
             "num_anchors": num_anchors, "anchor_domains": list(anchor_domains) if anchor_domains else None,
             "layers": layers, "optimization": optimization, "normalization": normalization,
             "solver_hyperparams": hyper, "layer_pairs": layer_pairs, "cka_anchors": cka_anchors,
+            "auto_regularization": auto,
         }
         return self
 
@@ -162,7 +168,10 @@ class WMatrixTrainer:
             for start in range(0, len(rows["train"]), 4096):
                 chunk = rows["train"][start : start + 4096]
                 stats.update(x[chunk], y[chunk])
-            linear = solver.fit(stats)
+            if self.config["auto_regularization"]:
+                linear = self._fit_auto(stats, x[rows["validation"]], y[rows["validation"]])
+            else:
+                linear = solver.fit(stats)
             if epochs > 0:
                 linear, history = calibrate(
                     linear, x[rows["train"]], y[rows["train"]], x[rows["validation"]], y[rows["validation"]],
@@ -185,6 +194,7 @@ class WMatrixTrainer:
             source=_model_meta(source), target=_model_meta(target), maps=maps, layer_map=layer_map,
             best_pair=best, method=self.config["optimization"],
             hyperparams={"normalization": self.config["normalization"], **self.config["solver_hyperparams"],
+                         **({"regularization": "auto"} if self.config["auto_regularization"] else {}),
                          "pooling": self.pooling, "dtype": self.dtype, "layer_pairs": self.config["layer_pairs"]},
             anchors={"hash": anchors.content_hash, "name": anchors.name, "pooling": self.pooling,
                      "counts": {"train": len(train), "validation": len(validation), "test": len(test)},
@@ -199,6 +209,23 @@ class WMatrixTrainer:
                                      "target_cached_layers": len(tgt_acts.from_cache)},
                       "selection": "best validation accuracy, then semantic preservation; metrics on test split"},
         )
+
+    def _fit_auto(self, stats: CrossStats, x_val: np.ndarray, y_val: np.ndarray) -> LinearMap:
+        """Fit once per candidate regularization and keep the best validation semantic preservation."""
+        best: tuple[float, LinearMap] | None = None
+        for value in AUTO_REGULARIZATION_GRID:
+            hyper = {**self.config["solver_hyperparams"], "regularization": value}
+            solver = get_plugin_manager().get_solver(
+                self.config["optimization"], normalization=self.config["normalization"], **hyper
+            )
+            linear = solver.fit(stats)
+            score = metrics.semantic_preservation(linear.transform(x_val.astype(np.float64)), y_val, linear.mean_y,
+                                                  linear.scale_y)
+            if best is None or score > best[0]:
+                best = (score, linear)
+        assert best is not None
+        best[1].hyperparams["regularization_selected_on"] = "validation semantic preservation"
+        return best[1]
 
     def _cka(
         self, src: Activations, tgt: Activations, train_rows: np.ndarray, s_layers: list[int], t_layers: list[int]

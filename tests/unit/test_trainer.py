@@ -105,3 +105,16 @@ def test_cli_train_inspect_and_report(tiny_model: Callable[[str], Path], anchors
     assert main(["inspect", str(out)]) == 0
     assert main(["train", "--source", "no-such-model", "--target", "gemma3-270m", "--out", str(out)]) == 2
     assert "unknown model 'no-such-model'" in capsys.readouterr().err
+
+
+def test_auto_regularization_picks_per_pair_on_validation(tiny_model: Callable[[str], Path],
+                                                           anchors: AnchorSet) -> None:
+    from alignment_plugins.trainer import AUTO_REGULARIZATION_GRID
+
+    trainer = WMatrixTrainer(str(tiny_model("llama")), str(tiny_model("gemma3")), anchors=anchors)
+    wm = trainer.configure(layers=[1, 3], optimization="ridge", regularization="auto").train(validation_split=0.3)
+    assert wm.hyperparams["regularization"] == "auto"
+    for linear in wm.maps.values():
+        assert linear.hyperparams["regularization"] in AUTO_REGULARIZATION_GRID
+    with pytest.raises(ValueError, match="regularized solver"):
+        trainer.configure(optimization="svd", regularization="auto")

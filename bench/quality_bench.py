@@ -30,7 +30,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=MODELS)
     parser.add_argument("--num-anchors", type=int, default=None, help="default: the whole built-in corpus")
     parser.add_argument("--optimization", default="ridge")
-    parser.add_argument("--regularization", type=float, default=None)
+    parser.add_argument("--regularization", default=None, help="a number or 'auto' (per pair, on validation)")
     parser.add_argument("--out", default="docs/results.md")
     args = parser.parse_args()
 
@@ -50,7 +50,10 @@ def main() -> None:
     rows = []
     for source, target in itertools.permutations(args.models, 2):
         trainer = WMatrixTrainer(source, target, anchors=anchors, seed=0)
-        trainer.configure(layers="all", optimization=args.optimization, regularization=args.regularization)
+        regularization = args.regularization
+        if regularization not in (None, "auto"):
+            regularization = float(regularization)
+        trainer.configure(layers="all", optimization=args.optimization, regularization=regularization)
         t = time.perf_counter()
         wm = trainer.train(epochs=0, validation_split=0.2)
         best = wm.metrics
@@ -66,7 +69,8 @@ def write_markdown(path: Path, rows: list[dict], anchors: object, args: argparse
     """Write the results table (and a JSON copy next to it)."""
     counts = rows[0]["counts"] if rows else {}
     flags = (f" --num-anchors {args.num_anchors}" if args.num_anchors else "") + (
-        f" --optimization {args.optimization}" if args.optimization != "ridge" else "")
+        f" --optimization {args.optimization}" if args.optimization != "ridge" else "") + (
+        f" --regularization {args.regularization}" if args.regularization is not None else "")
     lines = [
         "# W-Matrix quality on the packaged models",
         "",

@@ -1,0 +1,84 @@
+"""Extraction throughput of alignment_plugins.extraction against a bare forward pass and naive HF use.
+
+All three contenders run in one process on the same model and the same anchors:
+- ours: `extract(model, anchors, layers, cache=False)` (length-sorted token-budget batches, hooks, pooling);
+- bare: the base model's forward over exactly the same batches and tokens, no hooks, no pooling (the floor);
+- naive: one text at a time, fp32, `model(**enc, output_hidden_states=True)` on the full causal LM (logits
+  included), then a mean over tokens per layer — what a first script with transformers looks like.
+Prints tokens per second and the ratios ours/bare (target >= 0.8) and ours/naive (target >= 3).
+
+    python bench/extraction_bench.py --model smollm2-135m-instruct --num-anchors 256
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+
+def main() -> None:
+    """Time the three contenders and print the ratios."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="smollm2-135m-instruct")
+    parser.add_argument("--num-anchors", type=int, default=256)
+    parser.add_argument("--repeats", type=int, default=2, help="best of N for each contender")
+    args = parser.parse_args()
+
+    import torch
+
+    from alignment_plugins.anchors import load_builtin
+    from alignment_plugins.architectures.hf_common import tokenize
+    from alignment_plugins.extraction import _token_lengths, extract, plan_batches
+    from alignment_plugins.models import load_model
+
+    model = load_model(args.model)
+    anchors = load_builtin().sample(args.num_anchors, seed=3)
+    texts = anchors.texts
+    lengths = _token_lengths(model, texts, 256)
+    tokens = sum(lengths)
+    batches = plan_batches(lengths, 8192, 64)
+    base = getattr(model.model, "base_model", model.model)
+
+    def ours(layers: object) -> None:
+        extract(model, anchors, layers, cache=False)
+
+    def bare() -> None:
+        with torch.inference_mode():
+            for batch in batches:
+                enc = tokenize(model, [texts[i] for i in batch])
+                base(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"], use_cache=False)
+
+    def naive() -> None:
+        with torch.inference_mode():
+            for text in texts:
+                enc = model.tokenizer(text, return_tensors="pt")
+                out = model.model(**enc, output_hidden_states=True)
+                _ = [h[0].mean(dim=0).numpy() for h in out.hidden_states]
+
+    def best(fn: object, *a: object) -> float:
+        times = []
+        for _ in range(args.repeats):
+            t = time.perf_counter()
+            fn(*a)
+            times.append(time.perf_counter() - t)
+        return min(times)
+
+    half = model.num_layers // 2
+    results = {
+        "ours, all layers": best(ours, "all"),
+        f"ours, layers 0..{half} (early stop)": best(ours, list(range(half + 1))),
+        "bare forward (all blocks)": best(bare),
+        "naive HF (batch 1, all hidden states)": best(naive),
+    }
+    print(f"{args.model}: {len(texts)} anchors, {tokens} tokens, {torch.get_num_threads()} threads, float32")
+    for name, seconds in results.items():
+        print(f"  {name:42} {seconds:8.2f} s  {tokens / seconds:9.0f} tokens/s")
+    ours_all = results["ours, all layers"]
+    print(f"ratio ours(all layers) / bare forward throughput: {results['bare forward (all blocks)'] / ours_all:.2f}"
+          " (target >= 0.8)")
+    print(f"ratio ours(all layers) / naive HF throughput:     "
+          f"{results['naive HF (batch 1, all hidden states)'] / ours_all:.2f} (target >= 3)")
+
+
+if __name__ == "__main__":
+    main()

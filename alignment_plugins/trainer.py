@@ -72,11 +72,19 @@ class WMatrixTrainer:
         normalization: str = "standardize",
         layer_pairs: str = "map",
         cka_anchors: int = 2048,
+        cka: str = "linear",
         **solver_hyperparams: Any,
     ) -> WMatrixTrainer:
-        """Set anchors (count, domains), source layers ("all" or a list), solver and its hyperparameters."""
+        """Set anchors (count, domains), source layers ("all" or a list), solver and its hyperparameters.
+
+        ``cka`` picks the layer-similarity estimator: "linear" (Kornblith et al.) or "debiased" (unbiased HSIC, ≈ 0
+        for unrelated layers at small N); ``layer_pairs`` fits one map per source layer along the monotone CKA map
+        ("map") or every source × target pair ("grid").
+        """
         if num_anchors is not None and num_anchors < 20:
             raise ValueError(f"num_anchors must be at least 20 (got {num_anchors}): metrics need held-out anchors")
+        if cka not in ("linear", "debiased"):
+            raise ValueError(f"cka must be 'linear' or 'debiased', got {cka!r}")
         if layer_pairs not in ("map", "grid"):
             raise ValueError("layer_pairs must be 'map' (the monotone CKA map) or 'grid' (every pair)")
         hyper = dict(solver_hyperparams)
@@ -92,7 +100,7 @@ class WMatrixTrainer:
             "num_anchors": num_anchors, "anchor_domains": list(anchor_domains) if anchor_domains else None,
             "layers": layers, "optimization": optimization, "normalization": normalization,
             "solver_hyperparams": hyper, "layer_pairs": layer_pairs, "cka_anchors": cka_anchors,
-            "auto_regularization": auto,
+            "auto_regularization": auto, "cka": cka,
         }
         return self
 
@@ -195,7 +203,8 @@ class WMatrixTrainer:
             best_pair=best, method=self.config["optimization"],
             hyperparams={"normalization": self.config["normalization"], **self.config["solver_hyperparams"],
                          **({"regularization": "auto"} if self.config["auto_regularization"] else {}),
-                         "pooling": self.pooling, "dtype": self.dtype, "layer_pairs": self.config["layer_pairs"]},
+                         "pooling": self.pooling, "dtype": self.dtype, "layer_pairs": self.config["layer_pairs"],
+                         "cka": self.config["cka"]},
             anchors={"hash": anchors.content_hash, "name": anchors.name, "pooling": self.pooling,
                      "counts": {"train": len(train), "validation": len(validation), "test": len(test)},
                      "domains": anchors.counts(), "seed": self.seed},
@@ -238,6 +247,7 @@ class WMatrixTrainer:
         return layer_tools.cka_matrix(
             {layer: _standardized(src[layer][rows]) for layer in s_layers},
             {layer: _standardized(tgt[layer][rows]) for layer in t_layers},
+            debiased=self.config["cka"] == "debiased",
         )
 
     @staticmethod

@@ -58,8 +58,9 @@ def test_second_training_reuses_the_activation_cache(tiny_model: Callable[[str],
 @pytest.mark.parametrize("method", ["svd", "ridge", "cca", "lowrank"])
 def test_every_builtin_solver_trains(tiny_model: Callable[[str], Path], anchors: AnchorSet, method: str) -> None:
     trainer = WMatrixTrainer(str(tiny_model("llama")), str(tiny_model("mistral")), anchors=anchors)
-    wm = trainer.configure(layers=[2], optimization=method).train(validation_split=0.3)
+    wm = trainer.configure(layers=[2], optimization=method, cka="debiased").train(validation_split=0.3)
     assert wm.method == method and len(wm.maps) == 1
+    assert wm.hyperparams["cka"] == "debiased"
 
 
 def test_gradient_calibration_is_early_stopped_and_recorded(tiny_model: Callable[[str], Path],

@@ -1,0 +1,264 @@
+"""Admin of the alignment app: matrices (with revalidate / recompute / certify actions), certificates, estimates,
+drift checks, alignment jobs, task runs, and the support-matrix heatmap page (``admin/support-matrix/``)."""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+
+from celery import current_app
+from django.contrib import admin, messages
+from django.db import transaction
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+
+from marketplace.alignment.models import (
+    AlignmentJob,
+    CompatibilityEstimate,
+    DriftCheck,
+    QualityCertificate,
+    TaskRun,
+    WMatrix,
+)
+
+REVALIDATE_TASK = "alignment.revalidate_drift"
+RECOMPUTE_TASK = "alignment.recompute_estimates"
+TIER_COLORS = {1: "#1b7f3b", 2: "#7cb342", 3: "#f9a825", 4: "#e53935"}
+
+
+def _change_url(obj) -> str:
+    return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+
+
+def _link(obj, label: str | None = None) -> str:
+    if obj is None:
+        return "—"
+    return format_html('<a href="{}">{}</a>', _change_url(obj), label or str(obj))
+
+
+def _enqueue_on_commit(task_name: str, *args) -> None:
+    """Send a Celery task by name once the current transaction commits (never for a rolled-back change)."""
+    transaction.on_commit(partial(current_app.send_task, task_name, args=list(args)))
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written by tasks and services: viewable, not added or edited by hand."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class CertificateInline(admin.TabularInline):
+    model = QualityCertificate
+    fields = ("public_id", "tier", "key_id", "issued_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(WMatrix)
+class WMatrixAdmin(admin.ModelAdmin):
+    list_display = ("public_id", "source", "target", "version", "method", "status", "semantic_preservation",
+                    "tier", "latest_certificate", "validated_at", "created_at")
+    list_filter = ("status", "method", "source", "target")
+    search_fields = ("public_id", "source__name", "target__name", "file_sha256", "anchor_set_hash")
+    readonly_fields = ("public_id", "source", "target", "version", "method", "file", "file_sha256", "layer_map",
+                       "best_source_layer", "best_target_layer", "metrics", "anchor_set_hash", "source_fingerprint",
+                       "target_fingerprint", "validated_at", "created_at", "latest_certificate")
+    list_select_related = ("source", "target")
+    inlines = [CertificateInline]
+    actions = ["revalidate_now", "recompute_estimates", "issue_certificates"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # matrices come from training jobs or `store_matrix`
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("certificates")
+
+    @staticmethod
+    def _latest(obj: WMatrix) -> QualityCertificate | None:
+        certs = sorted(obj.certificates.all(), key=lambda c: (c.issued_at, c.pk), reverse=True)
+        return certs[0] if certs else None
+
+    @admin.display(description="semantic preservation")
+    def semantic_preservation(self, obj: WMatrix) -> str:
+        value = obj.best_metrics.get("semantic_preservation")
+        return "—" if value is None else f"{value:.3f}"
+
+    @admin.display(description="tier")
+    def tier(self, obj: WMatrix) -> str:
+        cert = self._latest(obj)
+        return "—" if cert is None else str(cert.tier)
+
+    @admin.display(description="latest certificate")
+    def latest_certificate(self, obj: WMatrix) -> str:
+        cert = self._latest(obj)
+        return _link(cert, f"{cert.public_id} (tier {cert.tier})") if cert else "—"
+
+    @admin.action(description="Revalidate now (drift check on fresh anchors)")
+    def revalidate_now(self, request, queryset):
+        ids = list(queryset.values_list("pk", flat=True))
+        for pk in ids:
+            _enqueue_on_commit(REVALIDATE_TASK, pk)
+        self.message_user(request, f"Drift revalidation queued for {len(ids)} matrix(es).", messages.SUCCESS)
+
+    @admin.action(description="Recompute compatibility estimates")
+    def recompute_estimates(self, request, queryset):
+        ids = list(queryset.values_list("pk", flat=True))
+        for pk in ids:
+            _enqueue_on_commit(RECOMPUTE_TASK, pk)
+        self.message_user(request, f"Estimate recomputation queued for {len(ids)} matrix(es).", messages.SUCCESS)
+
+    @admin.action(description="Issue a quality certificate")
+    def issue_certificates(self, request, queryset):
+        from marketplace.alignment.services import issue_certificate
+        from marketplace.catalog.services import ServiceError
+
+        for matrix in queryset.select_related("source", "target"):
+            try:
+                cert = issue_certificate(matrix)
+            except ServiceError as exc:
+                self.message_user(request, f"{matrix}: {exc}", messages.ERROR)
+                continue
+            self.message_user(
+                request,
+                format_html("{}: certificate {} issued, tier {}.", str(matrix), _link(cert, cert.public_id),
+                            cert.tier),
+                messages.SUCCESS,
+            )
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "support_matrix_url": reverse("admin-support-matrix")}
+        return super().changelist_view(request, extra_context)
+
+
+@admin.register(QualityCertificate)
+class QualityCertificateAdmin(ReadOnlyAdmin):
+    list_display = ("public_id", "matrix", "tier", "key_id", "signature_valid", "issued_at")
+    list_filter = ("tier", "key_id")
+    search_fields = ("public_id", "matrix__public_id", "matrix__source__name", "matrix__target__name",
+                     "anchor_set_hash")
+    readonly_fields = ("public_id", "matrix", "tier", "metrics", "anchor_set_hash", "payload", "signature", "key_id",
+                       "issued_at", "signature_valid")
+    list_select_related = ("matrix__source", "matrix__target")
+
+    @admin.display(description="signature valid", boolean=True)
+    def signature_valid(self, obj: QualityCertificate) -> bool:
+        from marketplace.alignment.services import verify_certificate
+
+        return bool(verify_certificate(obj))
+
+
+@admin.register(CompatibilityEstimate)
+class CompatibilityEstimateAdmin(ReadOnlyAdmin):
+    list_display = ("listing", "target", "retention", "ci_low", "ci_high", "risk_level", "basis", "matrix",
+                    "computed_at")
+    list_filter = ("risk_level", "basis", "target")
+    search_fields = ("listing__public_id", "listing__name", "target__name", "config_key")
+    readonly_fields = ("listing", "target", "config_key", "target_config", "retention", "ci_low", "ci_high",
+                       "alignment_quality", "risk_level", "dimensional_loss", "structural_mismatch",
+                       "recommendation", "basis", "matrix", "computed_at")
+    list_select_related = ("listing", "target", "matrix__source", "matrix__target")
+
+
+@admin.register(DriftCheck)
+class DriftCheckAdmin(ReadOnlyAdmin):
+    list_display = ("checked_at", "matrix", "status", "drift", "fingerprint_changed")
+    list_filter = ("status", "fingerprint_changed")
+    search_fields = ("matrix__public_id", "matrix__source__name", "matrix__target__name", "detail")
+    readonly_fields = ("matrix", "checked_at", "status", "baseline", "observed", "drift", "fingerprint_changed",
+                       "detail")
+    list_select_related = ("matrix__source", "matrix__target")
+    date_hierarchy = "checked_at"
+
+
+@admin.register(AlignmentJob)
+class AlignmentJobAdmin(ReadOnlyAdmin):
+    list_display = ("public_id", "source", "target", "status", "progress_percent", "eta_seconds", "requested_by",
+                    "matrix_link", "created_at", "finished_at")
+    list_filter = ("status", "source", "target")
+    search_fields = ("public_id", "source__name", "target__name", "requested_by__username", "message", "error")
+    readonly_fields = ("public_id", "requested_by", "source", "target", "num_anchors", "status", "progress",
+                       "eta_seconds", "message", "matrix", "error", "created_at", "started_at", "finished_at")
+    list_select_related = ("source", "target", "requested_by", "matrix")
+    date_hierarchy = "created_at"
+
+    @admin.display(description="progress")
+    def progress_percent(self, obj: AlignmentJob) -> str:
+        return f"{100 * obj.progress:.0f}%"
+
+    @admin.display(description="matrix")
+    def matrix_link(self, obj: AlignmentJob) -> str:
+        return _link(obj.matrix, obj.matrix.public_id) if obj.matrix else "—"
+
+
+@admin.register(TaskRun)
+class TaskRunAdmin(ReadOnlyAdmin):
+    list_display = ("task_name", "idempotency_key", "status", "attempts", "created_at", "finished_at")
+    list_filter = ("status", "task_name")
+    search_fields = ("task_name", "idempotency_key", "error")
+    readonly_fields = ("idempotency_key", "task_name", "status", "attempts", "result", "error", "created_at",
+                       "finished_at")
+    date_hierarchy = "created_at"
+
+
+# ------------------------------------------------------------------------------------ support-matrix page
+def _cell_style(row: dict) -> str:
+    """Background from typical retention (red 0 → green 1); tier colours the border."""
+    retention = row.get("typical_retention")
+    border = TIER_COLORS.get(row.get("tier"), "#9e9e9e")
+    if retention is None or not math.isfinite(retention):
+        return f"background:#eeeeee;border:3px solid {border}"
+    hue = round(120 * min(max(retention, 0.0), 1.0))
+    return f"background:hsl({hue},65%,78%);border:3px solid {border}"
+
+
+def support_matrix_context() -> dict:
+    """Sources × targets grid of the support matrix: each cell is None or the row plus its style."""
+    from marketplace.alignment.services import support_matrix
+    from marketplace.catalog.models import Architecture
+
+    rows = support_matrix()
+    # every runnable model on both axes, so that missing pairs show as gaps (candidates for an alignment job)
+    runnable = set(Architecture.objects.exclude(support_level=Architecture.Support.METADATA)
+                   .values_list("name", flat=True))
+    sources = sorted(runnable | {r["source"] for r in rows})
+    targets = sorted(runnable | {r["target"] for r in rows})
+    by_pair = {(r["source"], r["target"]): r for r in rows}
+    grid = []
+    for source in sources:
+        cells = []
+        for target in targets:
+            row = by_pair.get((source, target))
+            if row is None:
+                cells.append({"target": target, "row": None, "self": source == target})
+            else:
+                retention = row.get("typical_retention")
+                cells.append({
+                    "target": target,
+                    "row": row,
+                    "style": _cell_style(row),
+                    "retention_pct": None if retention is None else f"{100 * retention:.0f}%",
+                })
+        grid.append({"source": source, "cells": cells})
+    return {"rows": rows, "sources": sources, "targets": targets, "grid": grid, "tier_colors": TIER_COLORS}
+
+
+def support_matrix_view(request):
+    """Admin page (staff only, wrapped by ``admin.site.admin_view`` in urls.py): the support-matrix heatmap."""
+    context = {
+        **admin.site.each_context(request),
+        "title": "Support matrix",
+        "subtitle": "typical retention per (source, target) pair; border colour = certificate tier",
+        "wmatrix_changelist": reverse("admin:alignment_wmatrix_changelist"),
+        **support_matrix_context(),
+    }
+    return TemplateResponse(request, "admin/support_matrix.html", context)

@@ -1,0 +1,360 @@
+"""Serializers of the REST API: public ids on the wire, model names for architectures, AMEM as strings."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from marketplace.alignment.models import AlignmentJob, CompatibilityEstimate, QualityCertificate, WMatrix
+from marketplace.catalog.models import Account, Architecture, LedgerEntry, Purchase, VectorListing
+
+AMEM_FIELD = {"max_digits": 18, "decimal_places": 4}
+MAX_IDEMPOTENCY_KEY = 80
+
+
+def _absolute(serializer: serializers.Serializer, url_name: str, /, **kwargs) -> str:
+    url = reverse(f"api:{url_name}", kwargs=kwargs)
+    request = serializer.context.get("request")
+    return request.build_absolute_uri(url) if request is not None else url
+
+
+class ArchitectureNameField(serializers.SlugRelatedField):
+    """An architecture referenced by its canonical name."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("slug_field", "name")
+        if not kwargs.get("read_only"):
+            kwargs.setdefault("queryset", Architecture.objects.all())
+        super().__init__(**kwargs)
+
+    default_error_messages = {
+        "does_not_exist": "Unknown model {value}; see /api/v1/models/.",
+        "invalid": "Invalid model name.",
+    }
+
+
+# ----------------------------------------------------------------------------------------------- models
+class ArchitectureSerializer(serializers.ModelSerializer):
+    """Architecture metadata and support level."""
+
+    runnable = serializers.BooleanField(read_only=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Architecture
+        fields = [
+            "name", "url", "family", "kind", "support_level", "runnable", "hidden_size", "num_layers", "num_heads",
+            "num_kv_heads", "activation", "positional_encoding", "normalization", "vocab_size", "adapter",
+            "weight_fingerprint", "description", "registered_at", "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, obj: Architecture) -> str:
+        return _absolute(self, "model-detail", name=obj.name)
+
+
+class ArchitectureDetailSerializer(ArchitectureSerializer):
+    """Architecture detail: also its metadata and the active matrices it takes part in."""
+
+    matrices = serializers.SerializerMethodField()
+
+    class Meta(ArchitectureSerializer.Meta):
+        fields = [*ArchitectureSerializer.Meta.fields, "metadata", "matrices"]
+        read_only_fields = fields
+
+    @extend_schema_field({
+        "type": "object",
+        "properties": {
+            "as_source": {"type": "array", "items": {"type": "string"}},
+            "as_target": {"type": "array", "items": {"type": "string"}},
+        },
+    })
+    def get_matrices(self, obj: Architecture) -> dict[str, list[str]]:
+        active = WMatrix.objects.filter(status=WMatrix.Status.ACTIVE)
+        return {
+            "as_source": sorted(set(active.filter(source=obj).values_list("target__name", flat=True))),
+            "as_target": sorted(set(active.filter(target=obj).values_list("source__name", flat=True))),
+        }
+
+
+# ---------------------------------------------------------------------------------------------- vectors
+class VectorListingSerializer(serializers.ModelSerializer):
+    """A listing as the catalog shows it (the vector file itself is only delivered, translated, on purchase)."""
+
+    id = serializers.CharField(source="public_id", read_only=True)
+    url = serializers.SerializerMethodField()
+    compatibility_url = serializers.SerializerMethodField()
+    seller = serializers.CharField(source="seller.get_username", read_only=True)
+    source_model = ArchitectureNameField(read_only=True)
+    price = serializers.DecimalField(**AMEM_FIELD, read_only=True)
+
+    class Meta:
+        model = VectorListing
+        fields = [
+            "id", "url", "name", "description", "seller", "source_model", "layer", "capability_domain", "grade",
+            "price", "vector_dim", "vector_norm", "vector_sha256", "status", "created_at", "updated_at",
+            "compatibility_url",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, obj: VectorListing) -> str:
+        return _absolute(self, "vector-detail", public_id=obj.public_id)
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_compatibility_url(self, obj: VectorListing) -> str:
+        return _absolute(self, "vector-compatibility", public_id=obj.public_id)
+
+
+class VectorListingCreateSerializer(serializers.Serializer):
+    """Multipart upload of a listing; the vector file is validated by the catalog service."""
+
+    name = serializers.CharField(max_length=120)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    source_model = ArchitectureNameField()
+    layer = serializers.IntegerField(min_value=0)
+    capability_domain = serializers.CharField(max_length=60)
+    grade = serializers.ChoiceField(choices=VectorListing.Grade.choices)
+    price = serializers.DecimalField(**AMEM_FIELD, min_value=Decimal("0"))
+    vector = serializers.FileField(help_text="safetensors file holding one 1-D float vector")
+
+
+class CompatibilityQuerySerializer(serializers.Serializer):
+    """Query parameters of the compatibility estimate."""
+
+    target_model = ArchitectureNameField()
+    quantization = serializers.CharField(required=False, allow_blank=True, max_length=40, default="")
+    custom_fine_tune = serializers.BooleanField(required=False, default=False)
+
+
+class MatrixRefSerializer(serializers.ModelSerializer):
+    """A short reference to a matrix."""
+
+    id = serializers.CharField(source="public_id", read_only=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = WMatrix
+        fields = ["id", "url", "version", "method", "status"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, obj: WMatrix) -> str:
+        return _absolute(self, "wmatrix-detail", public_id=obj.public_id)
+
+
+class CompatibilityEstimateSerializer(serializers.ModelSerializer):
+    """A free pre-purchase estimate."""
+
+    listing = serializers.CharField(source="listing.public_id", read_only=True)
+    source_model = serializers.CharField(source="listing.source_model.name", read_only=True)
+    target_model = serializers.CharField(source="target.name", read_only=True)
+    matrix = MatrixRefSerializer(read_only=True)
+    matrix_version = serializers.IntegerField(source="matrix.version", read_only=True, allow_null=True,
+                                              help_text="null for an identity estimate (same model)")
+
+    class Meta:
+        model = CompatibilityEstimate
+        fields = [
+            "listing", "source_model", "target_model", "target_config", "retention", "ci_low", "ci_high",
+            "alignment_quality", "risk_level", "dimensional_loss", "structural_mismatch", "recommendation",
+            "basis", "matrix_version", "matrix", "computed_at",
+        ]
+        read_only_fields = fields
+
+
+# -------------------------------------------------------------------------------------------- matrices
+class CertificateSerializer(serializers.ModelSerializer):
+    """A quality certificate; `signature_valid` is checked on every read."""
+
+    id = serializers.CharField(source="public_id", read_only=True)
+    matrix = serializers.CharField(source="matrix.public_id", read_only=True)
+    signature_valid = serializers.SerializerMethodField()
+
+    class Meta:
+        model = QualityCertificate
+        fields = ["id", "matrix", "tier", "metrics", "anchor_set_hash", "payload", "signature", "key_id",
+                  "issued_at", "signature_valid"]
+        read_only_fields = fields
+
+    def get_signature_valid(self, obj: QualityCertificate) -> bool:
+        from marketplace.alignment.services import verify_certificate
+
+        return bool(verify_certificate(obj))
+
+
+class WMatrixSerializer(serializers.ModelSerializer):
+    """One matrix version with its held-out metrics."""
+
+    id = serializers.CharField(source="public_id", read_only=True)
+    url = serializers.SerializerMethodField()
+    source = ArchitectureNameField(read_only=True)
+    target = ArchitectureNameField(read_only=True)
+    best_metrics = serializers.DictField(read_only=True)
+    download_url = serializers.SerializerMethodField()
+    certificate_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = WMatrix
+        fields = [
+            "id", "url", "source", "target", "version", "method", "status", "layer_map", "best_source_layer",
+            "best_target_layer", "best_metrics", "metrics", "anchor_set_hash", "source_fingerprint",
+            "target_fingerprint", "file_sha256", "validated_at", "created_at", "download_url", "certificate_url",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, obj: WMatrix) -> str:
+        return _absolute(self, "wmatrix-detail", public_id=obj.public_id)
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_download_url(self, obj: WMatrix) -> str:
+        return _absolute(self, "wmatrix-download", public_id=obj.public_id)
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_certificate_url(self, obj: WMatrix) -> str:
+        return _absolute(self, "wmatrix-certificate", public_id=obj.public_id)
+
+
+class SupportMatrixRowSerializer(serializers.Serializer):
+    """One supported (source, target) pair."""
+
+    source = serializers.CharField()
+    target = serializers.CharField()
+    matrix_id = serializers.CharField()
+    method = serializers.CharField()
+    version = serializers.IntegerField(allow_null=True)
+    tier = serializers.IntegerField(allow_null=True)
+    best_pair = serializers.ListField(child=serializers.IntegerField(), allow_null=True)
+    semantic_preservation = serializers.FloatField(allow_null=True)
+    accuracy = serializers.FloatField(allow_null=True)
+    reconstruction_error = serializers.FloatField(allow_null=True)
+    typical_retention = serializers.FloatField(allow_null=True)
+    basis = serializers.CharField(allow_null=True)
+    validated_at = serializers.DateTimeField(allow_null=True)
+
+
+# ------------------------------------------------------------------------------------------- purchases
+class PurchaseCreateSerializer(serializers.Serializer):
+    """Buy `listing` for `target_model`; the idempotency key may also come as the Idempotency-Key header."""
+
+    listing = serializers.SlugRelatedField(slug_field="public_id", queryset=VectorListing.objects.all(),
+                                           error_messages={"does_not_exist": "Unknown listing {value}."})
+    target_model = ArchitectureNameField()
+    idempotency_key = serializers.CharField(max_length=MAX_IDEMPOTENCY_KEY, required=False)
+
+
+class PurchaseSerializer(serializers.ModelSerializer):
+    """A purchase and its delivery state."""
+
+    id = serializers.CharField(source="public_id", read_only=True)
+    listing = serializers.CharField(source="listing.public_id", read_only=True)
+    listing_name = serializers.CharField(source="listing.name", read_only=True)
+    source_model = serializers.CharField(source="listing.source_model.name", read_only=True)
+    target_model = ArchitectureNameField(read_only=True)
+    matrix = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
+    price = serializers.DecimalField(**AMEM_FIELD, read_only=True)
+    status_url = serializers.SerializerMethodField()
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Purchase
+        fields = [
+            "id", "status", "status_url", "listing", "listing_name", "source_model", "target_model", "price",
+            "idempotency_key", "matrix", "target_layer", "error", "created_at", "delivered_at", "download_url",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_status_url(self, obj: Purchase) -> str:
+        return _absolute(self, "purchase-detail", public_id=obj.public_id)
+
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
+    def get_download_url(self, obj: Purchase) -> str | None:
+        if obj.status != Purchase.Status.DELIVERED or not obj.translated_vector:
+            return None
+        return _absolute(self, "purchase-download", public_id=obj.public_id)
+
+
+# -------------------------------------------------------------------------------------------- alignment
+class AlignmentJobCreateSerializer(serializers.Serializer):
+    """Request a matrix for a pair that has none."""
+
+    source = ArchitectureNameField()
+    target = ArchitectureNameField()
+    num_anchors = serializers.IntegerField(min_value=1, default=2000)
+
+
+class AlignmentJobSerializer(serializers.ModelSerializer):
+    """An alignment job with progress and ETA."""
+
+    id = serializers.CharField(source="public_id", read_only=True)
+    status_url = serializers.SerializerMethodField()
+    source = ArchitectureNameField(read_only=True)
+    target = ArchitectureNameField(read_only=True)
+    matrix = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
+
+    class Meta:
+        model = AlignmentJob
+        fields = [
+            "id", "status_url", "source", "target", "num_anchors", "status", "progress", "eta_seconds", "message",
+            "matrix", "error", "created_at", "started_at", "finished_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_status_url(self, obj: AlignmentJob) -> str:
+        return _absolute(self, "alignment-job-detail", public_id=obj.public_id)
+
+
+# -------------------------------------------------------------------------------------------- plugins
+class PluginSerializer(serializers.Serializer):
+    """An installed alignment plugin."""
+
+    name = serializers.CharField()
+    origin = serializers.CharField(help_text="builtin, entrypoint or registered")
+    version = serializers.CharField(allow_blank=True)
+    distribution = serializers.CharField(allow_blank=True)
+    hooks = serializers.ListField(child=serializers.CharField())
+
+
+# -------------------------------------------------------------------------------------------- accounts
+class LedgerEntrySerializer(serializers.ModelSerializer):
+    """One ledger row of the caller's account."""
+
+    amount = serializers.DecimalField(**AMEM_FIELD, read_only=True)
+    purchase = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
+
+    class Meta:
+        model = LedgerEntry
+        fields = ["transaction_id", "kind", "amount", "memo", "purchase", "created_at"]
+        read_only_fields = fields
+
+
+class AccountSerializer(serializers.ModelSerializer):
+    """The caller's AMEM balance and recent ledger entries."""
+
+    username = serializers.CharField(source="user.get_username", read_only=True)
+    balance = serializers.DecimalField(**AMEM_FIELD, read_only=True)
+    currency = serializers.SerializerMethodField()
+    recent_entries = serializers.SerializerMethodField()
+
+    RECENT = 20
+
+    class Meta:
+        model = Account
+        fields = ["username", "balance", "currency", "updated_at", "recent_entries"]
+        read_only_fields = fields
+
+    def get_currency(self, obj: Account) -> str:
+        return "AMEM"
+
+    @extend_schema_field(LedgerEntrySerializer(many=True))
+    def get_recent_entries(self, obj: Account) -> list[dict]:
+        entries = obj.entries.select_related("purchase").order_by("-created_at", "-id")[: self.RECENT]
+        return LedgerEntrySerializer(entries, many=True, context=self.context).data

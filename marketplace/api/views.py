@@ -1,0 +1,442 @@
+"""REST API views (``/api/v1/``): thin HTTP adapters over the catalog and alignment services."""
+
+from __future__ import annotations
+
+import mimetypes
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.db.models import Q
+from django.http import FileResponse
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from marketplace.alignment import services as alignment_services
+from marketplace.alignment.models import AlignmentJob, WMatrix
+from marketplace.api import serializers as s
+from marketplace.api.exceptions import ApiError, PayloadTooLarge
+from marketplace.catalog import services as catalog_services
+from marketplace.catalog.models import Architecture, Purchase, VectorListing
+
+PUBLIC_ID = r"[A-Za-z0-9_]+"
+ALIGNMENT_HINT = "request alignment via POST /api/v1/alignment-jobs/"
+DEFAULT_VECTOR_UPLOAD_MAX_BYTES = 4 << 20
+MULTIPART_OVERHEAD = 64 << 10
+
+ERROR_RESPONSE = inline_serializer(
+    name="Error",
+    fields={
+        "error": inline_serializer(
+            name="ErrorBody",
+            fields={
+                "code": serializers.CharField(),
+                "message": serializers.CharField(),
+                "details": serializers.JSONField(allow_null=True),
+            },
+        )
+    },
+)
+
+
+def _errors(*codes: int) -> dict[int, OpenApiResponse]:
+    return {code: OpenApiResponse(ERROR_RESPONSE) for code in codes}
+
+
+def vector_upload_max_bytes() -> int:
+    """The largest accepted vector file (settings.MAX_VECTOR_UPLOAD_BYTES, as the catalog service uses)."""
+    return int(getattr(settings, "MAX_VECTOR_UPLOAD_BYTES", None) or DEFAULT_VECTOR_UPLOAD_MAX_BYTES)
+
+
+def _file_response(field_file, filename: str, content_type: str | None = None) -> FileResponse:
+    handle = field_file.open("rb")
+    content_type = content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    return FileResponse(handle, as_attachment=True, filename=filename, content_type=content_type)
+
+
+# ----------------------------------------------------------------------------------------------- models
+@extend_schema_view(
+    list=extend_schema(summary="List supported model architectures", tags=["models"]),
+    retrieve=extend_schema(summary="One architecture: metadata, support level, active matrices", tags=["models"],
+                           responses={200: s.ArchitectureDetailSerializer, **_errors(404)}),
+)
+class ArchitectureViewSet(viewsets.ReadOnlyModelViewSet):
+    """Model architectures known to the marketplace."""
+
+    queryset = Architecture.objects.all()
+    serializer_class = s.ArchitectureSerializer
+    permission_classes = [permissions.AllowAny]
+    lookup_field = "name"
+    lookup_value_regex = r"[^/]+"
+
+    def get_queryset(self):
+        qs = super().get_queryset()
+        params = self.request.query_params
+        for field in ("family", "kind", "support_level"):
+            if params.get(field):
+                qs = qs.filter(**{field: params[field]})
+        return qs
+
+    def get_serializer_class(self):
+        return s.ArchitectureDetailSerializer if self.action == "retrieve" else s.ArchitectureSerializer
+
+
+# ---------------------------------------------------------------------------------------------- vectors
+@extend_schema_view(
+    list=extend_schema(
+        summary="Browse vector listings",
+        tags=["vectors"],
+        parameters=[
+            OpenApiParameter("source_model", str, description="source model name"),
+            OpenApiParameter("capability_domain", str),
+            OpenApiParameter("grade", str, enum=VectorListing.Grade.values),
+            OpenApiParameter("min_price", OpenApiTypes.DECIMAL),
+            OpenApiParameter("max_price", OpenApiTypes.DECIMAL),
+            OpenApiParameter("status", str, description="listing status (default active; `all` for every status)"),
+            OpenApiParameter("search", str, description="text searched in name and description"),
+        ],
+        responses={200: s.VectorListingSerializer(many=True), **_errors(400)},
+    ),
+    retrieve=extend_schema(summary="One listing", tags=["vectors"],
+                           responses={200: s.VectorListingSerializer, **_errors(404)}),
+    create=extend_schema(
+        summary="Sell a capability vector (multipart upload of a safetensors file)",
+        tags=["vectors"],
+        request={"multipart/form-data": s.VectorListingCreateSerializer},
+        responses={201: s.VectorListingSerializer, **_errors(400, 401, 413)},
+    ),
+)
+class VectorListingViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Capability-vector listings: public reads, authenticated sellers create."""
+
+    queryset = VectorListing.objects.select_related("source_model", "seller")
+    serializer_class = s.VectorListingSerializer
+    permission_classes = [permissions.IsAuthenticatedOrReadOnly]
+    lookup_field = "public_id"
+    lookup_value_regex = PUBLIC_ID
+
+    def get_queryset(self):
+        qs = super().get_queryset()
+        if self.action != "list":
+            return qs
+        params = self.request.query_params
+        listing_status = params.get("status", VectorListing.Status.ACTIVE)
+        if listing_status != "all":
+            if listing_status not in VectorListing.Status.values:
+                raise ValidationError({"status": [f"must be one of {[*VectorListing.Status.values, 'all']}"]})
+            qs = qs.filter(status=listing_status)
+        if params.get("source_model"):
+            qs = qs.filter(source_model__name=params["source_model"])
+        if params.get("capability_domain"):
+            qs = qs.filter(capability_domain=params["capability_domain"])
+        if params.get("grade"):
+            qs = qs.filter(grade=params["grade"].upper())
+        for param, lookup in (("min_price", "price__gte"), ("max_price", "price__lte")):
+            if params.get(param):
+                qs = qs.filter(**{lookup: _decimal_param(param, params[param])})
+        if params.get("search"):
+            term = params["search"].strip()
+            qs = qs.filter(Q(name__icontains=term) | Q(description__icontains=term))
+        return qs
+
+    def create(self, request, *args, **kwargs):
+        limit = vector_upload_max_bytes()
+        try:
+            content_length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            content_length = 0
+        if content_length > limit + MULTIPART_OVERHEAD:  # refuse before reading the body
+            raise PayloadTooLarge(f"Request body of {content_length} bytes exceeds the upload limit.",
+                                  details={"max_bytes": limit})
+        payload = s.VectorListingCreateSerializer(data=request.data, context=self.get_serializer_context())
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        upload = data["vector"]
+        if upload.size > limit:
+            raise PayloadTooLarge(f"Vector file of {upload.size} bytes exceeds the {limit}-byte limit.",
+                                  details={"max_bytes": limit, "size": upload.size})
+        listing = catalog_services.create_listing(
+            seller=request.user,
+            name=data["name"],
+            description=data["description"],
+            source_model=data["source_model"],
+            layer=data["layer"],
+            capability_domain=data["capability_domain"],
+            grade=data["grade"],
+            price=data["price"],
+            vector_bytes=upload.read(),
+        )
+        body = self.get_serializer(listing).data
+        return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["url"]})
+
+    @extend_schema(
+        summary="Free compatibility estimate of this listing on a target model",
+        tags=["vectors"],
+        parameters=[s.CompatibilityQuerySerializer],
+        responses={200: s.CompatibilityEstimateSerializer, **_errors(400, 404)},
+    )
+    @action(detail=True, methods=["get"], permission_classes=[permissions.AllowAny])
+    def compatibility(self, request, public_id=None):
+        listing = self.get_object()
+        query = s.CompatibilityQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        target = query.validated_data["target_model"]
+        try:
+            estimate = alignment_services.estimate_for(
+                listing,
+                target,
+                quantization=query.validated_data["quantization"] or None,
+                custom_fine_tune=query.validated_data["custom_fine_tune"],
+            )
+        except catalog_services.NotFound as exc:
+            raise ApiError(
+                f"{exc} ({ALIGNMENT_HINT})",
+                status_code=status.HTTP_404_NOT_FOUND,
+                code=exc.code,
+                details={
+                    **getattr(exc, "extra", {}),
+                    "source": listing.source_model.name,
+                    "target": target.name,
+                    "hint": ALIGNMENT_HINT,
+                    "alignment_jobs_url": request.build_absolute_uri(reverse("api:alignment-job-list")),
+                },
+            ) from exc
+        return Response(s.CompatibilityEstimateSerializer(estimate, context=self.get_serializer_context()).data)
+
+
+def _decimal_param(name: str, raw: str) -> Decimal:
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise ValidationError({name: ["must be a number"]}) from None
+    if not value.is_finite():
+        raise ValidationError({name: ["must be a finite number"]})
+    return value
+
+
+# -------------------------------------------------------------------------------------------- matrices
+@extend_schema_view(
+    list=extend_schema(
+        summary="W-Matrix versions",
+        tags=["wmatrices"],
+        parameters=[OpenApiParameter("source", str), OpenApiParameter("target", str),
+                    OpenApiParameter("status", str, enum=WMatrix.Status.values)],
+    ),
+    retrieve=extend_schema(summary="One W-Matrix version", tags=["wmatrices"],
+                           responses={200: s.WMatrixSerializer, **_errors(404)}),
+)
+class WMatrixViewSet(viewsets.ReadOnlyModelViewSet):
+    """W-Matrix versions, their files and certificates."""
+
+    queryset = WMatrix.objects.select_related("source", "target")
+    serializer_class = s.WMatrixSerializer
+    permission_classes = [permissions.AllowAny]
+    lookup_field = "public_id"
+    lookup_value_regex = PUBLIC_ID
+
+    def get_queryset(self):
+        qs = super().get_queryset()
+        params = self.request.query_params
+        if params.get("source"):
+            qs = qs.filter(source__name=params["source"])
+        if params.get("target"):
+            qs = qs.filter(target__name=params["target"])
+        if params.get("status"):
+            qs = qs.filter(status=params["status"])
+        return qs
+
+    @extend_schema(summary="Download the .wmatrix file (safetensors)", tags=["wmatrices"],
+                   responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **_errors(404)})
+    @action(detail=True, methods=["get"])
+    def download(self, request, public_id=None):
+        matrix = self.get_object()
+        if not matrix.file:
+            raise ApiError("This matrix has no file.", status_code=404, code="not_found")
+        filename = f"{matrix.source.name}__{matrix.target.name}__v{matrix.version}.wmatrix"
+        response = _file_response(matrix.file, filename, "application/octet-stream")
+        response["X-Content-SHA256"] = matrix.file_sha256
+        return response
+
+    @extend_schema(summary="The matrix's latest quality certificate", tags=["wmatrices"],
+                   responses={200: s.CertificateSerializer, **_errors(404)})
+    @action(detail=True, methods=["get"])
+    def certificate(self, request, public_id=None):
+        matrix = self.get_object()
+        cert = matrix.certificates.order_by("-issued_at", "-id").first()
+        if cert is None:
+            raise ApiError("No certificate has been issued for this matrix.", status_code=404,
+                           code="certificate_not_found")
+        return Response(s.CertificateSerializer(cert, context=self.get_serializer_context()).data)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Supported (source, target) pairs with tier and expected retention",
+        tags=["wmatrices"],
+        responses={200: inline_serializer(
+            name="SupportMatrix",
+            fields={"count": serializers.IntegerField(), "results": s.SupportMatrixRowSerializer(many=True)},
+        )},
+    ),
+)
+class SupportMatrixViewSet(viewsets.ViewSet):
+    """The support matrix: one row per pair with an active matrix."""
+
+    permission_classes = [permissions.AllowAny]
+
+    def list(self, request):
+        rows = alignment_services.support_matrix()
+        return Response({"count": len(rows), "results": s.SupportMatrixRowSerializer(rows, many=True).data})
+
+
+# ------------------------------------------------------------------------------------------- purchases
+@extend_schema_view(
+    list=extend_schema(summary="Your purchases", tags=["purchases"]),
+    retrieve=extend_schema(summary="One of your purchases (delivery status)", tags=["purchases"],
+                           responses={200: s.PurchaseSerializer, **_errors(401, 404)}),
+    create=extend_schema(
+        summary="Buy a listing for a target model (asynchronous delivery)",
+        description=(
+            "Idempotent: give `idempotency_key` in the body or the `Idempotency-Key` header. A new purchase is "
+            "202 Accepted with `Location`; repeating the same key returns the same purchase (200) without a "
+            "second debit."
+        ),
+        tags=["purchases"],
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        request=s.PurchaseCreateSerializer,
+        responses={202: s.PurchaseSerializer, 200: s.PurchaseSerializer, **_errors(400, 401, 402, 404, 409)},
+    ),
+)
+class PurchaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Purchases of the authenticated buyer; other users' purchases are 404."""
+
+    serializer_class = s.PurchaseSerializer
+    permission_classes = [permissions.IsAuthenticated]
+    lookup_field = "public_id"
+    lookup_value_regex = PUBLIC_ID
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Purchase.objects.none()
+        return Purchase.objects.filter(buyer=self.request.user).select_related(
+            "listing", "listing__source_model", "target_model", "matrix"
+        )
+
+    def create(self, request, *args, **kwargs):
+        payload = s.PurchaseCreateSerializer(data=request.data, context=self.get_serializer_context())
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        header_key = request.headers.get("Idempotency-Key", "").strip()
+        body_key = data.get("idempotency_key", "").strip()
+        if header_key and body_key and header_key != body_key:
+            raise ValidationError({"idempotency_key": ["differs from the Idempotency-Key header"]})
+        key = body_key or header_key
+        if not key:
+            raise ValidationError({"idempotency_key": ["required (in the body or the Idempotency-Key header)"]})
+        if len(key) > s.MAX_IDEMPOTENCY_KEY:
+            raise ValidationError({"idempotency_key": [f"at most {s.MAX_IDEMPOTENCY_KEY} characters"]})
+        purchase, created = catalog_services.create_purchase(
+            buyer=request.user, listing=data["listing"], target_model=data["target_model"], idempotency_key=key,
+        )
+        body = self.get_serializer(purchase).data
+        code = status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK
+        headers = {"Location": body["status_url"], "Idempotent-Replayed": "false" if created else "true"}
+        return Response(body, status=code, headers=headers)
+
+    @extend_schema(summary="Download the translated vector (safetensors), once delivered", tags=["purchases"],
+                   responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **_errors(401, 404, 409)})
+    @action(detail=True, methods=["get"])
+    def download(self, request, public_id=None):
+        purchase = self.get_object()
+        if purchase.status != Purchase.Status.DELIVERED or not purchase.translated_vector:
+            raise ApiError(
+                f"Purchase {purchase.public_id} is {purchase.status}; the vector can be downloaded once delivered.",
+                status_code=status.HTTP_409_CONFLICT,
+                code="not_delivered",
+                details={"status": purchase.status},
+            )
+        filename = f"{purchase.listing.public_id}__{purchase.target_model.name}.safetensors"
+        return _file_response(purchase.translated_vector, filename, "application/octet-stream")
+
+
+# -------------------------------------------------------------------------------------------- alignment
+@extend_schema_view(
+    list=extend_schema(summary="Your alignment jobs", tags=["alignment"]),
+    retrieve=extend_schema(summary="One alignment job: status, progress, ETA, resulting matrix", tags=["alignment"],
+                           responses={200: s.AlignmentJobSerializer, **_errors(401, 404)}),
+    create=extend_schema(
+        summary="Request a W-Matrix for a pair that has none (GPU job)",
+        tags=["alignment"],
+        request=s.AlignmentJobCreateSerializer,
+        responses={202: s.AlignmentJobSerializer, **_errors(400, 401, 409)},
+    ),
+)
+class AlignmentJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """On-demand alignment jobs; any authenticated user may follow any job (jobs are shared per pair)."""
+
+    serializer_class = s.AlignmentJobSerializer
+    permission_classes = [permissions.IsAuthenticated]
+    lookup_field = "public_id"
+    lookup_value_regex = PUBLIC_ID
+
+    def get_queryset(self):
+        qs = AlignmentJob.objects.select_related("source", "target", "matrix")
+        if self.action == "list" and not getattr(self, "swagger_fake_view", False):
+            qs = qs.filter(requested_by=self.request.user)
+        return qs
+
+    def create(self, request, *args, **kwargs):
+        payload = s.AlignmentJobCreateSerializer(data=request.data, context=self.get_serializer_context())
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        job = alignment_services.request_alignment(
+            user=request.user, source=data["source"], target=data["target"], num_anchors=data["num_anchors"],
+        )
+        body = self.get_serializer(job).data
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})
+
+
+# -------------------------------------------------------------------------------------------- plugins
+@extend_schema_view(list=extend_schema(summary="Installed alignment plugins", tags=["plugins"],
+                                       responses={200: s.PluginSerializer(many=True)}))
+class PluginViewSet(viewsets.ViewSet):
+    """Alignment plugins registered in this process (built-ins and allow-listed entry points)."""
+
+    permission_classes = [permissions.AllowAny]
+
+    def list(self, request):
+        from alignment_plugins.manager import get_plugin_manager
+
+        manager = get_plugin_manager()
+        manager.load_entrypoint_plugins(settings.ALIGNMENT_PLUGINS_ALLOW)
+        infos = [
+            {"name": i.name, "origin": i.origin, "version": i.version, "distribution": i.distribution,
+             "hooks": list(i.hooks)}
+            for i in manager.plugin_infos()
+        ]
+        return Response(s.PluginSerializer(infos, many=True).data)
+
+
+# -------------------------------------------------------------------------------------------- accounts
+class AccountViewSet(viewsets.GenericViewSet):
+    """The caller's account."""
+
+    serializer_class = s.AccountSerializer
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(summary="Your AMEM balance and recent ledger entries", tags=["accounts"],
+                   responses={200: s.AccountSerializer, **_errors(401)})
+    @action(detail=False, methods=["get"])
+    def me(self, request):
+        account = catalog_services.get_account(request.user)
+        return Response(self.get_serializer(account).data)

@@ -1,0 +1,60 @@
+"""REST API settings (DRF, drf-spectacular); imported by ``base``. Rates come from the environment."""
+
+from __future__ import annotations
+
+import os
+
+API_VERSION = "v1"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # first: its `authenticate_header` makes unauthenticated requests 401 (not 403)
+        "marketplace.api.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "marketplace.api.throttling.ApiKeyRateThrottle",
+        "marketplace.api.throttling.AnonymousRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "api_key": os.environ.get("API_THROTTLE_RATE_KEY", "600/min"),
+        "anon": os.environ.get("API_THROTTLE_RATE_ANON", "60/min"),
+    },
+    "DEFAULT_PAGINATION_CLASS": "marketplace.api.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    "EXCEPTION_HANDLER": "marketplace.api.exceptions.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "COERCE_DECIMAL_TO_STRING": True,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "W-Matrix Marketplace API",
+    "DESCRIPTION": (
+        "Capability-vector marketplace: browse listings, get free compatibility estimates, buy a vector "
+        "translated to your model through a certified W-Matrix, request alignment for missing pairs.\n\n"
+        "Authenticate with `Authorization: Api-Key <key>` (or `X-API-Key: <key>`). Every error is "
+        '`{"error": {"code", "message", "details"}}`.'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "ENUM_NAME_OVERRIDES": {
+        "ListingStatusEnum": "marketplace.catalog.models.VectorListing.Status",
+        "PurchaseStatusEnum": "marketplace.catalog.models.Purchase.Status",
+        "MatrixStatusEnum": "marketplace.alignment.models.WMatrix.Status",
+        "AlignmentJobStatusEnum": "marketplace.alignment.models.AlignmentJob.Status",
+    },
+}

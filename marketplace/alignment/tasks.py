@@ -1,0 +1,182 @@
+"""Celery tasks of the alignment app: thin wrappers that re-load rows by id and call the services.
+
+Conventions (see docs in marketplace/celery.py): explicit stable names, ids only as arguments, ``acks_late`` with
+``reject_on_worker_lost`` (a message is redelivered if its worker dies), retries with exponential backoff on
+database errors and on rows that are not visible yet, and every body inside :func:`once`, so a redelivered
+message finds its TaskRun SUCCEEDED and does nothing twice. Nothing here imports torch at module level: the gpu
+tasks reach torch only through the services' GPU paths.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from celery import shared_task
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import F, Model
+from django.utils import timezone
+
+from marketplace.alignment.models import AlignmentJob, TaskRun, WMatrix
+from marketplace.catalog.models import Purchase, VectorListing
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=Model)
+
+
+class RetryLater(Exception):
+    """The row a message names is not there (yet): retry with backoff (e.g. a replica behind the primary)."""
+
+
+TASK_OPTIONS: dict[str, Any] = {
+    "bind": True,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (OperationalError, RetryLater),
+    "retry_backoff": True,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 5,
+}
+
+
+def _load(model: type[M], pk: int, **related: Any) -> M:
+    queryset = model.objects.all()
+    if related.get("select"):
+        queryset = queryset.select_related(*related["select"])
+    try:
+        return queryset.get(pk=pk)
+    except model.DoesNotExist:
+        raise RetryLater(f"{model.__name__} {pk} does not exist (yet)") from None
+
+
+def once(key: str, task_name: str, work: Callable[[], dict[str, Any] | None]) -> dict[str, Any]:
+    """Run `work` at most once to success per idempotency `key`; return its (JSON) result.
+
+    A TaskRun row with the unique key is inserted (STARTED) before the work. If the key already SUCCEEDED, the
+    stored result is returned (with ``"skipped": True``) and nothing runs. A STARTED or FAILED run (a worker died,
+    or an earlier attempt raised) counts another attempt and runs again — the services are themselves
+    idempotent, so a half-finished attempt is safe to repeat. Exceptions mark the run FAILED and propagate
+    (so Celery's autoretry sees them).
+    """
+    try:
+        with transaction.atomic():
+            run, created = TaskRun.objects.get_or_create(idempotency_key=key, defaults={"task_name": task_name})
+    except IntegrityError:  # a concurrent insert of the same key won
+        run, created = TaskRun.objects.get(idempotency_key=key), False
+    if not created:
+        if run.status == TaskRun.Status.SUCCEEDED:
+            log.info("%s already succeeded; skipping", key)
+            return {**run.result, "skipped": True}
+        TaskRun.objects.filter(pk=run.pk).update(attempts=F("attempts") + 1, status=TaskRun.Status.STARTED, error="")
+    try:
+        result = work() or {}
+    except Exception as exc:
+        TaskRun.objects.filter(pk=run.pk).update(status=TaskRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[
+            :5000], finished_at=timezone.now())
+        raise
+    TaskRun.objects.filter(pk=run.pk).update(status=TaskRun.Status.SUCCEEDED, result=result,
+                                             finished_at=timezone.now())
+    return result
+
+
+@shared_task(name="alignment.precompute_estimates", **TASK_OPTIONS)
+def precompute_estimates(self: Any, listing_id: int) -> dict[str, Any]:
+    """Default-config compatibility estimates of a new listing for every target with an active matrix."""
+    from marketplace.alignment import services
+
+    listing = _load(VectorListing, listing_id, select=["source_model"])
+
+    def work() -> dict[str, Any]:
+        estimates = services.precompute_estimates(listing)
+        return {"listing": listing.public_id, "estimates": len(estimates),
+                "targets": sorted(e.target.name for e in estimates)}
+
+    return once(f"precompute_estimates:{listing_id}", self.name, work)
+
+
+@shared_task(name="alignment.recompute_estimates", **TASK_OPTIONS)
+def recompute_estimates(self: Any, matrix_id: int) -> dict[str, Any]:
+    """Recompute the estimates of a matrix's pair after it became the active version."""
+    from marketplace.alignment import services
+
+    matrix = _load(WMatrix, matrix_id, select=["source", "target"])
+
+    def work() -> dict[str, Any]:
+        return {"matrix": matrix.public_id, "estimates": len(services.recompute_estimates(matrix))}
+
+    return once(f"recompute_estimates:{matrix_id}", self.name, work)
+
+
+@shared_task(name="alignment.translate_purchase", **TASK_OPTIONS)
+def translate_purchase(self: Any, purchase_id: int) -> dict[str, Any]:
+    """Translate a purchased vector into the target space and store it (gpu queue)."""
+    from marketplace.alignment import services
+
+    purchase = _load(Purchase, purchase_id)
+
+    def work() -> dict[str, Any]:
+        try:
+            services.translate_for_purchase(purchase)
+        except (OperationalError, RetryLater):
+            raise
+        except Exception as exc:  # permanent: record it on the purchase for the buyer and operators
+            Purchase.objects.filter(pk=purchase.pk).update(status=Purchase.Status.FAILED,
+                                                           error=f"{type(exc).__name__}: {exc}"[:5000])
+            raise
+        purchase.refresh_from_db()
+        return {"purchase": purchase.public_id, "status": purchase.status, "file": purchase.translated_vector.name}
+
+    return once(f"translate_purchase:{purchase_id}", self.name, work)
+
+
+@shared_task(name="alignment.revalidate_drift", **TASK_OPTIONS)
+def revalidate_drift(self: Any, matrix_id: int) -> dict[str, Any]:
+    """Re-measure a matrix on fresh anchors (gpu queue); once per validation (key includes validated_at)."""
+    from marketplace.alignment import services
+
+    matrix = _load(WMatrix, matrix_id, select=["source", "target"])
+    stamp = matrix.validated_at.isoformat() if matrix.validated_at else "never"
+
+    def work() -> dict[str, Any]:
+        if matrix.status != WMatrix.Status.ACTIVE:
+            return {"matrix": matrix.public_id, "status": matrix.status, "checked": False}
+        check = services.run_drift_check(matrix)
+        return {"matrix": matrix.public_id, "checked": True, "status": check.status, "drift": check.drift}
+
+    return once(f"revalidate_drift:{matrix_id}:{stamp}", self.name, work)
+
+
+@shared_task(name="alignment.check_drift_due", **TASK_OPTIONS)
+def check_drift_due(self: Any) -> dict[str, Any]:
+    """Hourly (beat): enqueue revalidate_drift for every active matrix validated too long ago."""
+    from marketplace import events
+    from marketplace.alignment import services
+
+    now = timezone.now()
+
+    def work() -> dict[str, Any]:
+        due = list(services.due_for_drift_check(now).values_list("id", flat=True))
+        for matrix_id in due:
+            events.drift_check_due(matrix_id)
+        return {"enqueued": due}
+
+    return once(f"check_drift_due:{now:%Y-%m-%dT%H}", self.name, work)
+
+
+@shared_task(name="alignment.run_alignment_job", **TASK_OPTIONS)
+def run_alignment_job(self: Any, job_id: int) -> dict[str, Any]:
+    """Train the matrix of a queued alignment job (gpu queue), with progress written to the job."""
+    from marketplace.alignment import services
+
+    job = _load(AlignmentJob, job_id, select=["source", "target"])
+
+    def work() -> dict[str, Any]:
+        if job.status == AlignmentJob.Status.SUCCEEDED and job.matrix_id:
+            return {"job": job.public_id, "matrix_id": job.matrix_id}
+        matrix = services.run_alignment_job(job)
+        return {"job": job.public_id, "matrix": matrix.public_id, "version": matrix.version}
+
+    return once(f"run_alignment_job:{job_id}", self.name, work)

@@ -1,0 +1,145 @@
+"""Events end to end with eager Celery: listing → estimates, purchase → delivered vector, on-commit semantics."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pytest
+from django.db import transaction
+from marketplace_helpers import D_SOURCE, D_TARGET
+
+from marketplace import events
+from marketplace.alignment import services, tasks
+from marketplace.alignment.models import CompatibilityEstimate, TaskRun
+from marketplace.catalog.models import Purchase, VectorListing
+from marketplace.catalog.services import Conflict, ValidationFailed, create_purchase, deposit, read_vector_file
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list, str]]:
+    """Record apply_async calls (task name, args, queue) instead of running them."""
+    calls: list[tuple[str, list, str]] = []
+    for task in (tasks.precompute_estimates, tasks.recompute_estimates, tasks.translate_purchase,
+                 tasks.revalidate_drift, tasks.run_alignment_job):
+        monkeypatch.setattr(task, "apply_async",
+                            lambda args=None, queue=None, _n=task.name, **kw: calls.append((_n, args, queue)))
+    return calls
+
+
+def test_listing_creation_estimates_every_target_with_a_matrix(
+    toy: dict, arch: Any, wmatrix_file: Any, make_listing: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    third = arch("toy-third", 4, 2, family="phi")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.store_matrix(wmatrix_file())
+        services.store_matrix(wmatrix_file(target="toy-third", d_target=4))
+        listing = make_listing(layer=1)
+    estimates = CompatibilityEstimate.objects.filter(listing=listing)
+    assert {e.target.name for e in estimates} == {"toy-tgt", "toy-third"}  # not toy-other: it has no matrix
+    assert TaskRun.objects.get(idempotency_key=f"precompute_estimates:{listing.id}").result["estimates"] == 2
+    assert third.pk in {e.target_id for e in estimates}
+
+
+def test_events_fire_only_after_commit(toy: dict, make_listing: Any, enqueued: list,
+                                       django_capture_on_commit_callbacks: Any) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        with pytest.raises(RuntimeError), transaction.atomic():
+            make_listing()
+            raise RuntimeError("rolled back")
+        assert enqueued == []  # still inside the outer (test) transaction
+    assert enqueued == [] and not VectorListing.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        listing = make_listing()
+        assert enqueued == []
+    assert enqueued == [("alignment.precompute_estimates", [listing.id], "default")]
+
+
+def test_estimate_work_goes_to_gpu_when_a_matrix_file_is_not_local(
+    stored_matrix: Any, make_listing: Any, enqueued: list, django_capture_on_commit_callbacks: Any
+) -> None:
+    assert events.estimates_queue(stored_matrix.source_id) == "default"
+    stored_matrix.file.storage.delete(stored_matrix.file.name)  # e.g. only the GPU node's volume has it
+    with django_capture_on_commit_callbacks(execute=True):
+        listing = make_listing()
+    assert enqueued == [("alignment.precompute_estimates", [listing.id], "gpu")]
+
+
+def test_purchase_delivers_translated_vector(
+    stored_matrix: Any, toy: dict, users: dict, make_listing: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    vector = np.linspace(-2.0, 3.0, D_SOURCE)
+    listing = make_listing(layer=2, vector=vector, price="4")
+    deposit(users["buyer"], Decimal("4"))
+    with django_capture_on_commit_callbacks(execute=True):
+        purchase, _ = create_purchase(buyer=users["buyer"], listing=listing, target_model=toy["target"],
+                                      idempotency_key="deliver")
+    purchase.refresh_from_db()
+    assert purchase.status == Purchase.Status.DELIVERED and purchase.delivered_at is not None
+    assert purchase.target_layer == 1 and purchase.matrix_id == stored_matrix.id
+    delivered, meta = read_vector_file(purchase.translated_vector)
+    assert delivered.shape == (D_TARGET,) and delivered.dtype == np.float32
+
+    engine = services.load_engine_matrix(stored_matrix)
+    _, linear = engine.map_for(2)
+    mapped = engine.transform(vector.astype(np.float32).astype(np.float64), layer=2, direction=True)
+    cos = delivered @ mapped / (np.linalg.norm(delivered) * np.linalg.norm(mapped))
+    assert cos == pytest.approx(1.0, abs=1e-6)  # same direction as the map's output ...
+    # ... rescaled to the same size in target standard deviations as the source has in source ones
+    assert np.linalg.norm(delivered / linear.scale_y) == pytest.approx(
+        np.linalg.norm(vector / linear.scale_x), rel=1e-5)
+    assert meta["mapped_norm"] == pytest.approx(float(np.linalg.norm(mapped)), rel=1e-6)
+    assert meta["delivered_norm"] == pytest.approx(float(np.linalg.norm(delivered)), rel=1e-5)
+    assert meta["source_norm"] == pytest.approx(float(np.linalg.norm(vector)), rel=1e-6)
+    assert (meta["source_layer"], meta["target_layer"], meta["matrix_version"]) == (2, 1, 1)
+    assert meta["matrix"] == stored_matrix.public_id and meta["target_model"] == "toy-tgt"
+    import hashlib
+
+    assert meta["sha256"] == hashlib.sha256(delivered.astype("<f4").tobytes()).hexdigest()
+
+
+def test_identity_purchase_is_a_copy(toy: dict, users: dict, make_listing: Any,
+                                     django_capture_on_commit_callbacks: Any) -> None:
+    vector = np.linspace(1.0, 2.0, D_SOURCE)
+    listing = make_listing(vector=vector, price="0")
+    with django_capture_on_commit_callbacks(execute=True):
+        purchase, _ = create_purchase(buyer=users["buyer"], listing=listing, target_model=toy["source"],
+                                      idempotency_key="same-model")
+    purchase.refresh_from_db()
+    delivered, meta = read_vector_file(purchase.translated_vector)
+    np.testing.assert_array_equal(delivered, vector.astype(np.float32))
+    assert purchase.status == "delivered" and meta["method"] == "identity" and meta["matrix"] is None
+
+
+def test_failed_translation_marks_the_purchase(
+    stored_matrix: Any, toy: dict, users: dict, make_listing: Any, monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    listing = make_listing(price="0")
+    monkeypatch.setattr(services, "translate_for_purchase", lambda p: (_ for _ in ()).throw(ValueError("bad map")))
+    with pytest.raises(ValueError), django_capture_on_commit_callbacks(execute=True):
+        purchase, _ = create_purchase(buyer=users["buyer"], listing=listing, target_model=toy["target"],
+                                      idempotency_key="fail")
+    purchase = Purchase.objects.get(idempotency_key="fail")
+    assert purchase.status == Purchase.Status.FAILED and "bad map" in purchase.error
+
+
+def test_alignment_request_enqueues_a_gpu_job_once(toy: dict, users: dict, stored_matrix: Any, enqueued: list,
+                                                   django_capture_on_commit_callbacks: Any) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        job = services.request_alignment(user=users["buyer"], source=toy["source"], target=toy["other"],
+                                         num_anchors=100)
+    assert enqueued == [("alignment.run_alignment_job", [job.id], "gpu")]
+    assert job.status == "queued" and job.num_anchors == 100
+    with pytest.raises(Conflict) as info:
+        services.request_alignment(user=users["buyer"], source=toy["source"], target=toy["other"])
+    assert info.value.extra == {"job_id": job.public_id}
+    with pytest.raises(Conflict) as info:  # the pair already has an active matrix
+        services.request_alignment(user=users["buyer"], source=toy["source"], target=toy["target"])
+    assert info.value.extra == {"matrix_id": stored_matrix.public_id}
+    with pytest.raises(ValidationFailed, match="same model"):
+        services.request_alignment(user=users["buyer"], source=toy["source"], target=toy["source"])
+    assert len(enqueued) == 1

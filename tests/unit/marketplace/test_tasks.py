@@ -1,0 +1,247 @@
+"""Celery tasks: stable names, options, queues, once-only execution, drift checks, and no torch on import."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import OperationalError
+from django.utils import timezone
+
+from marketplace import celery_app
+from marketplace.alignment import services, tasks
+from marketplace.alignment.models import AlignmentJob, DriftCheck, TaskRun, WMatrix
+from marketplace.celery import TASK_ROUTES, Queue
+
+ROOT = Path(__file__).resolve().parents[3]
+
+EXPECTED_TASKS = {
+    "alignment.check_drift_due": "default",
+    "alignment.precompute_estimates": "default",
+    "alignment.recompute_estimates": "default",
+    "alignment.revalidate_drift": "gpu",
+    "alignment.run_alignment_job": "gpu",
+    "alignment.translate_purchase": "gpu",
+}
+
+
+def test_task_names_snapshot() -> None:
+    registered = {name for name in celery_app.tasks if name.startswith("alignment.")}
+    assert registered == set(EXPECTED_TASKS) == set(TASK_ROUTES)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_TASKS))
+def test_task_options_and_route(name: str) -> None:
+    task = celery_app.tasks[name]
+    assert task.acks_late and task.reject_on_worker_lost
+    assert task.max_retries == 5 and task.retry_backoff and task.retry_backoff_max == 300
+    assert set(task.autoretry_for) == {OperationalError, tasks.RetryLater}
+    route = celery_app.amqp.router.route({}, name)
+    assert route["queue"].name == EXPECTED_TASKS[name]
+    assert route["queue"].routing_key == EXPECTED_TASKS[name]  # each queue has its own binding
+
+
+def test_app_configuration() -> None:
+    conf = celery_app.conf
+    assert conf.task_acks_late and conf.task_reject_on_worker_lost and conf.worker_prefetch_multiplier == 1
+    assert conf.task_default_queue == Queue.DEFAULT == "default" and Queue.GPU == "gpu"
+    beat = conf.beat_schedule["alignment.check_drift_due"]
+    assert beat["task"] == "alignment.check_drift_due"
+    assert beat["schedule"].minute == {0} and len(beat["schedule"].hour) == 24
+
+
+def test_importing_tasks_and_services_does_not_import_torch() -> None:
+    code = (
+        "import sys, django; django.setup()\n"
+        "import marketplace.alignment.tasks, marketplace.alignment.services, marketplace.catalog.services\n"
+        "import marketplace.events, marketplace.celery\n"
+        "from marketplace import celery_app; celery_app.loader.import_default_modules()\n"
+        "heavy = sorted(m for m in ('torch', 'transformers') if m in sys.modules)\n"
+        "assert not heavy, heavy\n"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "marketplace.settings.test"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+# ------------------------------------------------------------------------------------------------- once()
+@pytest.mark.django_db
+def test_once_runs_work_once_and_returns_the_stored_result() -> None:
+    calls: list[int] = []
+
+    def work() -> dict[str, Any]:
+        calls.append(1)
+        return {"n": len(calls)}
+
+    assert tasks.once("k:1", "t", work) == {"n": 1}
+    assert tasks.once("k:1", "t", work) == {"n": 1, "skipped": True}
+    assert len(calls) == 1
+    run = TaskRun.objects.get(idempotency_key="k:1")
+    assert run.status == "succeeded" and run.attempts == 1 and run.finished_at is not None
+
+
+@pytest.mark.django_db
+def test_once_retries_after_a_failure() -> None:
+    def boom() -> dict[str, Any]:
+        raise ValueError("first attempt fails")
+
+    with pytest.raises(ValueError):
+        tasks.once("k:2", "t", boom)
+    run = TaskRun.objects.get(idempotency_key="k:2")
+    assert run.status == "failed" and "first attempt fails" in run.error
+    assert tasks.once("k:2", "t", lambda: {"ok": True}) == {"ok": True}
+    run.refresh_from_db()
+    assert run.status == "succeeded" and run.attempts == 2 and run.error == ""
+
+
+@pytest.mark.django_db
+def test_redelivered_translation_does_the_work_once(
+    stored_matrix: WMatrix, make_listing: Any, toy: dict, users: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from decimal import Decimal
+
+    from marketplace.catalog.services import create_purchase, deposit
+
+    deposit(users["buyer"], Decimal("10"))
+    purchase, _ = create_purchase(buyer=users["buyer"], listing=make_listing(), target_model=toy["target"],
+                                  idempotency_key="t")  # not committed: no event fires here
+    calls: list[int] = []
+    real = services.translate_for_purchase
+    monkeypatch.setattr(services, "translate_for_purchase", lambda p: (calls.append(p.pk), real(p))[1])
+    first = tasks.translate_purchase.apply(args=[purchase.id]).get()
+    second = tasks.translate_purchase.apply(args=[purchase.id]).get()
+    assert calls == [purchase.pk]
+    assert first["status"] == "delivered" and second["skipped"] is True
+    assert TaskRun.objects.get(idempotency_key=f"translate_purchase:{purchase.id}").attempts == 1
+
+
+@pytest.mark.django_db
+def test_missing_row_is_retried_then_gives_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(celery_app.conf, "task_eager_propagates", False)  # eager retries then run inline
+    result = tasks.precompute_estimates.apply(args=[987654])
+    assert isinstance(result.result, tasks.RetryLater)
+    assert not TaskRun.objects.exists()  # nothing ran for a row that does not exist
+
+
+# ------------------------------------------------------------------------------------------------ drift
+def _fake_evaluate(observed: float, warnings: list[str] | None = None) -> Any:
+    def evaluate(wmatrix: Any, anchors: Any, **kwargs: Any) -> dict[str, Any]:
+        return {"pairs": {"1->1": {"semantic_preservation": observed, "accuracy": 0.8}},
+                "anchors": {"count": len(anchors), "hash": "sha256:fresh"}, "warnings": warnings or []}
+
+    return evaluate
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("observed", "warnings", "status"),
+    [(0.82, [], "ok"), (0.70, [], "drifted"), (0.84, ["source weights differ from the ones ..."], "drifted")],
+)
+def test_drift_check(stored_matrix: WMatrix, monkeypatch: pytest.MonkeyPatch, observed: float,
+                     warnings: list[str], status: str) -> None:
+    from alignment_plugins import evaluation
+
+    monkeypatch.setattr(evaluation, "evaluate", _fake_evaluate(observed, warnings))
+    before = stored_matrix.validated_at
+    check = services.run_drift_check(stored_matrix, anchors=["a"] * 20)
+    stored_matrix.refresh_from_db()
+    assert check.status == status and check.drift == pytest.approx(0.84 - observed)
+    assert check.fingerprint_changed == bool(warnings)
+    if status == "ok":
+        assert stored_matrix.status == "active" and stored_matrix.validated_at > before
+    else:
+        assert stored_matrix.status == "drifted" and services.active_matrix(stored_matrix.source,
+                                                                            stored_matrix.target) is None
+
+
+@pytest.mark.django_db
+def test_drift_anchors_are_fresh_and_exclude_training(toy: dict, wmatrix_file: Any,
+                                                      django_capture_on_commit_callbacks: Any) -> None:
+    from datetime import date
+
+    from alignment_plugins.anchors import load_builtin
+
+    training = load_builtin().sample(100, seed=0)
+    anchors = {"hash": training.content_hash, "seed": 0, "counts": {"train": 80, "validation": 10, "test": 10}}
+    with django_capture_on_commit_callbacks(execute=True):
+        matrix = services.store_matrix(wmatrix_file(anchors=anchors))
+    fresh = services.drift_anchors(matrix, 50, today=date(2025, 1, 2))
+    assert len(fresh) == 50 and not set(fresh.texts) & set(training.texts)
+    assert fresh == services.drift_anchors(matrix, 50, today=date(2025, 1, 2))  # seeded by the date
+    assert fresh != services.drift_anchors(matrix, 50, today=date(2025, 1, 3))
+
+
+@pytest.mark.django_db
+def test_check_drift_due_enqueues_due_matrices_once(
+    stored_matrix: WMatrix, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    from alignment_plugins import evaluation
+
+    monkeypatch.setattr(evaluation, "evaluate", _fake_evaluate(0.83))
+    assert tasks.check_drift_due.apply().get() == {"enqueued": []}  # just validated: not due
+    TaskRun.objects.all().delete()
+    WMatrix.objects.filter(pk=stored_matrix.pk).update(validated_at=timezone.now() - timedelta(hours=25))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.check_drift_due.apply().get() == {"enqueued": [stored_matrix.id]}
+    check = DriftCheck.objects.get(matrix=stored_matrix)
+    assert check.status == "ok"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.check_drift_due.apply().get()["skipped"] is True  # same hour: nothing twice
+    assert DriftCheck.objects.count() == 1
+
+
+# ---------------------------------------------------------------------------------------------- jobs
+@pytest.mark.django_db
+def test_alignment_job_failure_is_recorded(toy: dict, users: dict, monkeypatch: pytest.MonkeyPatch,
+                                           django_capture_on_commit_callbacks: Any) -> None:
+    import alignment_plugins.models
+
+    def no_model(name: str, **kwargs: Any) -> Any:
+        raise RuntimeError(f"cannot load {name}")
+
+    monkeypatch.setattr(services, "_best_device", lambda: "cpu")
+    monkeypatch.setattr(alignment_plugins.models, "load_model", no_model)
+    job = services.request_alignment(user=users["buyer"], source=toy["source"], target=toy["target"], num_anchors=100)
+    with pytest.raises(RuntimeError, match="cannot load toy-src"):
+        tasks.run_alignment_job.apply(args=[job.id]).get()
+    job.refresh_from_db()
+    assert job.status == AlignmentJob.Status.FAILED and "cannot load toy-src" in job.error
+    assert job.message.startswith("loading toy-src and toy-tgt") and job.progress == 0.0
+
+
+@pytest.mark.slow  # torch + two tiny models: ~10 s alone, ~3 s when the engine tests already loaded them
+@pytest.mark.django_db
+def test_alignment_job_trains_stores_and_reports_progress(
+    arch: Any, users: dict, tiny_model: Any, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The real trainer on two tiny seeded models (llama → gemma3, d=32) through the gpu task."""
+    import alignment_plugins.models as engine_models
+    from alignment_plugins.types import ModelSpec
+
+    known = engine_models.known_models()
+    for family in ("llama", "gemma3"):
+        known[f"tiny-{family}"] = ModelSpec(name=f"tiny-{family}", family=family, kind="causal",
+                                            locate=lambda f=family: tiny_model(f))
+    monkeypatch.setattr(engine_models, "known_models", lambda: known)
+    monkeypatch.setattr(services, "_best_device", lambda: "cpu")
+    source, target = arch("tiny-llama", 32, 3), arch("tiny-gemma3", 32, 3, family="gemma3")
+    seen: list[tuple[float, str]] = []
+    monkeypatch.setattr(services, "run_alignment_job",
+                        lambda job, progress_cb=None, _real=services.run_alignment_job: _real(
+                            job, lambda f, m: seen.append((f, m))))
+    with django_capture_on_commit_callbacks(execute=True):
+        job = services.request_alignment(user=users["buyer"], source=source, target=target, num_anchors=100)
+    job.refresh_from_db()
+    assert job.status == AlignmentJob.Status.SUCCEEDED and job.progress == 1.0 and job.eta_seconds == 0.0
+    assert job.matrix is not None and job.matrix.version == 1 and job.matrix.status == "active"
+    assert job.started_at <= job.finished_at and job.message.startswith("done: v1, tier ")
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
+    assert any("extracting tiny-gemma3 hidden states (100 anchors, 4 layers)" in m for _, m in seen)
+    assert len(job.matrix.layer_map) == 4 and job.matrix.certificates.count() == 1

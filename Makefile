@@ -18,10 +18,13 @@ $(BIN)/.installed: requirements/base.txt requirements/local.txt requirements/mod
 
 install: $(BIN)/.installed
 
+# The main job on embedded defaults (SQLite, Celery eager): train a SmolLM2 → Gemma-3 W-Matrix on the packaged
+# models and print its report, then run the marketplace flow with it (listing, estimate, purchase, delivery).
 demo: $(BIN)/.installed
 	$(BIN)/python -m alignment_plugins models
 	$(BIN)/python -m alignment_plugins train --source smollm2-135m-instruct --target gemma3-270m \
 		--num-anchors $(DEMO_ANCHORS) --out $(OUT)/smollm2-to-gemma3.wmatrix --report $(OUT)/smollm2-to-gemma3.json
+	$(BIN)/python manage.py demo --matrix-file $(OUT)/smollm2-to-gemma3.wmatrix
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -q

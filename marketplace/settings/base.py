@@ -206,6 +206,9 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Redis redelivers an unacknowledged message after the visibility timeout: keep it above the longest GPU task
+# (alignment jobs can take hours on CPU-only workers) so a running job is not handed to a second worker.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 12 * 3600)}
 
 # ------------------------------------------------------------------------------------------------ the marketplace
 # HMAC-SHA256 key that signs quality certificates. base/local derive an explicitly insecure default from the

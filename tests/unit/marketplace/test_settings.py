@@ -87,3 +87,9 @@ def test_register_architectures_support_levels(monkeypatch: pytest.MonkeyPatch, 
     assert "not installed" in rows["gone"].metadata["unavailable"] and not rows["closed"].runnable
     register_architectures(["here"])  # rerunnable: update_or_create
     assert Architecture.objects.count() == 3
+
+
+def test_redis_visibility_timeout_outlasts_long_gpu_tasks() -> None:
+    from marketplace.celery import app
+
+    assert app.conf.broker_transport_options["visibility_timeout"] >= 6 * 3600

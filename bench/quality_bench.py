@@ -41,31 +41,38 @@ def main() -> None:
 
     anchors = load_builtin().sample(args.num_anchors, seed=0)
     started = time.perf_counter()
-    extraction = {}
-    for name in args.models:
+    extraction: dict[str, dict] = {}
+    rows: list[dict] = []
+    done: list[str] = []
+    # Models are extracted one at a time (cheapest first); every pair among the models extracted so far is fitted
+    # right away and the table is rewritten after each pair, so a long run leaves a useful partial table.
+    order = sorted(args.models, key=lambda name: (name == "qwen2.5-coder-0.5b-instruct", args.models.index(name)))
+    for name in order:
         acts = extract(load_model(name), anchors, "all", progress=True)
         extraction[name] = {"seconds": round(acts.seconds, 1), "tokens": acts.tokens,
                             "cached_layers": len(acts.from_cache)}
         print(f"extracted {name}: {acts.tokens} tokens in {acts.seconds:.0f}s", flush=True)
-    rows = []
-    for source, target in itertools.permutations(args.models, 2):
-        trainer = WMatrixTrainer(source, target, anchors=anchors, seed=0)
-        regularization = args.regularization
-        if regularization not in (None, "auto"):
-            regularization = float(regularization)
-        trainer.configure(layers="all", optimization=args.optimization, regularization=regularization)
-        t = time.perf_counter()
-        wm = trainer.train(epochs=0, validation_split=0.2)
-        best = wm.metrics
-        row = {"source": source, "target": target, "best_pair": list(wm.best_pair), **best,
-               "counts": wm.anchors["counts"], "seconds": round(time.perf_counter() - t, 1)}
-        rows.append(row)
-        print(json.dumps(row), flush=True)
-    write_markdown(Path(args.out), rows, anchors, args, extraction, time.perf_counter() - started)
+        done.append(name)
+        for source, target in itertools.permutations(done, 2):
+            if name not in (source, target):
+                continue
+            trainer = WMatrixTrainer(source, target, anchors=anchors, seed=0)
+            regularization = args.regularization
+            if regularization not in (None, "auto"):
+                regularization = float(regularization)
+            trainer.configure(layers="all", optimization=args.optimization, regularization=regularization)
+            t = time.perf_counter()
+            wm = trainer.train(epochs=0, validation_split=0.2)
+            row = {"source": source, "target": target, "best_pair": list(wm.best_pair), **wm.metrics,
+                   "counts": wm.anchors["counts"], "seconds": round(time.perf_counter() - t, 1)}
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+            write_markdown(Path(args.out), rows, anchors, args, extraction, time.perf_counter() - started,
+                           total_pairs=len(args.models) * (len(args.models) - 1))
 
 
 def write_markdown(path: Path, rows: list[dict], anchors: object, args: argparse.Namespace, extraction: dict,
-                   seconds: float) -> None:
+                   seconds: float, total_pairs: int) -> None:
     """Write the results table (and a JSON copy next to it)."""
     counts = rows[0]["counts"] if rows else {}
     flags = (f" --num-anchors {args.num_anchors}" if args.num_anchors else "") + (
@@ -83,6 +90,8 @@ def write_markdown(path: Path, rows: list[dict], anchors: object, args: argparse
         "the best layer pair is chosen on validation and every number below is on the **test** split, in the "
         "per-dimension standardized spaces of the training statistics (see `alignment_plugins/metrics.py`).",
         "",
+        *([f"**Partial: {len(rows)} of {total_pairs} directed pairs measured so far.**", ""]
+          if len(rows) < total_pairs else []),
         "| source → target | best pair (src→tgt layer) | top-1 accuracy | CSLS top-1 | semantic preservation | "
         "reconstruction error | R² |",
         "|---|---|---|---|---|---|---|",
@@ -93,6 +102,11 @@ def write_markdown(path: Path, rows: list[dict], anchors: object, args: argparse
             f"{r['csls_accuracy']:.4f} | {r['semantic_preservation']:.4f} | {r['reconstruction_error']:.4f} | "
             f"{r['r2']:.4f} |"
         )
+    lines += ["", "Semantic preservation with its 95% bootstrap interval over test anchors:", ""]
+    for r in rows:
+        if "semantic_preservation_ci_low" in r:
+            lines.append(f"- {r['source']} → {r['target']}: {r['semantic_preservation']:.4f} "
+                         f"[{r['semantic_preservation_ci_low']:.4f}, {r['semantic_preservation_ci_high']:.4f}]")
     decoder_rows = [r for r in rows if r["source"] in DECODERS and r["target"] in DECODERS]
     if decoder_rows:
         met_sp = sum(r["semantic_preservation"] >= TARGET_SP for r in decoder_rows)
@@ -108,7 +122,7 @@ def write_markdown(path: Path, rows: list[dict], anchors: object, args: argparse
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
     path.with_suffix(".json").write_text(json.dumps({"rows": rows, "extraction": extraction}, indent=1))
-    print(f"wrote {path}")
+    print(f"wrote {path}", flush=True)
 
 
 if __name__ == "__main__":

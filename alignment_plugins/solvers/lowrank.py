@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from alignment_plugins.solvers.base import LinearMap, Solver, pseudo_inverse
+from alignment_plugins.solvers.base import LinearMap, Solver
 from alignment_plugins.solvers.ridge import ridge_weight
 from alignment_plugins.solvers.stats import CrossStats
 
@@ -17,7 +17,8 @@ class LowRankSolver(Solver):
     """Reduced-rank regression: W_r = V_r V_rᵀ B, B the ridge solution, V_r top-r eigvecs of B C_x̃x̃ Bᵀ.
 
     B = ((C_x̃x̃ + λ' I)⁻¹ C_x̃ỹ)ᵀ with λ' = λ·tr(C_x̃x̃)/dx; projecting onto the top principal directions of the
-    fitted values gives the least-squares optimal rank-r map (for λ = 0). Inverse: pinv(W_r).
+    fitted values gives the least-squares optimal rank-r map (for λ = 0). Inverse: the reverse ridge regression
+    projected on the same rank-r target subspace.
     Hyperparameters: ``rank`` r (default max(1, min(dx, dy)//4), clamped to min(dx, dy)),
     ``regularization`` λ >= 0 (default 1e-6).
     """
@@ -45,4 +46,7 @@ class LowRankSolver(Solver):
         _, vecs = np.linalg.eigh(0.5 * (fitted_cov + fitted_cov.T))
         v_r = vecs[:, ::-1][:, :rank]  # eigh sorts ascending
         weight = v_r @ (v_r.T @ b)
-        return self.make_map(prob, weight, pseudo_inverse(weight, rcond=1e-10), effective_rank=int(rank))
+        # Inverse: the reverse ridge regression restricted to the same rank-r target subspace.
+        reverse = ridge_weight(prob.cyy, prob.cxy.T, self.hyperparams["regularization"])  # (dx, dy)
+        inverse = (reverse @ v_r) @ v_r.T
+        return self.make_map(prob, weight, inverse, effective_rank=int(rank))

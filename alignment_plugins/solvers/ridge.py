@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from alignment_plugins.solvers.base import LinearMap, Solver, pseudo_inverse
+from alignment_plugins.solvers.base import LinearMap, Solver
 from alignment_plugins.solvers.stats import CrossStats
 
 __all__ = ["RidgeSolver", "ridge_weight"]
@@ -27,14 +27,18 @@ def ridge_weight(cxx: np.ndarray, cxy: np.ndarray, regularization: float) -> np.
 
 
 class RidgeSolver(Solver):
-    """Ridge regression ỹ ≈ W x̃ with W = ((C_x̃x̃ + λ' I)⁻¹ C_x̃ỹ)ᵀ, λ' = λ·tr(C_x̃x̃)/dx; inverse = pinv(W).
+    """Ridge regression ỹ ≈ W x̃ with W = ((C_x̃x̃ + λ' I)⁻¹ C_x̃ỹ)ᵀ, λ' = λ·tr(C_x̃x̃)/dx.
+
+    The inverse is the reverse ridge regression x̃ ≈ V ỹ, V = ((C_ỹỹ + λ'' I)⁻¹ C_ỹx̃)ᵀ, fitted on the same anchors
+    (not pinv(W): when d_target ≥ d_source, pinv(W)·W = I and a round trip would be exact by construction, so the
+    reconstruction error would measure nothing).
 
     Hyperparameters: ``regularization`` λ >= 0 (relative to the mean normalized source variance, default 1e-3).
     """
 
     name: ClassVar[str] = "ridge"
     description: ClassVar[str] = (
-        "Ridge-regularized least squares (general linear map); best in-sample fit, inverse via pseudo-inverse."
+        "Ridge-regularized least squares (general linear map); inverse = the reverse ridge regression."
     )
     defaults: ClassVar[dict[str, Any]] = {"regularization": 1e-3}
 
@@ -47,4 +51,5 @@ class RidgeSolver(Solver):
         """Fit the ridge map in normalized coordinates from the statistics (dimensionless weight)."""
         prob = self.prepare(stats)
         weight = ridge_weight(prob.cxx, prob.cxy, self.hyperparams["regularization"])
-        return self.make_map(prob, weight, pseudo_inverse(weight, rcond=1e-10))
+        inverse = ridge_weight(prob.cyy, prob.cxy.T, self.hyperparams["regularization"])
+        return self.make_map(prob, weight, inverse)

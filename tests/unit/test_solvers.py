@@ -490,3 +490,15 @@ def test_thin_svd_falls_back_when_lapack_does_not_converge(monkeypatch: pytest.M
         u, s, vt = base.thin_svd(matrix)
         np.testing.assert_allclose((u[:, :8] * s[:8]) @ vt[:8], matrix, atol=1e-8)
         np.testing.assert_allclose(base.pseudo_inverse(matrix), reference, atol=1e-8)
+
+
+def test_ridge_inverse_is_the_reverse_regression_not_a_pseudo_inverse() -> None:
+    """With d_target > d_source, pinv(W)·W = I would make every round trip exact; the reverse fit does not."""
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(400, 6))
+    y = np.concatenate([x @ rng.normal(size=(6, 6)), rng.normal(size=(400, 4))], axis=1) + rng.normal(size=(400, 10))
+    forward = RidgeSolver(regularization=1e-3).fit_arrays(x, y)
+    backward = RidgeSolver(regularization=1e-3).fit_arrays(y, x)
+    np.testing.assert_allclose(forward.inverse(y[:5]), backward.transform(y[:5]), atol=1e-9)
+    roundtrip = forward.inverse(forward.transform(x))
+    assert np.mean((roundtrip - x) ** 2) > 1e-3

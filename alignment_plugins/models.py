@@ -78,6 +78,19 @@ def _stat_key(paths: list[Path]) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:20]
 
 
+def _content_key(paths: list[Path]) -> str:
+    """Key of a file set by name, size and the first and last MiB of each file (independent of install path)."""
+    digest = hashlib.sha256()
+    for path in paths:
+        size = path.stat().st_size
+        digest.update(f"{path.name}:{size}".encode())
+        with open(path, "rb") as handle:
+            digest.update(handle.read(1 << 20))
+            handle.seek(max(0, size - (1 << 20)))
+            digest.update(handle.read(1 << 20))
+    return digest.hexdigest()[:20]
+
+
 def convert_gguf(parts: list[Path], name: str) -> Path:
     """Dequantize a (possibly split) GGUF file once into a cached HF safetensors directory; return that directory."""
     parts = [Path(p) for p in parts]
@@ -85,7 +98,7 @@ def convert_gguf(parts: list[Path], name: str) -> Path:
         if not part.is_file():
             raise FileNotFoundError(f"GGUF file {part} does not exist")
     safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
-    target = cache_dir() / "models" / f"{safe}-{_stat_key(parts)}"
+    target = cache_dir() / "models" / f"{safe}-{_content_key(parts)}"
     if (target / "alignment-conversion.json").is_file():
         return target
     with _file_lock(target.with_suffix(".lock")):

@@ -101,7 +101,7 @@ def convert_gguf(parts: list[Path], name: str) -> Path:
     target = cache_dir() / "models" / f"{safe}-{_content_key(parts)}"
     if (target / "alignment-conversion.json").is_file():
         return target
-    with _file_lock(target.with_suffix(".lock")):
+    with _file_lock(target.parent / f"{target.name}.lock"):
         if (target / "alignment-conversion.json").is_file():
             return target
         log.warning("converting %s from GGUF to safetensors once (cached in %s)", name, target)

@@ -29,13 +29,14 @@ _STD_FLOOR_REL = 1e-8
 
 
 def _as_batch(a: Any, side: str, symbol: str) -> np.ndarray:
-    """Validate one side of a batch and return it as a float64 (N, d) array (activation units unchanged)."""
+    """Validate one side of a batch; float32 input stays float32 (chunk products), anything else becomes float64."""
     arr = np.asarray(a)
     if arr.ndim != 2:
         raise ValueError(f"{side} activations must be a 2-D array (N, {symbol}), got shape {arr.shape}")
     if arr.dtype.kind not in "biuf":
         raise ValueError(f"{side} activations must be real numbers, got dtype {arr.dtype}")
-    arr = arr.astype(np.float64, copy=False)
+    if arr.dtype != np.float32:
+        arr = arr.astype(np.float64, copy=False)
     if not np.isfinite(arr).all():
         bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"non-finite values in {side} activations ({bad} NaN/inf entries)")
@@ -117,13 +118,15 @@ class CrossStats:
         nb = xb.shape[0]
         if nb == 0:
             return self
-        mx = xb.mean(axis=0)
-        my = yb.mean(axis=0)
-        xc = xb - mx
-        yc = yb - my
-        m_xx = xc.T @ xc
-        m_yy = yc.T @ yc
-        m_xy = xc.T @ yc
+        # Means in float64; the centred chunk products in the input's precision (float32 activations: the
+        # per-chunk sums are single precision, the running totals across chunks stay float64).
+        mx = xb.mean(axis=0, dtype=np.float64)
+        my = yb.mean(axis=0, dtype=np.float64)
+        xc = xb - mx.astype(xb.dtype)
+        yc = yb - my.astype(yb.dtype)
+        m_xx = (xc.T @ xc).astype(np.float64)
+        m_yy = (yc.T @ yc).astype(np.float64)
+        m_xy = (xc.T @ yc).astype(np.float64)
         self._combine(nb, mx, my, 0.5 * (m_xx + m_xx.T), 0.5 * (m_yy + m_yy.T), m_xy)
         return self
 

@@ -502,3 +502,19 @@ def test_ridge_inverse_is_the_reverse_regression_not_a_pseudo_inverse() -> None:
     np.testing.assert_allclose(forward.inverse(y[:5]), backward.transform(y[:5]), atol=1e-9)
     roundtrip = forward.inverse(forward.transform(x))
     assert np.mean((roundtrip - x) ** 2) > 1e-3
+
+
+def test_float32_activations_give_the_same_statistics_as_float64() -> None:
+    """float32 input keeps single-precision chunk products (2x faster); totals stay float64 and agree to ~1e-6."""
+    rng = np.random.default_rng(21)
+    x = (rng.normal(size=(5000, 24)) * rng.uniform(0.1, 50, size=24) + 30).astype(np.float32)
+    y = (x[:, :16] @ rng.normal(size=(16, 16)) + rng.normal(size=(5000, 16))).astype(np.float32)
+    s32 = CrossStats(24, 16)
+    s64 = CrossStats(24, 16)
+    for start in range(0, 5000, 1024):
+        s32.update(x[start : start + 1024], y[start : start + 1024])
+        s64.update(x[start : start + 1024].astype(np.float64), y[start : start + 1024].astype(np.float64))
+    for a, b in ((s32.cov_xx(), s64.cov_xx()), (s32.cov_xy(), s64.cov_xy()), (s32.cov_yy(), s64.cov_yy())):
+        assert a.dtype == np.float64
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5 * np.abs(b).max())
+    np.testing.assert_allclose(s32.mean_x, s64.mean_x, rtol=1e-6)

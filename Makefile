@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= out
-DEMO_ANCHORS ?= 2000
+DEMO_ANCHORS ?= 1000
 
 .PHONY: install demo test lint bench
 

@@ -103,19 +103,20 @@ class WMatrixAdmin(admin.ModelAdmin):
         cert = self._latest(obj)
         return _link(cert, f"{cert.public_id} (tier {cert.tier})") if cert else "—"
 
-    @admin.action(description="Revalidate now (drift check on fresh anchors)")
-    def revalidate_now(self, request, queryset):
+    def _enqueue_each(self, request, queryset, task_name: str, what: str) -> None:
+        """Queue `task_name` for every selected matrix once the transaction commits, and say so."""
         ids = list(queryset.values_list("pk", flat=True))
         for pk in ids:
-            _enqueue_on_commit(REVALIDATE_TASK, pk)
-        self.message_user(request, f"Drift revalidation queued for {len(ids)} matrix(es).", messages.SUCCESS)
+            _enqueue_on_commit(task_name, pk)
+        self.message_user(request, f"{what} queued for {len(ids)} matrix(es).", messages.SUCCESS)
+
+    @admin.action(description="Revalidate now (drift check on fresh anchors)")
+    def revalidate_now(self, request, queryset):
+        self._enqueue_each(request, queryset, REVALIDATE_TASK, "Drift revalidation")
 
     @admin.action(description="Recompute compatibility estimates")
     def recompute_estimates(self, request, queryset):
-        ids = list(queryset.values_list("pk", flat=True))
-        for pk in ids:
-            _enqueue_on_commit(RECOMPUTE_TASK, pk)
-        self.message_user(request, f"Estimate recomputation queued for {len(ids)} matrix(es).", messages.SUCCESS)
+        self._enqueue_each(request, queryset, RECOMPUTE_TASK, "Estimate recomputation")
 
     @admin.action(description="Issue a quality certificate")
     def issue_certificates(self, request, queryset):

@@ -6,11 +6,9 @@ import logging
 import os
 from typing import Any
 
-import numpy as np
-
-from alignment_plugins import metrics
 from alignment_plugins.anchors import load_anchors
 from alignment_plugins.extraction import extract
+from alignment_plugins.trainer import evaluate_map
 from alignment_plugins.wmatrix import WMatrix, pair_key
 
 log = logging.getLogger(__name__)
@@ -40,13 +38,7 @@ def evaluate(wmatrix: WMatrix, anchors: Any, *, dtype: str = "float32", progress
                   progress=progress)
     results = {}
     for pair in pairs:
-        linear = wmatrix.maps[pair]
-        x, y = src[pair[0]].astype(np.float64), tgt[pair[1]].astype(np.float64)
-        mapped = linear.transform(x)
-        results[pair_key(pair)] = metrics.compute_all(
-            mapped, y, x, linear.inverse(mapped), target_mean=linear.mean_y, target_scale=linear.scale_y,
-            source_mean=linear.mean_x, source_scale=linear.scale_x,
-        )
+        results[pair_key(pair)] = evaluate_map(wmatrix.maps[pair], src[pair[0]], tgt[pair[1]])
     return {
         "source": wmatrix.source["name"],
         "target": wmatrix.target["name"],

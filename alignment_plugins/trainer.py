@@ -155,11 +155,10 @@ class WMatrixTrainer:
 
         clock = time.perf_counter()
         cka = self._cka(src_acts, tgt_acts, rows["train"], source_layers, target_layers)
+        layer_map = layer_tools.monotone_layer_map(cka, source_layers, target_layers)
         if self.config["layer_pairs"] == "grid":
             pairs = [(i, j) for i in source_layers for j in target_layers]
-            layer_map = layer_tools.monotone_layer_map(cka, source_layers, target_layers)
         else:
-            layer_map = layer_tools.monotone_layer_map(cka, source_layers, target_layers)
             pairs = list(layer_map)
         timings["layer_correspondence"] = time.perf_counter() - clock
 
@@ -191,12 +190,14 @@ class WMatrixTrainer:
         timings["fit"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
-        validation_metrics = {pair_key(p): self._evaluate(m, src_acts[p[0]], tgt_acts[p[1]], rows["validation"])
-                              for p, m in maps.items()}
+        def on(split: str) -> dict[str, dict[str, float]]:
+            return {pair_key(p): evaluate_map(m, src_acts[p[0]][rows[split]], tgt_acts[p[1]][rows[split]])
+                    for p, m in maps.items()}
+
+        validation_metrics = on("validation")
         best = max(maps, key=lambda p: (validation_metrics[pair_key(p)]["accuracy"],
                                         validation_metrics[pair_key(p)]["semantic_preservation"]))
-        test_metrics = {pair_key(p): self._evaluate(m, src_acts[p[0]], tgt_acts[p[1]], rows["test"])
-                        for p, m in maps.items()}
+        test_metrics = on("test")
         timings["evaluation"] = time.perf_counter() - clock
         return WMatrix(
             source=_model_meta(source), target=_model_meta(target), maps=maps, layer_map=layer_map,
@@ -250,16 +251,15 @@ class WMatrixTrainer:
             debiased=self.config["cka"] == "debiased",
         )
 
-    @staticmethod
-    def _evaluate(linear: LinearMap, x: np.ndarray, y: np.ndarray, rows: np.ndarray) -> dict[str, float]:
-        """Metrics of one map on the given rows (standardized spaces of the training statistics)."""
-        xs, ys = x[rows].astype(np.float64), y[rows].astype(np.float64)
-        mapped = linear.transform(xs)
-        roundtrip = linear.inverse(mapped)
-        return metrics.compute_all(
-            mapped, ys, xs, roundtrip, target_mean=linear.mean_y, target_scale=linear.scale_y,
-            source_mean=linear.mean_x, source_scale=linear.scale_x,
-        )
+
+def evaluate_map(linear: LinearMap, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """Held-out metrics of one map on paired rows (standardized spaces of the map's training statistics)."""
+    xs, ys = x.astype(np.float64), y.astype(np.float64)
+    mapped = linear.transform(xs)
+    return metrics.compute_all(
+        mapped, ys, xs, linear.inverse(mapped), target_mean=linear.mean_y, target_scale=linear.scale_y,
+        source_mean=linear.mean_x, source_scale=linear.scale_x,
+    )
 
 
 def _standardized(a: np.ndarray) -> np.ndarray:

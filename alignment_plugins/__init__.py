@@ -23,6 +23,7 @@ _LAZY = {
     "load_anchors": "alignment_plugins.anchors",
     "get_plugin_manager": "alignment_plugins.manager",
     "load_model": "alignment_plugins.models",
+    "VectorPackage": "alignment_plugins.vector_package",
 }
 
 __all__ = ["__version__", "hookimpl", *_LAZY]

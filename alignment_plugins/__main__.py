@@ -152,6 +152,26 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_vector(args: argparse.Namespace) -> int:
+    """Export a vector package as a llama.cpp control-vector GGUF (package layer L -> direction.{L-1})."""
+    from alignment_plugins.vector_package import VectorPackage, export_control_vector
+
+    package = VectorPackage.load(args.package)
+    out = export_control_vector(package, args.gguf, model_hint=args.model_hint, coefficient=args.coefficient)
+    print(f"wrote {out}: {len(package.layers)} direction(s) for {package.metadata['source_model']} "
+          f"(package layers {package.layers} -> direction.{[layer - 1 for layer in package.layers]}), "
+          f"coefficient {args.coefficient}")
+    return 0
+
+
+def cmd_inspect_vector(args: argparse.Namespace) -> int:
+    """Print a vector package's metadata and per-layer norms as JSON (validated)."""
+    from alignment_plugins.vector_package import VectorPackage
+
+    _print_json(VectorPackage.load(args.package).to_dict())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the CLI argument parser."""
     parser = argparse.ArgumentParser(prog="python -m alignment_plugins", description=__doc__)
@@ -194,6 +214,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("wmatrix")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("export-vector", help="export a vector package as a llama.cpp control-vector GGUF")
+    p.add_argument("package")
+    p.add_argument("--gguf", required=True, help="output .gguf path")
+    p.add_argument("--model-hint", default=None, help="llama.cpp architecture (default: from the source model)")
+    p.add_argument("--coefficient", type=float, default=1.0, help="scale baked into the directions")
+    p.set_defaults(func=cmd_export_vector)
+
+    p = sub.add_parser("inspect-vector", help="show a vector package's metadata")
+    p.add_argument("package")
+    p.set_defaults(func=cmd_inspect_vector)
 
     p = sub.add_parser("plugins", help="list plugins and hooks")
     p.set_defaults(func=cmd_plugins)

@@ -172,6 +172,80 @@ def cmd_inspect_vector(args: argparse.Namespace) -> int:
     return 0
 
 
+def _certificate_key(args: argparse.Namespace) -> bytes:
+    from alignment_plugins.certificate import load_key
+
+    try:
+        return load_key(args.key_file)
+    except OSError as exc:
+        raise ValueError(f"cannot read the key file: {exc}") from None
+
+
+def cmd_verify_certificate(args: argparse.Namespace) -> int:
+    """Check a certificate document's signature: prints "valid" (exit 0) or "INVALID: reason" (exit 1)."""
+    from alignment_plugins.certificate import CertificateError, verify_detail
+
+    try:
+        text = Path(args.certificate).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CertificateError(f"cannot read {args.certificate}: {exc}") from None
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        raise CertificateError(f"{args.certificate} is not valid JSON: {exc}") from None
+    ok, reason = verify_detail(doc, _certificate_key(args))  # CertificateError (exit 2) if not a document
+    print("valid" if ok else f"INVALID: {reason}")
+    return 0 if ok else 1
+
+
+def cmd_certify(args: argparse.Namespace) -> int:
+    """Issue a signed certificate from a .wmatrix file's recorded metrics (and optional retention/stitching)."""
+    import hashlib
+
+    from alignment_plugins.certificate import CertificateError, certify_wmatrix, load_support_matrix, render_html
+    from alignment_plugins.wmatrix import WMatrix
+
+    key = _certificate_key(args)
+    wmatrix = WMatrix.load(args.wmatrix)
+    support = load_support_matrix(args.retention) if args.retention else None
+    stitching = None
+    if args.stitching:
+        try:
+            stitching = json.loads(Path(args.stitching).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise CertificateError(f"cannot read stitching metrics from {args.stitching}: {exc}") from None
+        if not isinstance(stitching, dict):
+            raise CertificateError(f"{args.stitching}: stitching metrics must be a JSON object")
+    digest = hashlib.sha256(Path(args.wmatrix).read_bytes()).hexdigest()
+    doc = certify_wmatrix(wmatrix, key, file_sha256=digest, file_name=Path(args.wmatrix).name,
+                          tier_bands=args.bands, support_matrix=support, stitching=stitching)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    written = [str(out)]
+    if args.html:
+        page = render_html(doc, cka=wmatrix.cka, cka_layers=wmatrix.cka_layers, key=key)
+        Path(args.html).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.html).write_text(page, encoding="utf-8")
+        written.append(str(args.html))
+    payload = doc["payload"]
+    print(f"certificate {payload['certificate_id']}: {payload['source']['name']} -> {payload['target']['name']}, "
+          f"tier {payload['tier']}{', with measured retention' if 'retention' in payload else ''}"
+          f"{', with stitching metrics' if 'stitching' in payload else ''}; key {doc['key_id']}")
+    print("wrote " + " and ".join(written))
+    return 0
+
+
+def _parse_bands(value: str) -> list[float]:
+    try:
+        bands = [float(part) for part in value.split(",")]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"--bands must be three comma-separated numbers, got {value!r}") from exc
+    if len(bands) != 3 or sorted(bands) != bands:
+        raise argparse.ArgumentTypeError(f"--bands must be three increasing numbers, got {value!r}")
+    return bands
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the CLI argument parser."""
     parser = argparse.ArgumentParser(prog="python -m alignment_plugins", description=__doc__)
@@ -228,6 +302,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("plugins", help="list plugins and hooks")
     p.set_defaults(func=cmd_plugins)
+
+    p = sub.add_parser("verify-certificate", help="check a certificate's signature (exit 0 valid, 1 invalid)")
+    p.add_argument("certificate", help="certificate JSON document")
+    p.add_argument("--key-file", default=None, help="file holding the key (default: $ALIGNMENT_CERTIFICATE_KEY)")
+    p.set_defaults(func=cmd_verify_certificate)
+
+    p = sub.add_parser("certify", help="issue a signed certificate for a .wmatrix file")
+    p.add_argument("wmatrix")
+    p.add_argument("--out", required=True, help="where to write the signed JSON document")
+    p.add_argument("--html", default=None, help="also write a self-contained HTML page")
+    p.add_argument("--key-file", default=None, help="file holding the key (default: $ALIGNMENT_CERTIFICATE_KEY)")
+    p.add_argument("--retention", default=None, help="support-matrix.json: include this pair's measured retention")
+    p.add_argument("--stitching", default=None, help="JSON object of precomputed stitching metrics")
+    p.add_argument("--bands", type=_parse_bands, default=[0.05, 0.15, 0.30],
+                   help="reconstruction-error upper bounds of tiers 1,2,3 (default 0.05,0.15,0.30)")
+    p.set_defaults(func=cmd_certify)
     return parser
 
 

@@ -1,4 +1,5 @@
-"""Alignment models: W-matrix versions, quality certificates, compatibility estimates, drift checks, jobs, task runs."""
+"""Alignment models: W-matrix versions, quality certificates, measured retention, compatibility estimates, drift
+checks, jobs, task runs."""
 
 from __future__ import annotations
 
@@ -32,6 +33,10 @@ class WMatrix(models.Model):
     anchor_set_hash = models.CharField(max_length=80)
     source_fingerprint = models.CharField(max_length=80, blank=True)
     target_fingerprint = models.CharField(max_length=80, blank=True)
+    extra_metrics = models.JSONField(
+        default=dict, blank=True,
+        help_text='metrics measured outside the .wmatrix file, e.g. {"stitching": {...}}; certified when present',
+    )
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE, db_index=True)
     validated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -71,6 +76,55 @@ class QualityCertificate(models.Model):
         return f"{self.public_id} tier {self.tier} ({self.matrix})"
 
 
+class MeasuredRetention(models.Model):
+    """Measured retention of steering effect from `source` to `target`: one capability of one bench run.
+
+    Imported from a bench's ``support-matrix.json`` (``manage.py import_retention``). ``capability`` is the
+    capability's name, or ``"*"`` for the pair's median over capabilities. Retention is the transferred vector's
+    effect on the target as a fraction of the target's native vector's effect (1 = all of it), with its 95%
+    interval; the controls are the same ratio for a random direction and for a map with shuffled anchors.
+    """
+
+    PAIR_MEDIAN = "*"
+
+    source = models.ForeignKey("catalog.Architecture", on_delete=models.PROTECT, related_name="retention_out")
+    target = models.ForeignKey("catalog.Architecture", on_delete=models.PROTECT, related_name="retention_in")
+    capability = models.CharField(max_length=120, default=PAIR_MEDIAN, help_text='"*" = median over capabilities')
+    retention = models.FloatField(null=True, blank=True)
+    ci_low = models.FloatField(null=True, blank=True)
+    ci_high = models.FloatField(null=True, blank=True)
+    retention_matched_norm = models.FloatField(null=True, blank=True)
+    random_control = models.FloatField(null=True, blank=True)
+    shuffled_control = models.FloatField(null=True, blank=True)
+    cosine = models.FloatField(null=True, blank=True, help_text="cosine of native and transferred vectors")
+    anti_steerable_fraction = models.FloatField(null=True, blank=True)
+    best_coefficient = models.FloatField(null=True, blank=True)
+    n_prompts = models.PositiveIntegerField(null=True, blank=True)
+    source_layer = models.IntegerField()
+    target_layer = models.IntegerField()
+    method = models.CharField(max_length=40, blank=True)
+    source_fingerprint = models.CharField(max_length=80, blank=True)
+    target_fingerprint = models.CharField(max_length=80, blank=True)
+    anchor_set_hash = models.CharField(max_length=80, blank=True)
+    library_version = models.CharField(max_length=40, blank=True)
+    measured_at = models.DateTimeField(db_index=True, help_text="the bench run's generated_at")
+    raw = models.JSONField(default=dict, blank=True, help_text="the row as the bench wrote it")
+    imported_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["source__name", "target__name", "-measured_at", "capability"]
+        verbose_name = "measured retention"
+        verbose_name_plural = "measured retention"
+        constraints = [
+            models.UniqueConstraint(fields=["source", "target", "capability", "measured_at"],
+                                    name="measured_retention_unique_per_run"),
+        ]
+
+    def __str__(self) -> str:
+        value = "n/a" if self.retention is None else f"{self.retention:.2f}"
+        return f"{self.source_id}→{self.target_id} {self.capability}: {value} ({self.measured_at:%Y-%m-%d})"
+
+
 class CompatibilityEstimate(models.Model):
     """A free pre-purchase estimate of how much of a listing's effect survives transfer to a target model."""
 
@@ -94,6 +148,8 @@ class CompatibilityEstimate(models.Model):
     basis = models.CharField(max_length=40, default="alignment_quality",
                              help_text="what the retention number comes from")
     matrix = models.ForeignKey(WMatrix, on_delete=models.CASCADE, related_name="estimates")
+    measurement = models.ForeignKey(MeasuredRetention, on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="estimates", help_text="the measured retention used, if any")
     computed_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import hmac
 import json
 import logging
 import math
@@ -29,11 +28,15 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
+from alignment_plugins import certificate as engine_certificate
+from alignment_plugins.certificate import canonical_json  # what certificates sign (the engine's, byte for byte)
 from marketplace import events
+from marketplace.alignment import retention as measured
 from marketplace.alignment.models import (
     AlignmentJob,
     CompatibilityEstimate,
     DriftCheck,
+    MeasuredRetention,
     QualityCertificate,
     WMatrix,
 )
@@ -49,7 +52,7 @@ from marketplace.catalog.services import (
 
 log = logging.getLogger(__name__)
 
-CERTIFICATE_FORMAT = "wmatrix-certificate/1"
+CERTIFICATE_FORMAT = engine_certificate.FORMAT
 #: Each of these widens the estimate's interval by this factor (and raises the risk level one step).
 QUANTIZATION_WIDENING = 1.5
 FINE_TUNE_WIDENING = 1.5
@@ -73,11 +76,6 @@ def _finite(value: Any) -> Any:
     if isinstance(value, np.integer):
         return int(value)
     return value
-
-
-def canonical_json(payload: Any) -> str:
-    """The canonical JSON of a payload: sorted keys, no whitespace, ASCII, no NaN (what certificates sign)."""
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
 
 
 def _file_sha256(path: Path) -> str:
@@ -276,12 +274,7 @@ def store_matrix(path: str | Path) -> WMatrix:
 # ------------------------------------------------------------------------------------------------ certificates
 def tier_for(reconstruction_error: float) -> int:
     """Quality tier 1 (best) .. 4 from ``settings.QUALITY_TIER_BANDS`` (upper bounds of tiers 1-3; NaN → 4)."""
-    error = float(reconstruction_error)
-    if math.isfinite(error):
-        for tier, bound in enumerate(settings.QUALITY_TIER_BANDS, start=1):
-            if error <= bound:
-                return tier
-    return len(settings.QUALITY_TIER_BANDS) + 1
+    return engine_certificate.tier_for(reconstruction_error, settings.QUALITY_TIER_BANDS)
 
 
 def _signing_key() -> bytes:
@@ -291,68 +284,122 @@ def _signing_key() -> bytes:
 
 def key_id() -> str:
     """Identifies the signing key without revealing it: "hmac-sha256:" + first 12 hex of sha256(key)."""
-    return "hmac-sha256:" + hashlib.sha256(_signing_key()).hexdigest()[:12]
+    return engine_certificate.key_id(_signing_key())
 
 
 def sign_payload(payload: dict[str, Any]) -> str:
     """HMAC-SHA256 (hex) of the payload's canonical JSON under ``settings.CERTIFICATE_SIGNING_KEY``."""
-    return hmac.new(_signing_key(), canonical_json(payload).encode(), hashlib.sha256).hexdigest()
+    return engine_certificate.signature_hex(payload, _signing_key())
 
 
 def issue_certificate(matrix: WMatrix) -> QualityCertificate:
     """Issue a signed quality certificate for `matrix` from its best layer pair's held-out metrics.
 
-    Payload: certificate and matrix public ids, source/target names and weight fingerprints, version, method,
-    best pair, tier (and the bands it was read from), best-pair metrics, anchor-set hash, library version and
-    issue time. Signature: HMAC-SHA256 of the payload's canonical JSON (``canonical_json``), hex.
+    The payload is ``alignment_plugins.certificate.build_payload``'s: certificate and matrix public ids,
+    source/target names and weight fingerprints, version, method, best pair, tier (and the bands it was read
+    from), best-pair metrics and each metric's 95% interval, anchor-set hash, library version, issue time; plus
+    ``retention`` (the pair's latest measured-retention run, every capability with its interval) when the pair
+    was measured, and ``stitching`` when ``matrix.extra_metrics["stitching"]`` is recorded. Signature:
+    HMAC-SHA256 of the payload's canonical JSON under ``settings.CERTIFICATE_SIGNING_KEY``, hex.
     """
     import alignment_plugins
 
     try:
-        library_version = matrix_header(matrix).get("library_version") or alignment_plugins.__version__
+        header = matrix_header(matrix)
     except Exception:  # the header is informational here; the file was validated when stored
-        library_version = alignment_plugins.__version__
+        header = {}
+    library_version = header.get("library_version") or alignment_plugins.__version__
+    n_test = (header.get("anchors") or {}).get("counts", {}).get("test")
     best = _finite(matrix.best_metrics)
-    tier = _best_tier(best)
     issued_at = timezone.now().replace(microsecond=0)
-    cert = QualityCertificate(matrix=matrix, tier=tier, metrics=best, anchor_set_hash=matrix.anchor_set_hash)
-    payload = {
-        "format": CERTIFICATE_FORMAT,
-        "certificate_id": cert.public_id,
-        "matrix": {"id": matrix.public_id, "version": matrix.version, "method": matrix.method,
-                   "file_sha256": matrix.file_sha256},
-        "source": {"name": matrix.source.name, "fingerprint": matrix.source_fingerprint},
-        "target": {"name": matrix.target.name, "fingerprint": matrix.target_fingerprint},
-        "best_pair": [matrix.best_source_layer, matrix.best_target_layer],
-        "tier": tier,
-        "tier_bands": {"reconstruction_error_upper_bounds": list(settings.QUALITY_TIER_BANDS)},
-        "metrics": best,
-        "anchor_set_hash": matrix.anchor_set_hash,
-        "library_version": str(library_version),
-        "issued_at": issued_at.isoformat(),
-    }
+    stitching = (matrix.extra_metrics or {}).get("stitching")
+    cert = QualityCertificate(matrix=matrix, metrics=best, anchor_set_hash=matrix.anchor_set_hash)
+    payload = engine_certificate.build_payload(
+        certificate_id=cert.public_id,
+        matrix={"id": matrix.public_id, "version": matrix.version, "method": matrix.method,
+                "file_sha256": matrix.file_sha256},
+        source={"name": matrix.source.name, "fingerprint": matrix.source_fingerprint},
+        target={"name": matrix.target.name, "fingerprint": matrix.target_fingerprint},
+        best_pair=[matrix.best_source_layer, matrix.best_target_layer],
+        metrics=best,
+        n_test=n_test if isinstance(n_test, int) and n_test > 0 else None,
+        tier_bands=settings.QUALITY_TIER_BANDS,
+        anchor_set_hash=matrix.anchor_set_hash,
+        library_version=str(library_version),
+        issued_at=issued_at,
+        retention=measured.retention_section(matrix.source, matrix.target),
+        stitching=stitching if isinstance(stitching, dict) and stitching else None,
+    )
+    signed = engine_certificate.sign(payload, _signing_key())
+    cert.tier = payload["tier"]
     cert.payload = payload
-    cert.signature = sign_payload(payload)
-    cert.key_id = key_id()
+    cert.signature = signed["signature"]
+    cert.key_id = signed["key_id"]
     cert.save()
     QualityCertificate.objects.filter(pk=cert.pk).update(issued_at=issued_at)
     cert.issued_at = issued_at
     return cert
 
 
+def record_extra_metrics(matrix: WMatrix, name: str, metrics: dict[str, Any], *, reissue: bool = True,
+                         ) -> QualityCertificate | None:
+    """Record metrics measured outside the .wmatrix file under ``matrix.extra_metrics[name]`` (e.g. "stitching")
+    and, by default, issue a new certificate that includes them (returned)."""
+    if not isinstance(metrics, dict):
+        raise ValidationFailed(f"{name} metrics must be a JSON object")
+    extra = dict(matrix.extra_metrics or {})
+    extra[str(name)] = _finite(metrics)
+    WMatrix.objects.filter(pk=matrix.pk).update(extra_metrics=extra)
+    matrix.extra_metrics = extra
+    return issue_certificate(matrix) if reissue else None
+
+
+def certificate_document(cert: QualityCertificate) -> dict[str, Any]:
+    """The signed document of a certificate: {"payload", "algorithm", "key_id", "signature"} (what
+    ``python -m alignment_plugins verify-certificate`` checks)."""
+    return {"payload": cert.payload, "algorithm": engine_certificate.ALGORITHM, "key_id": cert.key_id,
+            "signature": cert.signature}
+
+
 def verify_certificate(cert: QualityCertificate) -> bool:
     """Whether the signature matches the payload (constant-time) and the row's columns match the payload."""
-    try:
-        expected = sign_payload(cert.payload)
-    except (TypeError, ValueError):
-        return False
-    if not hmac.compare_digest(expected, str(cert.signature)):
+    if not engine_certificate.verify(certificate_document(cert), _signing_key()):
         return False
     payload = cert.payload
     return (
         payload.get("tier") == cert.tier
         and payload.get("certificate_id") == cert.public_id
         and payload.get("matrix", {}).get("id") == cert.matrix.public_id
+    )
+
+
+def matrix_cka(matrix: WMatrix) -> tuple[np.ndarray | None, dict[str, Any]]:
+    """The CKA layer-similarity matrix stored in a matrix's .wmatrix file (numpy, no torch) and its layer lists;
+    (None, {}) when the file has none or cannot be read."""
+    from safetensors import safe_open
+
+    if not matrix.file:
+        return None, {}
+    try:
+        with local_path(matrix.file) as path, safe_open(str(path), framework="numpy") as handle:
+            cka = handle.get_tensor("cka") if "cka" in handle.keys() else None  # noqa: SIM118 (not a dict)
+        layers = matrix_header(matrix).get("cka_layers") or {}
+    except Exception as exc:  # a missing or unreadable file must not hide the certificate page
+        log.warning("no CKA matrix for %s: %s", matrix, exc)
+        return None, {}
+    return cka, layers
+
+
+def certificate_html(cert: QualityCertificate) -> str:
+    """The certificate as a self-contained HTML page (engine ``render_html``): tier, metrics with intervals,
+    measured retention, fingerprints, signature and its verification, the CKA heatmap and any dose-response
+    curves of the pair's latest measured run. Uses numpy/safetensors/matplotlib only (no torch)."""
+    matrix = cert.matrix
+    cka, layers = matrix_cka(matrix)
+    return engine_certificate.render_html(
+        certificate_document(cert), cka=cka, cka_layers=layers,
+        dose_response=measured.dose_response(matrix.source, matrix.target) or None,
+        verified=verify_certificate(cert),
     )
 
 
@@ -406,11 +453,22 @@ def structural_mismatch(source: Architecture, target: Architecture) -> float:
 def _recommendation(
     *, retention: float, low: float, high: float, target_layer: int, tier: int, risk: str,
     config: dict[str, Any], dimensional_loss: float, target_name: str,
+    measurement: MeasuredRetention | None = None,
 ) -> str:
-    text = (
-        f"Expected to keep about {round(retention * 100)}% (95% CI {round(low * 100)}–{round(high * 100)}%) "
-        f"of the vector's representational content at {target_name} layer {target_layer}; quality tier {tier}."
-    )
+    if measurement is None:
+        text = (
+            f"Expected to keep about {round(retention * 100)}% (95% CI {round(low * 100)}–{round(high * 100)}%) "
+            f"of the vector's representational content at {target_name} layer {target_layer}; quality tier {tier}."
+        )
+    else:
+        what = ("the median over measured capabilities" if measurement.capability == MeasuredRetention.PAIR_MEDIAN
+                else f"measured for the {measurement.capability!r} capability")
+        text = (
+            f"Expected to keep about {round(retention * 100)}% (95% CI {round(low * 100)}–{round(high * 100)}%) "
+            f"of the vector's steering effect on {target_name} ({what}, source layer {measurement.source_layer} → "
+            f"target layer {measurement.target_layer}, {measurement.measured_at:%Y-%m-%d}); delivered at "
+            f"{target_name} layer {target_layer}; quality tier {tier}."
+        )
     notes = []
     if config["quantization"]:
         notes.append(f"a {config['quantization']}-quantized target")
@@ -436,9 +494,17 @@ def estimate_for(
     custom_fine_tune: bool = False,
     compute: bool = True,
 ) -> CompatibilityEstimate:
-    """The compatibility estimate of `listing` on `target` (stored; recomputed when the active matrix changed).
+    """The compatibility estimate of `listing` on `target` (stored; recomputed when the active matrix or the
+    measured retention it uses changed).
 
-    A proxy until measured retention exists (``basis="alignment_quality"``):
+    Measured retention (``basis="measured_retention"``), when the pair has an imported measurement (see
+    ``marketplace.alignment.retention``): the latest run's retention of the listing's capability when its
+    ``capability_domain`` (else its name) matches a measured capability name, else the run's median over
+    capabilities; retention = that value clipped to [0, 1], 95% interval = the measured interval (when the
+    measurement has none, the alignment-quality interval's half-widths around the measured value); widening,
+    risk, dimensional loss and structural mismatch as below; ``alignment_quality`` is still p below.
+
+    Otherwise a proxy (``basis="alignment_quality"``):
 
     * alignment_quality p = held-out semantic preservation (mean cosine of mapped vs true target states, in
       standardized space) of the matrix's layer pair whose source layer is ``listing.layer`` (metrics key
@@ -470,11 +536,15 @@ def estimate_for(
     matrix = active_matrix(source, target)
     if matrix is None:
         raise NotFound(f"no active W-Matrix from {source.name} to {target.name}; request an alignment job")
+    measurement = measured.measurement_for(listing, target)
     stored = CompatibilityEstimate.objects.filter(listing=listing, target=target, config_key=key).first()
-    if stored is not None and stored.matrix_id == matrix.id:
+    if (stored is not None and stored.matrix_id == matrix.id
+            and stored.measurement_id == (measurement.pk if measurement else None)
+            and (measurement is not None or stored.basis != "measured_retention")):
         return stored
     if not compute:
-        raise NotFound(f"no estimate of {listing.public_id} on {target.name} from the current matrix yet")
+        raise NotFound(f"no estimate of {listing.public_id} on {target.name} from the current matrix and "
+                       "measurement yet")
 
     pair = next(((int(i), int(j)) for i, j in matrix.layer_map if int(i) == listing.layer), None)
     metrics = matrix.metrics.get(f"{pair[0]}->{pair[1]}") if pair else None
@@ -487,9 +557,18 @@ def estimate_for(
     low, high = _interval(metrics, p, matrix)
     widen = (QUANTIZATION_WIDENING if config["quantization"] else 1.0) * (
         FINE_TUNE_WIDENING if config["custom_fine_tune"] else 1.0)
-    retention = _clip01(p)
-    ci_low = _clip01(retention - (p - low) * widen)
-    ci_high = _clip01(retention + (high - p) * widen)
+    if measurement is not None:
+        point = float(measurement.retention)
+        if measurement.ci_low is not None and measurement.ci_high is not None:
+            low, high = min(float(measurement.ci_low), point), max(float(measurement.ci_high), point)
+        else:
+            low, high = point - (p - low), point + (high - p)
+        basis = "measured_retention"
+    else:
+        point, basis = p, "alignment_quality"
+    retention = _clip01(point)
+    ci_low = _clip01(retention - (point - low) * widen)
+    ci_high = _clip01(retention + (high - point) * widen)
     risk_index = 0 if ci_low >= 0.8 else 1 if ci_low >= 0.5 else 2
     if config["quantization"] or config["custom_fine_tune"]:
         risk_index = min(2, risk_index + 1)
@@ -498,7 +577,7 @@ def estimate_for(
     dimensional_loss = max(0.0, 1.0 - d_target / d_source) if d_source else 0.0
     recommendation = _recommendation(
         retention=retention, low=ci_low, high=ci_high, target_layer=pair[1], tier=matrix_tier(matrix), risk=risk,
-        config=config, dimensional_loss=dimensional_loss, target_name=target.name,
+        config=config, dimensional_loss=dimensional_loss, target_name=target.name, measurement=measurement,
     )
     estimate, _ = CompatibilityEstimate.objects.update_or_create(
         listing=listing, target=target, config_key=key,
@@ -506,7 +585,7 @@ def estimate_for(
             "target_config": config, "retention": retention, "ci_low": ci_low, "ci_high": ci_high,
             "alignment_quality": p, "risk_level": risk, "dimensional_loss": dimensional_loss,
             "structural_mismatch": structural_mismatch(source, target), "recommendation": recommendation,
-            "basis": "alignment_quality", "matrix": matrix,
+            "basis": basis, "matrix": matrix, "measurement": measurement,
         },
     )
     return estimate
@@ -567,19 +646,28 @@ def recompute_estimates(matrix: WMatrix) -> list[CompatibilityEstimate]:
 def support_matrix() -> list[dict[str, Any]]:
     """One row per active matrix: pair, version, tier, best pair, held-out metrics and typical retention.
 
-    typical_retention is the median retention of the pair's stored default-config listing estimates from this
-    matrix (basis "median of N listing estimates"), else the best pair's alignment quality (basis
-    "alignment_quality (best pair)").
+    typical_retention is, in order: the pair's measured median retention from its latest imported run (basis
+    "measured_retention", interval in typical_retention_ci_low/high, every capability under
+    ``measured_retention``); else the median retention of the pair's stored default-config listing estimates
+    from this matrix (basis "median of N listing estimates"); else the best pair's alignment quality (basis
+    "alignment_quality (best pair)"). The interval is null unless measured.
     """
     default_key = config_key(normalize_config())
     rows = []
     for matrix in WMatrix.objects.filter(status=WMatrix.Status.ACTIVE).select_related("source", "target"):
         best = matrix.best_metrics
+        run = measured.latest_run(matrix.source_id, matrix.target_id)
+        median = measured.select_measurement(run, None)
         retentions = list(
             CompatibilityEstimate.objects.filter(matrix=matrix, config_key=default_key).values_list(
                 "retention", flat=True)
         )
-        if retentions:
+        ci: list[float | None] = [None, None]
+        if median is not None:
+            typical = float(median.retention)
+            ci = [median.ci_low, median.ci_high]
+            basis = "measured_retention"
+        elif retentions:
             typical = float(statistics.median(retentions))
             basis = f"median of {len(retentions)} listing estimate{'s' if len(retentions) != 1 else ''}"
         else:
@@ -598,10 +686,37 @@ def support_matrix() -> list[dict[str, Any]]:
             "accuracy": best.get("accuracy"),
             "reconstruction_error": best.get("reconstruction_error"),
             "typical_retention": typical,
+            "typical_retention_ci_low": ci[0],
+            "typical_retention_ci_high": ci[1],
             "basis": basis,
+            "measured_retention": _measured_summary(run) if run else None,
             "validated_at": matrix.validated_at.isoformat() if matrix.validated_at else None,
         })
     return rows
+
+
+def _measured_summary(run: list[MeasuredRetention]) -> dict[str, Any]:
+    """A pair's latest measured run for the support matrix: the median row and every capability, with intervals."""
+    def fields(row: MeasuredRetention) -> dict[str, Any]:
+        return {"retention": row.retention, "ci_low": row.ci_low, "ci_high": row.ci_high,
+                "random_control": row.random_control, "shuffled_control": row.shuffled_control,
+                "cosine": row.cosine}
+
+    median = next((r for r in run if r.capability == MeasuredRetention.PAIR_MEDIAN), None)
+    first = run[0]
+    return {
+        "measured_at": first.measured_at.isoformat(),
+        "source_layer": first.source_layer,
+        "target_layer": first.target_layer,
+        "method": first.method,
+        "anchor_set_hash": first.anchor_set_hash,
+        "median": fields(median) if median is not None else None,
+        "capabilities": [
+            {"capability": r.capability, **fields(r), "anti_steerable_fraction": r.anti_steerable_fraction,
+             "n_prompts": r.n_prompts}
+            for r in run if r.capability != MeasuredRetention.PAIR_MEDIAN
+        ],
+    }
 
 
 # ------------------------------------------------------------------------------------------------------ jobs

@@ -1,0 +1,62 @@
+"""manage.py import_retention PATH: store a bench's measured retention (docs/support-matrix.json) in the database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+
+def _reject_constant(token: str) -> Any:
+    raise ValueError(f"{token} is not valid JSON (write non-finite numbers as null)")
+
+
+class Command(BaseCommand):
+    help = ("Import measured steering-effect retention from a support-matrix JSON file (format 'support-matrix', "
+            "version 1): one MeasuredRetention row per pair and capability plus the pair's median, all or nothing. "
+            "Models missing from the database are registered (register_architectures); estimates of every "
+            "imported pair with an active matrix are recomputed afterwards.")
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("path", type=Path, help="support-matrix JSON file (e.g. docs/support-matrix.json)")
+        parser.add_argument("--no-register", action="store_true",
+                            help="refuse models that are not registered instead of registering them")
+        parser.add_argument("--no-recompute", action="store_true",
+                            help="do not recompute the compatibility estimates of the imported pairs")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from marketplace.alignment import retention, services
+        from marketplace.catalog.models import Architecture
+        from marketplace.catalog.services import ServiceError
+
+        path: Path = options["path"]
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CommandError(f"cannot read {path}: {exc}") from None
+        try:
+            data = json.loads(text, parse_constant=_reject_constant)
+        except ValueError as exc:
+            raise CommandError(f"{path} is not valid JSON: {exc}") from None
+        try:
+            result = retention.import_support_matrix(data, register=not options["no_register"])
+        except ServiceError as exc:
+            raise CommandError(f"{path}: {exc}; nothing was imported") from None
+        if result.registered:
+            self.stdout.write(f"registered {', '.join(result.registered)}")
+        self.stdout.write(self.style.SUCCESS(
+            f"imported {result.rows} measured-retention row(s) ({result.created} new, {result.updated} updated) for "
+            f"{len(result.pairs)} pair(s), run of {result.measured_at.isoformat()}"))
+        if options["no_recompute"]:
+            return
+        for source_name, target_name in result.pairs:
+            source = Architecture.objects.get(name=source_name)
+            target = Architecture.objects.get(name=target_name)
+            matrix = services.active_matrix(source, target)
+            if matrix is None:
+                self.stdout.write(f"{source_name} -> {target_name}: no active matrix, no estimates to recompute")
+                continue
+            estimates = services.recompute_estimates(matrix)
+            self.stdout.write(f"{source_name} -> {target_name}: {len(estimates)} estimate(s) recomputed")

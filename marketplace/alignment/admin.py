@@ -1,5 +1,6 @@
-"""Admin of the alignment app: matrices (with revalidate / recompute / certify actions), certificates, estimates,
-drift checks, alignment jobs, task runs, and the support-matrix heatmap page (``admin/support-matrix/``)."""
+"""Admin of the alignment app: matrices (with revalidate / recompute / certify actions), certificates (with a link
+to their HTML page), measured retention, estimates, drift checks, alignment jobs, task runs, and the
+support-matrix heatmap page (``admin/support-matrix/``)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from marketplace.alignment.models import (
     AlignmentJob,
     CompatibilityEstimate,
     DriftCheck,
+    MeasuredRetention,
     QualityCertificate,
     TaskRun,
     WMatrix,
@@ -37,6 +39,14 @@ def _link(obj, label: str | None = None) -> str:
     return format_html('<a href="{}">{}</a>', _change_url(obj), label or str(obj))
 
 
+def _certificate_page_link(cert: QualityCertificate | None, label: str = "View certificate") -> str:
+    """A link to the certificate's HTML page (``/api/v1/certificates/<id>/html/``), opened in a new tab."""
+    if cert is None:
+        return "—"
+    url = reverse("api:certificate-html", kwargs={"public_id": cert.public_id})
+    return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, label)
+
+
 def _enqueue_on_commit(task_name: str, *args) -> None:
     """Send a Celery task by name once the current transaction commits (never for a rolled-back change)."""
     transaction.on_commit(partial(current_app.send_task, task_name, args=list(args)))
@@ -54,7 +64,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 class CertificateInline(admin.TabularInline):
     model = QualityCertificate
-    fields = ("public_id", "tier", "key_id", "issued_at")
+    fields = ("public_id", "tier", "key_id", "issued_at", "page")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -62,6 +72,10 @@ class CertificateInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(description="page")
+    def page(self, obj: QualityCertificate) -> str:
+        return _certificate_page_link(obj if obj.pk else None)
 
 
 @admin.register(WMatrix)
@@ -72,7 +86,7 @@ class WMatrixAdmin(admin.ModelAdmin):
     search_fields = ("public_id", "source__name", "target__name", "file_sha256", "anchor_set_hash")
     readonly_fields = ("public_id", "source", "target", "version", "method", "file", "file_sha256", "layer_map",
                        "best_source_layer", "best_target_layer", "metrics", "anchor_set_hash", "source_fingerprint",
-                       "target_fingerprint", "validated_at", "created_at", "latest_certificate")
+                       "target_fingerprint", "extra_metrics", "validated_at", "created_at", "latest_certificate")
     list_select_related = ("source", "target")
     inlines = [CertificateInline]
     actions = ["revalidate_now", "recompute_estimates", "issue_certificates"]
@@ -101,7 +115,10 @@ class WMatrixAdmin(admin.ModelAdmin):
     @admin.display(description="latest certificate")
     def latest_certificate(self, obj: WMatrix) -> str:
         cert = self._latest(obj)
-        return _link(cert, f"{cert.public_id} (tier {cert.tier})") if cert else "—"
+        if cert is None:
+            return "—"
+        return format_html("{} · {}", _link(cert, f"{cert.public_id} (tier {cert.tier})"),
+                           _certificate_page_link(cert))
 
     def _enqueue_each(self, request, queryset, task_name: str, what: str) -> None:
         """Queue `task_name` for every selected matrix once the transaction commits, and say so."""
@@ -143,19 +160,55 @@ class WMatrixAdmin(admin.ModelAdmin):
 
 @admin.register(QualityCertificate)
 class QualityCertificateAdmin(ReadOnlyAdmin):
-    list_display = ("public_id", "matrix", "tier", "key_id", "signature_valid", "issued_at")
+    list_display = ("public_id", "matrix", "tier", "key_id", "signature_valid", "issued_at", "view_certificate")
     list_filter = ("tier", "key_id")
     search_fields = ("public_id", "matrix__public_id", "matrix__source__name", "matrix__target__name",
                      "anchor_set_hash")
-    readonly_fields = ("public_id", "matrix", "tier", "metrics", "anchor_set_hash", "payload", "signature", "key_id",
-                       "issued_at", "signature_valid")
+    readonly_fields = ("public_id", "view_certificate", "matrix", "tier", "metrics", "anchor_set_hash", "payload",
+                       "signature", "key_id", "issued_at", "signature_valid")
     list_select_related = ("matrix__source", "matrix__target")
+
+    @admin.display(description="certificate page")
+    def view_certificate(self, obj: QualityCertificate) -> str:
+        return _certificate_page_link(obj)
 
     @admin.display(description="signature valid", boolean=True)
     def signature_valid(self, obj: QualityCertificate) -> bool:
         from marketplace.alignment.services import verify_certificate
 
         return bool(verify_certificate(obj))
+
+
+@admin.register(MeasuredRetention)
+class MeasuredRetentionAdmin(ReadOnlyAdmin):
+    """Measured steering-effect retention imported with ``manage.py import_retention`` (one row per capability
+    per bench run; capability "*" is the pair's median)."""
+
+    list_display = ("source", "target", "capability", "retention_value", "interval", "random_control",
+                    "shuffled_control", "anti_steerable_fraction", "layers", "measured_at")
+    list_filter = ("source", "target", "capability", "method")
+    search_fields = ("source__name", "target__name", "capability", "anchor_set_hash")
+    readonly_fields = ("source", "target", "capability", "retention", "ci_low", "ci_high", "retention_matched_norm",
+                       "random_control", "shuffled_control", "cosine", "anti_steerable_fraction", "best_coefficient",
+                       "n_prompts", "source_layer", "target_layer", "method", "source_fingerprint",
+                       "target_fingerprint", "anchor_set_hash", "library_version", "measured_at", "raw",
+                       "imported_at")
+    list_select_related = ("source", "target")
+    date_hierarchy = "measured_at"
+
+    @admin.display(description="retention", ordering="retention")
+    def retention_value(self, obj: MeasuredRetention) -> str:
+        return "—" if obj.retention is None else f"{obj.retention:.3f}"
+
+    @admin.display(description="95% interval")
+    def interval(self, obj: MeasuredRetention) -> str:
+        if obj.ci_low is None or obj.ci_high is None:
+            return "—"
+        return f"[{obj.ci_low:.3f}, {obj.ci_high:.3f}]"
+
+    @admin.display(description="layers")
+    def layers(self, obj: MeasuredRetention) -> str:
+        return f"{obj.source_layer} → {obj.target_layer}"
 
 
 @admin.register(CompatibilityEstimate)
@@ -166,7 +219,7 @@ class CompatibilityEstimateAdmin(ReadOnlyAdmin):
     search_fields = ("listing__public_id", "listing__name", "target__name", "config_key")
     readonly_fields = ("listing", "target", "config_key", "target_config", "retention", "ci_low", "ci_high",
                        "alignment_quality", "risk_level", "dimensional_loss", "structural_mismatch",
-                       "recommendation", "basis", "matrix", "computed_at")
+                       "recommendation", "basis", "matrix", "measurement", "computed_at")
     list_select_related = ("listing", "target", "matrix__source", "matrix__target")
 
 
@@ -243,11 +296,13 @@ def support_matrix_context() -> dict:
                 cells.append({"target": target, "row": None, "self": source == target})
             else:
                 retention = row.get("typical_retention")
+                low, high = row.get("typical_retention_ci_low"), row.get("typical_retention_ci_high")
                 cells.append({
                     "target": target,
                     "row": row,
                     "style": _cell_style(row),
                     "retention_pct": None if retention is None else f"{100 * retention:.0f}%",
+                    "ci_pct": None if low is None or high is None else f"{100 * low:.0f}–{100 * high:.0f}%",
                 })
         grid.append({"source": source, "cells": cells})
     return {"rows": rows, "sources": sources, "targets": targets, "grid": grid, "tier_colors": TIER_COLORS}

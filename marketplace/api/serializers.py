@@ -170,17 +170,34 @@ class CompatibilityEstimateSerializer(serializers.ModelSerializer):
 
 # -------------------------------------------------------------------------------------------- matrices
 class CertificateSerializer(serializers.ModelSerializer):
-    """A quality certificate; `signature_valid` is checked on every read."""
+    """A quality certificate: the signed document (payload, algorithm, key_id, signature) plus links;
+    `signature_valid` is checked on every read."""
 
     id = serializers.CharField(source="public_id", read_only=True)
+    url = serializers.SerializerMethodField()
+    html_url = serializers.SerializerMethodField()
     matrix = serializers.CharField(source="matrix.public_id", read_only=True)
+    algorithm = serializers.SerializerMethodField()
     signature_valid = serializers.SerializerMethodField()
 
     class Meta:
         model = QualityCertificate
-        fields = ["id", "matrix", "tier", "metrics", "anchor_set_hash", "payload", "signature", "key_id",
-                  "issued_at", "signature_valid"]
+        fields = ["id", "url", "html_url", "matrix", "tier", "metrics", "anchor_set_hash", "payload", "algorithm",
+                  "signature", "key_id", "issued_at", "signature_valid"]
         read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, obj: QualityCertificate) -> str:
+        return _absolute(self, "certificate-detail", public_id=obj.public_id)
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_html_url(self, obj: QualityCertificate) -> str:
+        return _absolute(self, "certificate-html", public_id=obj.public_id)
+
+    def get_algorithm(self, obj: QualityCertificate) -> str:
+        from alignment_plugins.certificate import ALGORITHM
+
+        return ALGORITHM
 
     def get_signature_valid(self, obj: QualityCertificate) -> bool:
         from marketplace.alignment.services import verify_certificate
@@ -221,6 +238,37 @@ class WMatrixSerializer(serializers.ModelSerializer):
         return _absolute(self, "wmatrix-certificate", public_id=obj.public_id)
 
 
+class MeasuredValueSerializer(serializers.Serializer):
+    """Measured steering-effect retention with its 95% interval and controls."""
+
+    retention = serializers.FloatField(allow_null=True)
+    ci_low = serializers.FloatField(allow_null=True)
+    ci_high = serializers.FloatField(allow_null=True)
+    random_control = serializers.FloatField(allow_null=True)
+    shuffled_control = serializers.FloatField(allow_null=True)
+    cosine = serializers.FloatField(allow_null=True)
+
+
+class MeasuredCapabilitySerializer(MeasuredValueSerializer):
+    """One measured capability of a pair."""
+
+    capability = serializers.CharField()
+    anti_steerable_fraction = serializers.FloatField(allow_null=True)
+    n_prompts = serializers.IntegerField(allow_null=True)
+
+
+class MeasuredRunSerializer(serializers.Serializer):
+    """A pair's latest measured-retention run."""
+
+    measured_at = serializers.DateTimeField()
+    source_layer = serializers.IntegerField()
+    target_layer = serializers.IntegerField()
+    method = serializers.CharField(allow_blank=True)
+    anchor_set_hash = serializers.CharField(allow_blank=True)
+    median = MeasuredValueSerializer(allow_null=True)
+    capabilities = MeasuredCapabilitySerializer(many=True)
+
+
 class SupportMatrixRowSerializer(serializers.Serializer):
     """One supported (source, target) pair."""
 
@@ -235,7 +283,10 @@ class SupportMatrixRowSerializer(serializers.Serializer):
     accuracy = serializers.FloatField(allow_null=True)
     reconstruction_error = serializers.FloatField(allow_null=True)
     typical_retention = serializers.FloatField(allow_null=True)
-    basis = serializers.CharField(allow_null=True)
+    typical_retention_ci_low = serializers.FloatField(allow_null=True, help_text="95% interval (measured only)")
+    typical_retention_ci_high = serializers.FloatField(allow_null=True)
+    basis = serializers.CharField(allow_null=True, help_text='"measured_retention" when the pair was measured')
+    measured_retention = MeasuredRunSerializer(allow_null=True, help_text="the pair's latest measured run")
     validated_at = serializers.DateTimeField(allow_null=True)
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db.models import Q
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -23,7 +23,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from marketplace.alignment import services as alignment_services
-from marketplace.alignment.models import AlignmentJob, WMatrix
+from marketplace.alignment.models import AlignmentJob, QualityCertificate, WMatrix
 from marketplace.api import serializers as s
 from marketplace.api.exceptions import ApiError, PayloadTooLarge
 from marketplace.catalog import services as catalog_services
@@ -277,6 +277,56 @@ class WMatrixViewSet(viewsets.ReadOnlyModelViewSet):
             raise ApiError("No certificate has been issued for this matrix.", status_code=404,
                            code="certificate_not_found")
         return Response(s.CertificateSerializer(cert, context=self.get_serializer_context()).data)
+
+
+#: The certificate page is self-contained: inline CSS, images as data URIs, no scripts, nothing fetched.
+CERTIFICATE_PAGE_CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; "
+                        "form-action 'none'")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Quality certificates (newest first)", tags=["certificates"],
+                       parameters=[OpenApiParameter("matrix", str, description="matrix public id"),
+                                   OpenApiParameter("source", str), OpenApiParameter("target", str)]),
+    retrieve=extend_schema(
+        summary="One quality certificate: the signed document",
+        description=(
+            "`payload`, `algorithm`, `key_id` and `signature` form the signed document; save the response as "
+            "cert.json and check it with `python -m alignment_plugins verify-certificate cert.json --key-file KEY` "
+            "(other fields are informational and not signed). `signature_valid` is checked on every read."
+        ),
+        tags=["certificates"], responses={200: s.CertificateSerializer, **_errors(404)},
+    ),
+)
+class CertificateViewSet(viewsets.ReadOnlyModelViewSet):
+    """Signed quality certificates of W-Matrices, as JSON documents and as self-contained HTML pages."""
+
+    queryset = QualityCertificate.objects.select_related("matrix__source", "matrix__target")
+    serializer_class = s.CertificateSerializer
+    permission_classes = [permissions.AllowAny]
+    lookup_field = "public_id"
+    lookup_value_regex = PUBLIC_ID
+
+    def get_queryset(self):
+        qs = super().get_queryset()
+        params = self.request.query_params
+        if params.get("matrix"):
+            qs = qs.filter(matrix__public_id=params["matrix"])
+        if params.get("source"):
+            qs = qs.filter(matrix__source__name=params["source"])
+        if params.get("target"):
+            qs = qs.filter(matrix__target__name=params["target"])
+        return qs.order_by("-issued_at", "-id")
+
+    @extend_schema(summary="The certificate as a self-contained HTML page (tier, metrics, plots, signature)",
+                   tags=["certificates"], responses={(200, "text/html"): OpenApiTypes.STR, **_errors(404)})
+    @action(detail=True, methods=["get"], url_path="html")
+    def html(self, request, public_id=None):
+        cert = self.get_object()
+        response = HttpResponse(alignment_services.certificate_html(cert), content_type="text/html; charset=utf-8")
+        response["Content-Security-Policy"] = CERTIFICATE_PAGE_CSP
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
 
 
 @extend_schema_view(

@@ -39,6 +39,7 @@ TASK_ROUTES: dict[str, dict[str, str]] = {
     "alignment.translate_purchase": {"queue": Queue.GPU.value},
     "alignment.revalidate_drift": {"queue": Queue.GPU.value},
     "alignment.run_alignment_job": {"queue": Queue.GPU.value},
+    "alignment.measure_stitching": {"queue": Queue.GPU.value},
 }
 
 BEAT_SCHEDULE = {

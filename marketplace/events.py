@@ -12,6 +12,7 @@ import logging
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from marketplace.celery import Queue
@@ -62,13 +63,16 @@ def purchase_created(purchase_id: int) -> None:
 
 
 def matrix_version_created(matrix_id: int) -> None:
-    """A new matrix version became active: recompute the estimates computed from the version it superseded."""
+    """A new matrix version became active: recompute the estimates computed from the version it superseded, and
+    (``settings.MEASURE_STITCHING_ON_NEW_MATRIX``) measure its stitching metrics on the gpu queue."""
     from marketplace.alignment import tasks
     from marketplace.alignment.models import WMatrix
 
     source_id = WMatrix.objects.filter(pk=matrix_id).values_list("source_id", flat=True).first()
     queue = estimates_queue(source_id) if source_id is not None else Queue.DEFAULT
     _enqueue(tasks.recompute_estimates, matrix_id, queue)
+    if settings.MEASURE_STITCHING_ON_NEW_MATRIX:
+        _enqueue(tasks.measure_stitching, matrix_id, Queue.GPU)
 
 
 def alignment_requested(job_id: int) -> None:

@@ -149,6 +149,23 @@ def revalidate_drift(self: Any, matrix_id: int) -> dict[str, Any]:
     return once(f"revalidate_drift:{matrix_id}:{stamp}", self.name, work)
 
 
+@shared_task(name="alignment.measure_stitching", **TASK_OPTIONS)
+def measure_stitching(self: Any, matrix_id: int) -> dict[str, Any]:
+    """Measure a new matrix version's task transfer, stitching and head mapping on its models (gpu queue)."""
+    from marketplace.alignment import stitching
+
+    matrix = _load(WMatrix, matrix_id, select=["source", "target"])
+
+    def work() -> dict[str, Any]:
+        result = stitching.measure_stitching(matrix)
+        if "not_measured" in result:
+            return {"matrix": matrix.public_id, "not_measured": result["not_measured"]}
+        return {"matrix": matrix.public_id, "pair": result.get("pair"),
+                "attention_fidelity": result.get("attention_fidelity", {}).get("value")}
+
+    return once(f"measure_stitching:{matrix_id}", self.name, work)
+
+
 @shared_task(name="alignment.check_drift_due", **TASK_OPTIONS)
 def check_drift_due(self: Any) -> dict[str, Any]:
     """Hourly (beat): enqueue revalidate_drift for every active matrix validated too long ago."""

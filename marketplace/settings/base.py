@@ -12,6 +12,8 @@ Environment variables read here (all optional in base; production.py requires th
 ``MEDIA_ROOT``                 uploaded vectors, stored W-matrices, delivered vectors
 ``ALIGNMENT_MATRIX_DIR``       where training writes fresh .wmatrix files before they are stored
 ``MAX_VECTOR_UPLOAD_BYTES``    largest accepted capability-vector upload (default 4 MiB)
+``MEASURE_STITCHING_ON_NEW_MATRIX``  measure task transfer / stitching / head mapping of each new matrix version
+                               on the gpu queue and re-certify it with them (default true)
 ``DRIFT_REVALIDATE_AFTER_HOURS``  a matrix is re-checked on fresh anchors this long after its last validation
 ``DRIFT_TOLERANCE``            largest accepted drop in semantic preservation before a matrix is marked drifted
 ``QUALITY_TIER_BANDS``         comma-separated reconstruction-error upper bounds of tiers 1, 2, 3
@@ -228,6 +230,7 @@ DRIFT_TOLERANCE = env_float("DRIFT_TOLERANCE", 0.05)
 # Σ‖x̃ − x̃_rt‖² / Σ‖x̃ − mean(x̃)‖² (x̃_rt = the source state mapped to the target and back through W⁺) on held-out
 # anchors in standardized source space: 0 = perfect, 1 = no better than predicting the mean. The defaults are our
 # own calibration for that quantity, not the seed's numbers (which measured something else).
+MEASURE_STITCHING_ON_NEW_MATRIX = env_bool("MEASURE_STITCHING_ON_NEW_MATRIX", True)
 QUALITY_TIER_BANDS = env_floats("QUALITY_TIER_BANDS", [0.05, 0.15, 0.30])
 if len(QUALITY_TIER_BANDS) != 3 or sorted(QUALITY_TIER_BANDS) != QUALITY_TIER_BANDS:
     raise ImproperlyConfigured(f"QUALITY_TIER_BANDS must be three increasing bounds, got {QUALITY_TIER_BANDS}")

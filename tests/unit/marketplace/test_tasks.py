@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 EXPECTED_TASKS = {
     "alignment.check_drift_due": "default",
+    "alignment.measure_stitching": "gpu",
     "alignment.precompute_estimates": "default",
     "alignment.recompute_estimates": "default",
     "alignment.revalidate_drift": "gpu",
@@ -244,4 +245,11 @@ def test_alignment_job_trains_stores_and_reports_progress(
     fractions = [f for f, _ in seen]
     assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
     assert any("extracting tiny-gemma3 hidden states (100 anchors, 4 layers)" in m for _, m in seen)
-    assert len(job.matrix.layer_map) == 4 and job.matrix.certificates.count() == 1
+    assert len(job.matrix.layer_map) == 4
+    # the new version's event measured its stitching metrics on the gpu queue and re-certified it with them
+    job.matrix.refresh_from_db()
+    stitching = job.matrix.extra_metrics["stitching"]
+    assert stitching["pair"] == [job.matrix.best_source_layer, job.matrix.best_target_layer]
+    assert 0.0 <= stitching["task_transfer"]["source_accuracy"] <= 1.0
+    assert job.matrix.certificates.count() == 2
+    assert services.latest_certificate(job.matrix).payload["stitching"]["pair"] == stitching["pair"]

@@ -1,0 +1,61 @@
+"""Functional quality of a stored W-Matrix on its real models: task transfer, stitching, head mapping.
+
+Runs on the gpu queue (it loads both models); the result is recorded in ``WMatrix.extra_metrics["stitching"]``
+and a new certificate that includes it is issued. Models the engine cannot load (metadata-only rows, unknown
+names) are skipped with the reason recorded, never failed.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from marketplace.alignment.models import WMatrix
+from marketplace.alignment.services import drift_anchors, load_engine_matrix, record_extra_metrics
+
+log = logging.getLogger(__name__)
+
+STITCHING_TEXTS = 64  # evaluation texts; as many again train the task-transfer probe
+
+
+def runnable(name: str) -> tuple[bool, str]:
+    """Whether the engine can load model `name`, and why not."""
+    from alignment_plugins.models import UnknownModelError, model_info
+
+    try:
+        info = model_info(name)
+    except UnknownModelError as exc:
+        return False, str(exc)
+    except Exception as exc:  # a broken local path or config: report, don't crash the worker
+        return False, f"{type(exc).__name__}: {exc}"
+    return (True, "") if info.runnable else (False, f"{name} is metadata only")
+
+
+def measure_stitching(matrix: WMatrix, *, num_texts: int = STITCHING_TEXTS, device: str = "cpu") -> dict[str, Any]:
+    """Measure ``alignment_plugins.stitching.certificate_metrics`` on anchors the matrix was not fit on; record it.
+
+    Texts: a fresh, seeded sample of 2·num_texts built-in anchors excluding the matrix's training sample (the drift
+    sampler); labels = anchor domains (task transfer: first half trains the probe, second half evaluates).
+    Returns the recorded metrics, or {"not_measured": reason} when a model cannot run here.
+    """
+    for model in (matrix.source, matrix.target):
+        ok, reason = runnable(model.name)
+        if not ok:
+            log.info("stitching metrics of %s skipped: %s", matrix.public_id, reason)
+            return {"not_measured": reason}
+    from alignment_plugins.models import load_model
+    from alignment_plugins.stitching import certificate_metrics
+
+    anchors = drift_anchors(matrix, num_anchors=2 * num_texts)
+    texts, labels = anchors.texts, anchors.domains
+    half = len(texts) // 2
+    engine = load_engine_matrix(matrix)
+    source = load_model(matrix.source.name, device=device)
+    target = load_model(matrix.target.name, device=device)
+    metrics = certificate_metrics(
+        source, target, engine, texts[half:], labels=labels[half:], train_texts=texts[:half],
+        train_labels=labels[:half], max_texts=num_texts,
+    )
+    metrics["anchors"] = {"hash": anchors.content_hash, "count": len(anchors), "excludes_training_sample": True}
+    record_extra_metrics(matrix, "stitching", metrics)
+    return metrics

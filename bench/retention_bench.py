@@ -1,0 +1,573 @@
+"""Measured retention of capability vectors across the packaged decoders: writes docs/support-matrix.{md,json}.
+
+For every target model and capability, the antisymmetric effect effect(+c·v) − effect(−c·v) of each arm on held-out
+prompts, over a sweep of coefficients c (multiples of the vector as extracted or mapped):
+
+* native       — the target's own CAA vector (extracted in the target, same capability data);
+* transferred  — each other decoder's CAA vector through a ridge W-Matrix fit on pooled anchors, rescaled to the
+  native vector's norm ("matched norm"), and with the norm the map implies ("map norm");
+* random       — seeded Gaussian directions with the native vector's norm (per-prompt mean over --random-directions);
+* shuffled     — each source vector through a W-Matrix fit on shuffled anchor pairs, matched norm.
+
+Retention of an arm = (E_arm − E_random) / (E_native − E_random), each E the mean antisymmetric effect at that
+arm's best coefficient ("best") or at the native's best coefficient ("matched": same c, same norm); 95% intervals
+by bootstrap over prompts (the best coefficients re-chosen inside each replicate). The random control is
+E_random / E_native. Cosines between native and transferred vectors are in the target's standardized space.
+
+Stages (``--stage``): prepare (anchor states, native vectors, maps), measure (per target; can run in parallel
+processes with ``--targets``), report (statistics, plots, markdown, JSON). ``--stage all`` runs the three.
+Example: ``python bench/retention_bench.py`` (about an hour on a 2-core CPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+DEFAULT_MODELS = {"smollm2-135m-instruct": 9, "gemma3-270m": 6, "qwen2.5-coder-0.5b-instruct": 8}
+# Coefficients are multiples of the native vector (its norm differs by capability: a last-token A/B contrast
+# is ~10x a mean-pooled one), chosen once on SmolLM2 before this run and kept for every model.
+COEFFICIENTS = {"sentiment": (1.0, 2.0, 4.0, 8.0), "weddings": (1.0, 2.0, 4.0, 8.0),
+                "risk_seeking": (0.125, 0.25, 0.5, 1.0)}
+SHORT = {"smollm2-135m-instruct": "SmolLM2", "gemma3-270m": "Gemma-3", "qwen2.5-coder-0.5b-instruct": "Qwen2.5"}
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1, default=_json_default, allow_nan=False))
+    tmp.replace(path)
+
+
+# --------------------------------------------------------------------------------------------------- prepare
+def prepare(args: argparse.Namespace, work: Path) -> None:
+    """Anchor states and native vectors per model; ridge and shuffled-pair maps per directed pair."""
+    import torch
+
+    from alignment_plugins import vectors as V
+    from alignment_plugins.anchors import load_anchors
+    from alignment_plugins.capabilities import get_capability
+    from alignment_plugins.extraction import extract
+    from alignment_plugins.manager import get_plugin_manager
+    from alignment_plugins.models import clear_loaded_models, load_model
+    from alignment_plugins.trainer import evaluate_map
+    from alignment_plugins.vector_package import VectorPackage
+    from alignment_plugins.wmatrix import WMatrix
+
+    torch.set_num_threads(args.threads)
+    anchors = load_anchors(None).sample(args.num_anchors, seed=args.seed)
+    rng = np.random.default_rng(args.seed)
+    order = rng.permutation(len(anchors))
+    n_test = max(50, len(anchors) // 10)
+    test_rows, train_rows = np.sort(order[:n_test]), np.sort(order[n_test:])
+    states: dict[str, np.ndarray] = {}
+    meta: dict[str, Any] = {"anchors": {"hash": anchors.content_hash, "count": len(anchors), "train": len(train_rows),
+                                        "test": len(test_rows)}, "models": {}, "pairs": {}}
+    for name, layer in args.models.items():
+        clock = time.perf_counter()
+        model = load_model(name)
+        states[name] = extract(model, anchors, [layer])[layer]
+        info = {"fingerprint": model.fingerprint, "layer": layer, "hidden_size": model.info.hidden_size,
+                "num_layers": model.num_layers, "vectors": {}}
+        for cap_name in args.capabilities:
+            cap = get_capability(cap_name)
+            vec = V.extract_vector(model, cap, layer, method="caa")
+            np.save(work / f"native.{name}.{cap_name}.npy", vec.vector)
+            VectorPackage.create(
+                {layer: vec.vector}, source_model=name, source_fingerprint=model.fingerprint, method="caa",
+                capability=cap_name, contrastive_data_hash=cap.data_hash, domain=cap.domain,
+                recommended_coefficient=float(COEFFICIENTS[cap_name][1]), token_position=vec.extra["token_position"],
+                pooling=vec.pooling, num_layers=model.num_layers,
+            ).save(work / "vectors" / f"{name}.{cap_name}.vpkg")
+            info["vectors"][cap_name] = {"norm": vec.norm, "projection_agreement": vec.extra["projection_agreement"],
+                                         "pairs": vec.extra["pairs"], "data_hash": cap.data_hash}
+        meta["models"][name] = info
+        print(f"prepared {name} layer {layer} in {time.perf_counter() - clock:.0f}s", flush=True)
+        clear_loaded_models()
+    solver = get_plugin_manager().get_solver("ridge", normalization="standardize",
+                                             regularization=args.regularization)
+    shuffle = rng.permutation(train_rows)
+    for s_name, s_layer in args.models.items():
+        for t_name, t_layer in args.models.items():
+            if s_name == t_name:
+                continue
+            x, y = states[s_name].astype(np.float64), states[t_name].astype(np.float64)
+            fitted = solver.fit_arrays(x[train_rows], y[train_rows])
+            shuffled = solver.fit_arrays(x[train_rows], y[shuffle])
+            held = evaluate_map(fitted, x[test_rows], y[test_rows])
+            for kind, linear in (("ridge", fitted), ("shuffled", shuffled)):
+                WMatrix(
+                    source={"name": s_name, "fingerprint": meta["models"][s_name]["fingerprint"],
+                            "hidden_size": int(x.shape[1])},
+                    target={"name": t_name, "fingerprint": meta["models"][t_name]["fingerprint"],
+                            "hidden_size": int(y.shape[1])},
+                    maps={(s_layer, t_layer): linear}, layer_map=[(s_layer, t_layer)], best_pair=(s_layer, t_layer),
+                    method="ridge", hyperparams={"regularization": args.regularization, "normalization": "standardize",
+                                                 "pooling": "mean", "pairs": kind},
+                    anchors={"hash": anchors.content_hash, "pooling": "mean",
+                             "counts": {"train": len(train_rows), "test": len(test_rows)}},
+                    pair_metrics={f"{s_layer}->{t_layer}": held if kind == "ridge" else {}},
+                ).save(work / "maps" / f"{s_name}__{t_name}.{kind}.wmatrix")
+            meta["pairs"][f"{s_name}->{t_name}"] = {"held_out": held}
+            print(f"map {s_name} -> {t_name}: held-out top-1 {held['accuracy']:.3f}, "
+                  f"semantic preservation {held['semantic_preservation']:.3f}", flush=True)
+    np.save(work / "target_scales.npy", {n: states[n][train_rows].std(axis=0) for n in states}, allow_pickle=True)
+    _write_json(work / "prepare.json", meta)
+
+
+# --------------------------------------------------------------------------------------------------- measure
+def measure(args: argparse.Namespace, work: Path, target: str) -> None:
+    """All arms × coefficients × capabilities on one target model; per-prompt effects to <work>/measure.<t>.json."""
+    import torch
+
+    from alignment_plugins import vectors as V
+    from alignment_plugins.capabilities import get_capability
+    from alignment_plugins.models import load_model
+    from alignment_plugins.wmatrix import WMatrix
+
+    torch.set_num_threads(args.threads)
+    scales = np.load(work / "target_scales.npy", allow_pickle=True).item()
+    layer = args.models[target]
+    model = load_model(target)
+    out: dict[str, Any] = {"target": target, "layer": layer, "capabilities": {}}
+    sources = [s for s in args.models if s != target]
+    for cap_name in args.capabilities:
+        clock = time.perf_counter()
+        cap = get_capability(cap_name)
+        prompts = list(range(min(args.prompts, len(cap.prompts))))
+        native = np.load(work / f"native.{target}.{cap_name}.npy")
+        native_norm = float(np.linalg.norm(native))
+        rng = np.random.default_rng(args.seed + 7)
+        arms: dict[str, np.ndarray] = {"native": native}
+        for k in range(args.random_directions):
+            random = rng.standard_normal(native.shape)
+            arms[f"random#{k}"] = random / np.linalg.norm(random) * native_norm
+        cosines: dict[str, dict[str, float]] = {}
+        for source in sources:
+            src = np.load(work / f"native.{source}.{cap_name}.npy")
+            s_layer = args.models[source]
+            for kind in ("ridge", "shuffled"):
+                wm = WMatrix.load(work / "maps" / f"{source}__{target}.{kind}.wmatrix")
+                matched = V.transfer_vector(src, wm, layer=s_layer, norm=native_norm).vector
+                if kind == "ridge":
+                    arms[f"transferred:{source}"] = matched
+                    arms[f"transferred_map_norm:{source}"] = V.transfer_vector(src, wm, layer=s_layer).vector
+                else:
+                    arms[f"shuffled:{source}"] = matched
+                cosines[f"{kind}:{source}"] = {
+                    "standardized": V.cosine(native, matched, scale=scales[target]),
+                    "raw": V.cosine(native, matched),
+                }
+        effects: dict[str, dict[str, list[float]]] = {}
+        for arm, vector in arms.items():
+            effects[arm] = {}
+            for c in COEFFICIENTS[cap_name]:
+                e = V.antisymmetric_effect(model, cap, layer, vector.astype(np.float32), c, prompts,
+                                           max_new_tokens=args.max_new_tokens)
+                effects[arm][str(c)] = e.tolist()
+        # The random control: per-prompt mean over the equal-norm random directions (a better estimate of the
+        # non-directional effect than one draw, whose sign is itself random).
+        randoms = [a for a in effects if a.startswith("random#")]
+        effects["random"] = {str(c): np.mean([effects[a][str(c)] for a in randoms], axis=0).tolist()
+                             for c in COEFFICIENTS[cap_name]}
+        base = V.capability_scores(model, cap, prompts, max_new_tokens=args.max_new_tokens)
+        out["capabilities"][cap_name] = {
+            "coefficients": list(COEFFICIENTS[cap_name]), "n_prompts": len(prompts), "effects": effects,
+            "unsteered_mean": float(base.mean()), "norms": {a: float(np.linalg.norm(v)) for a, v in arms.items()},
+            "cosines": cosines, "scorer": cap.scorer, "seconds": time.perf_counter() - clock,
+        }
+        summary = ", ".join(f"{a} {max(np.mean(v) for v in effects[a].values()):+.3f}" for a in effects)
+        print(f"{target} {cap_name}: best mean effects {summary} ({time.perf_counter() - clock:.0f}s)", flush=True)
+        _write_json(work / f"measure.{target}.json", out)
+
+
+# ------------------------------------------------------------------------------------------------- stitching
+def stitching(args: argparse.Namespace, work: Path) -> None:
+    """Task transfer, attention fidelity, stitched loss, gradient stability, head mapping of every directed pair."""
+    import torch
+
+    from alignment_plugins.anchors import load_anchors
+    from alignment_plugins.models import clear_loaded_models, load_model
+    from alignment_plugins.stitching import certificate_metrics
+    from alignment_plugins.wmatrix import WMatrix
+
+    torch.set_num_threads(args.threads)
+    meta = json.loads((work / "prepare.json").read_text())
+    fitted = set(load_anchors(None).sample(args.num_anchors, seed=args.seed).texts)
+    pool = [a for a in load_anchors(None) if a.text not in fitted]  # anchors no map was fit on
+    rng = np.random.default_rng(args.seed + 3)
+    chosen = [pool[k] for k in rng.choice(len(pool), size=2 * args.stitching_texts, replace=False)]
+    texts, labels = [a.text for a in chosen], [a.domain for a in chosen]
+    half = len(texts) // 2
+    for s_name in args.models:
+        for t_name in args.models:
+            if s_name == t_name:
+                continue
+            clock = time.perf_counter()
+            wm = WMatrix.load(work / "maps" / f"{s_name}__{t_name}.ridge.wmatrix")
+            result = certificate_metrics(
+                load_model(s_name), load_model(t_name), wm, texts[half:], labels=labels[half:],
+                train_texts=texts[:half], train_labels=labels[:half], max_texts=args.stitching_texts, seed=args.seed,
+            )
+            result["anchors"] = {"count": len(texts), "held_out_from_map_fit": True,
+                                 "anchor_set_hash_of_fit": meta["anchors"]["hash"]}
+            _write_json(work / f"stitching.{s_name}__{t_name}.json", result)
+            print(f"stitching {s_name} -> {t_name}: fidelity {result['attention_fidelity'].get('value')}, "
+                  f"task transfer {result['task_transfer'].get('value')} ({time.perf_counter() - clock:.0f}s)",
+                  flush=True)
+            clear_loaded_models()
+
+
+# ---------------------------------------------------------------------------------------------------- report
+def _best(effects: dict[str, np.ndarray], rows: np.ndarray) -> tuple[str, float]:
+    """(coefficient, mean effect) of the coefficient with the largest mean effect over `rows`."""
+    means = {c: float(e[rows].mean()) for c, e in effects.items()}
+    c = max(means, key=means.get)  # type: ignore[arg-type]
+    return c, means[c]
+
+
+def _delivered_norm(work: Path, source: str, target: str, cap_name: str, models: dict[str, int]) -> float:
+    """Norm of the vector the marketplace delivers (same size in target standard deviations as the source vector
+    has in source standard deviations; see marketplace translate_for_purchase), raw target units."""
+    from alignment_plugins.wmatrix import WMatrix
+
+    wm = WMatrix.load(work / "maps" / f"{source}__{target}.ridge.wmatrix")
+    _, linear = wm.map_for(models[source])
+    v = np.load(work / f"native.{source}.{cap_name}.npy").astype(np.float64)
+    mapped = wm.transform(v, models[source], direction=True)
+    factor = np.linalg.norm(v / linear.scale_x) / np.linalg.norm(mapped / linear.scale_y)
+    return float(np.linalg.norm(mapped) * factor)
+
+
+def _dose_response(effects: dict[str, list[float]], coefficients: list[float]) -> dict[str, list[float]]:
+    """Mean effect per coefficient with a 95% bootstrap interval over prompts (200 replicates)."""
+    out: dict[str, list[float]] = {"coefficients": list(coefficients), "effect": [], "ci_low": [], "ci_high": []}
+    for c in coefficients:
+        values = np.asarray(effects[str(c)])
+        low, high = _bootstrap(lambda r, v=values: float(v[r].mean()), len(values), 200, 0)
+        out["effect"].append(float(values.mean()))
+        out["ci_low"].append(low)
+        out["ci_high"].append(high)
+    return out
+
+
+def _ratio(num: float, den: float) -> float:
+    return num / den if den > 0 else float("nan")
+
+
+def arm_statistics(effects: dict[str, dict[str, list[float]]], arm: str, rows: np.ndarray) -> dict[str, float]:
+    """Retention (best and matched), random control, anti-steerable fraction of one arm on prompt `rows`."""
+    e = {a: {c: np.asarray(v) for c, v in cs.items()} for a, cs in effects.items()}
+    c_nat, e_nat = _best(e["native"], rows)
+    _, e_rnd = _best(e["random"], rows)
+    c_arm, e_arm = _best(e[arm], rows)
+    rnd_at_nat = float(e["random"][c_nat][rows].mean())
+    return {
+        "retention": _ratio(e_arm - e_rnd, e_nat - e_rnd),
+        "retention_matched_norm": _ratio(float(e[arm][c_nat][rows].mean()) - rnd_at_nat, e_nat - rnd_at_nat),
+        "random_control": _ratio(e_rnd, e_nat),
+        "anti_steerable_fraction": float((e[arm][c_arm][rows] < 0).mean()),
+        "best_coefficient": float(c_arm), "native_best_coefficient": float(c_nat), "effect": e_arm,
+        "native_effect": e_nat, "random_effect": e_rnd,
+    }
+
+
+def _bootstrap(fn: Any, n: int, reps: int, seed: int) -> tuple[float, float]:
+    rng = np.random.default_rng(seed)
+    values = [fn(rng.integers(0, n, n)) for _ in range(reps)]
+    values = [v for v in values if math.isfinite(v)]
+    if not values:
+        return float("nan"), float("nan")
+    return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
+def report(args: argparse.Namespace, work: Path) -> None:
+    """Statistics with bootstrap intervals, dose-response plots, docs/support-matrix.md and .json."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    import alignment_plugins
+
+    meta = json.loads((work / "prepare.json").read_text())
+    measured = {t: json.loads((work / f"measure.{t}.json").read_text()) for t in args.models
+                if (work / f"measure.{t}.json").is_file()}
+    plots = ROOT / "docs" / "support-matrix"
+    plots.mkdir(parents=True, exist_ok=True)
+    pairs_out = []
+    for target, data in measured.items():
+        for source in args.models:
+            if source == target:
+                continue
+            caps: dict[str, Any] = {}
+            per_cap_rows = {}
+            for cap_name, cap in data["capabilities"].items():
+                effects, n = cap["effects"], cap["n_prompts"]
+                arm = f"transferred:{source}"
+                if arm not in effects:
+                    continue
+                all_rows = np.arange(n)
+                stats = arm_statistics(effects, arm, all_rows)
+                shuffled = arm_statistics(effects, f"shuffled:{source}", all_rows)
+                map_norm = arm_statistics(effects, f"transferred_map_norm:{source}", all_rows)
+                seed = args.seed + len(caps)
+                ci = _bootstrap(lambda r, a=arm, ef=effects: arm_statistics(ef, a, r)["retention"], n, args.bootstrap,
+                                seed)
+                ci_m = _bootstrap(lambda r, a=arm, ef=effects: arm_statistics(ef, a, r)["retention_matched_norm"], n,
+                                  args.bootstrap, seed + 1)
+                caps[cap_name] = {
+                    "retention": stats["retention"], "ci": list(ci),
+                    "retention_matched_norm": stats["retention_matched_norm"], "ci_matched_norm": list(ci_m),
+                    "retention_map_norm": map_norm["retention"],
+                    "random_control": stats["random_control"], "shuffled_control": shuffled["retention"],
+                    "anti_steerable_fraction": stats["anti_steerable_fraction"],
+                    "cosine": cap["cosines"][f"ridge:{source}"]["standardized"],
+                    "cosine_raw": cap["cosines"][f"ridge:{source}"]["raw"],
+                    "best_coefficient": stats["best_coefficient"], "n_prompts": n,
+                    "native_effect": stats["native_effect"], "transferred_effect": stats["effect"],
+                    "random_effect": stats["random_effect"], "scorer": cap["scorer"],
+                    "norms": {"native": cap["norms"]["native"], "map": cap["norms"][f"transferred_map_norm:{source}"]},
+                    "dose_response": {
+                        a: _dose_response(effects[a], cap["coefficients"])
+                        for a in ("native", arm, f"transferred_map_norm:{source}", "random", f"shuffled:{source}")
+                    },
+                }
+                caps[cap_name]["norms"]["delivered"] = _delivered_norm(work, source, target, cap_name, args.models)
+                per_cap_rows[cap_name] = (effects, n, arm)
+            if not caps:
+                continue
+
+            rng = np.random.default_rng(args.seed + 99)
+            boot = []
+            for _ in range(args.bootstrap):
+                value = float(np.median([arm_statistics(ef, a, rng.integers(0, n, n))["retention"]
+                                         for ef, n, a in per_cap_rows.values()]))
+                if math.isfinite(value):
+                    boot.append(value)
+            med = float(np.median([c["retention"] for c in caps.values()]))
+            stitch_file = work / f"stitching.{source}__{target}.json"
+            stitch = json.loads(stitch_file.read_text()) if stitch_file.is_file() else None
+            pairs_out.append({
+                "source": source, "target": target, "source_layer": args.models[source],
+                "target_layer": args.models[target], "method": "ridge",
+                "held_out": meta["pairs"][f"{source}->{target}"]["held_out"],
+                "median_retention": med,
+                "median_retention_ci": [float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))],
+                "median_retention_matched_norm": float(np.median([c["retention_matched_norm"] for c in caps.values()])),
+                "random_control": float(np.median([c["random_control"] for c in caps.values()])),
+                "shuffled_control": float(np.median([c["shuffled_control"] for c in caps.values()])),
+                "cosine_native_transferred": float(np.median([c["cosine"] for c in caps.values()])),
+                "capabilities": caps,
+                **({"stitching": stitch} if stitch else {}),
+            })
+        for cap_name, cap in data["capabilities"].items():
+            fig, ax = plt.subplots(figsize=(6, 3.6))
+            coefs = cap["coefficients"]
+            for arm, effects in cap["effects"].items():
+                if arm.startswith(("transferred_map_norm", "random#")):
+                    continue
+                means = [float(np.mean(effects[str(c)])) for c in coefs]
+                label = arm.replace("transferred:", "from ").replace("shuffled:", "shuffled map from ")
+                for full, short in SHORT.items():
+                    label = label.replace(full, short)
+                style = "-o" if arm in ("native",) or arm.startswith("transferred") else "--x"
+                ax.plot(coefs, means, style, label=label, linewidth=1.4, markersize=4)
+            ax.set_xscale("log", base=2)
+            ax.axhline(0, color="grey", linewidth=0.6)
+            ax.set_xlabel("coefficient (× native vector)")
+            unit = "VADER compound, +c minus −c" if cap["scorer"] == "vader_generation" else "nats, +c minus −c"
+            ax.set_ylabel(unit)
+            ax.set_title(f"{SHORT.get(target, target)} layer {data['layer']}: {cap_name}")
+            ax.legend(fontsize=7)
+            fig.tight_layout()
+            fig.savefig(plots / f"{target}.{cap_name}.png", dpi=90)
+            plt.close(fig)
+    doc = {
+        "format": "support-matrix", "version": 1,
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "library_version": alignment_plugins.__version__, "command": " ".join(["python", *sys.argv]),
+        "anchors": {"hash": meta["anchors"]["hash"], "count": meta["anchors"]["count"]},
+        "models": {n: {"fingerprint": m["fingerprint"], "layer": m["layer"], "hidden_size": m["hidden_size"]}
+                   for n, m in meta["models"].items()},
+        "settings": {"coefficients": COEFFICIENTS, "prompts": args.prompts, "max_new_tokens": args.max_new_tokens,
+                     "bootstrap": args.bootstrap,
+                     "random_directions": args.random_directions, "regularization": args.regularization,
+                     "seed": args.seed},
+        "pairs": pairs_out,
+    }
+    doc = json.loads(json.dumps(doc, default=_json_default), parse_constant=lambda _: None)
+    _write_json(ROOT / "docs" / "support-matrix.json", _nan_to_none(doc))
+    (ROOT / "docs" / "support-matrix.md").write_text(_markdown(doc, meta, measured))
+    print(f"wrote docs/support-matrix.md and .json ({len(pairs_out)} pairs)")
+
+
+def _nan_to_none(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _nan_to_none(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_nan_to_none(v) for v in value]
+    return value
+
+
+def _fmt(value: Any, digits: int = 2) -> str:
+    return "–" if value is None or (isinstance(value, float) and not math.isfinite(value)) else f"{value:.{digits}f}"
+
+
+def _ci(ci: Any) -> str:
+    return f"[{_fmt(ci[0])}, {_fmt(ci[1])}]" if ci else "–"
+
+
+def _markdown(doc: dict[str, Any], meta: dict[str, Any], measured: dict[str, Any]) -> str:
+    s = doc["settings"]
+    lines = [
+        "# Support matrix: measured retention of capability vectors",
+        "",
+        f"Generated {doc['generated_at']} by `{doc['command']}` (library {doc['library_version']}); "
+        f"raw numbers in `docs/support-matrix.json`. Anchors: {meta['anchors']['count']} from the built-in corpus "
+        f"({meta['anchors']['train']} fit / {meta['anchors']['test']} held out, "
+        f"set `{meta['anchors']['hash'][:23]}…`), "
+        f"mean-pooled states, ridge λ={s['regularization']} in per-dimension standardized space.",
+        "",
+        "**Retention** = (E_transferred − E_random) / (E_native − E_random), each E the mean antisymmetric effect "
+        "effect(+c·v) − effect(−c·v) over held-out prompts at that arm's best coefficient; matched norm = the "
+        "transferred vector rescaled to the native vector's norm, at the native's best coefficient. "
+        f"Intervals: 95% bootstrap over prompts ({s['bootstrap']} replicates, best coefficients re-chosen in each). "
+        f"Random control = E_random / E_native (per-prompt mean of {s['random_directions']} equal-norm Gaussian "
+        "directions). Shuffled control = retention of the "
+        "source vector through a map fit on shuffled anchor pairs. Cosine: native vs transferred vector in the "
+        "target's standardized space (not retention).",
+        "",
+        "Capabilities: **sentiment** (VADER compound of "
+        f"{s['max_new_tokens']}-token greedy continuations of neutral prompts), **weddings** (next-token log-mass of "
+        "wedding words minus office words, nats), **risk_seeking** (A/B question, log p(' risky') − log p(' safe'), "
+        "nats). Layers: " + ", ".join(f"{SHORT.get(n, n)} {m['layer']}" for n, m in doc["models"].items()) + ".",
+        "",
+        "## Median over capabilities, per directed pair",
+        "",
+        "| source → target | median retention [95% CI] | matched norm | random control | shuffled control | "
+        "cosine (std.) | map top-1 / SP (held out) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for p in doc["pairs"]:
+        h = p["held_out"]
+        lines.append(
+            f"| {SHORT.get(p['source'])} → {SHORT.get(p['target'])} | {_fmt(p['median_retention'])} "
+            f"{_ci(p['median_retention_ci'])} | {_fmt(p['median_retention_matched_norm'])} | "
+            f"{_fmt(p['random_control'])} | {_fmt(p['shuffled_control'])} | {_fmt(p['cosine_native_transferred'])} | "
+            f"{_fmt(h.get('accuracy'), 3)} / {_fmt(h.get('semantic_preservation'), 3)} |")
+    lines += ["", "## Per capability", "",
+              "| source → target | capability | retention [95% CI] | matched norm [95% CI] | map norm | random | "
+              "shuffled | anti-steerable | cosine (std. / raw) | native effect | best c |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for p in doc["pairs"]:
+        for name, c in p["capabilities"].items():
+            lines.append(
+                f"| {SHORT.get(p['source'])} → {SHORT.get(p['target'])} | {name} | {_fmt(c['retention'])} "
+                f"{_ci(c['ci'])} | {_fmt(c['retention_matched_norm'])} {_ci(c['ci_matched_norm'])} | "
+                f"{_fmt(c['retention_map_norm'])} | {_fmt(c['random_control'])} | {_fmt(c['shuffled_control'])} | "
+                f"{_fmt(c['anti_steerable_fraction'])} | {_fmt(c['cosine'])} / {_fmt(c['cosine_raw'])} | "
+                f"{_fmt(c['native_effect'])} | {_fmt(c['best_coefficient'], 3)} |")
+    lines += ["", "Norms (raw target units): the native vector, the transferred vector as the map leaves it (ridge "
+              "shrinks it), and as the marketplace delivers it (its size in target standard deviations equal to the "
+              "source vector's in source standard deviations).", "",
+              "| source → target | capability | native norm | map norm | delivered norm | delivered / native |",
+              "|---|---|---|---|---|---|"]
+    for p in doc["pairs"]:
+        for name, c in p["capabilities"].items():
+            n = c["norms"]
+            ratio = n["delivered"] / n["native"] if n.get("delivered") and n.get("native") else None
+            lines.append(f"| {SHORT.get(p['source'])} → {SHORT.get(p['target'])} | {name} | {_fmt(n['native'])} | "
+                         f"{_fmt(n['map'])} | {_fmt(n.get('delivered'))} | {_fmt(ratio)} |")
+    if any("stitching" in p for p in doc["pairs"]):
+        lines += ["", "## Functional metrics of the same maps (stitching; anchors the maps were not fit on)", "",
+                  "| source → target | task transfer (rel. acc.) [95% CI] | source probe acc. | attention fidelity "
+                  "[95% CI] | stitched / native loss (nats/token) | gradient stability | head mapping (mean r) |",
+                  "|---|---|---|---|---|---|---|"]
+        for p in doc["pairs"]:
+            st = p.get("stitching")
+            if not st:
+                continue
+            tt, af, sl, gs, hm = (st.get(k) or {} for k in ("task_transfer", "attention_fidelity", "stitched_loss",
+                                                            "gradient_stability", "head_mapping"))
+            grad = ("pass" if gs.get("passed") else "fail") + f" (ratio {_fmt(gs.get('ratio'))}, ×{gs.get('factor')})"
+            lines.append(
+                f"| {SHORT.get(p['source'])} → {SHORT.get(p['target'])} | {_fmt(tt.get('relative_accuracy'))} "
+                f"[{_fmt(tt.get('ci_low'))}, {_fmt(tt.get('ci_high'))}] | {_fmt(tt.get('source_accuracy'))} | "
+                f"{_fmt(af.get('value'), 3)} [{_fmt(af.get('ci_low'), 3)}, {_fmt(af.get('ci_high'), 3)}] | "
+                f"{_fmt(sl.get('stitched'))} / {_fmt(sl.get('native'))} | {grad} | {_fmt(hm.get('value'))} |")
+        lines += ["", "Definitions are in `alignment_plugins/stitching.py`; the full dicts (intervals, head pairs) are "
+                  "under each pair's `stitching` key in the JSON."]
+    lines += ["", "## Dose-response", ""]
+    for target, data in measured.items():
+        for cap_name in data["capabilities"]:
+            lines.append(f"![{target} {cap_name}](support-matrix/{target}.{cap_name}.png)")
+    lines += ["", "## Vector norms and extraction", "",
+              "| model | layer | capability | native norm | projection agreement |", "|---|---|---|---|---|"]
+    for name, m in meta["models"].items():
+        for cap_name, v in m["vectors"].items():
+            lines.append(f"| {SHORT.get(name)} | {m['layer']} | {cap_name} | {_fmt(v['norm'])} | "
+                         f"{_fmt(v['projection_agreement'])} |")
+    lines += ["", "Projection agreement: fraction of contrastive pairs whose difference projects positively on the "
+              "vector (extraction data, not held out).", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the requested stages; print one line per finished unit of work."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stage", choices=("all", "prepare", "measure", "stitching", "report"), default="all")
+    parser.add_argument("--targets", nargs="*", help="targets to measure (default: all models)")
+    parser.add_argument("--capabilities", nargs="*", default=["sentiment", "weddings", "risk_seeking"])
+    parser.add_argument("--num-anchors", type=int, default=5000)
+    parser.add_argument("--prompts", type=int, default=40, help="held-out prompts per capability (at most)")
+    parser.add_argument("--max-new-tokens", type=int, default=20)
+    parser.add_argument("--bootstrap", type=int, default=1000)
+    parser.add_argument("--regularization", type=float, default=1e-2)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--random-directions", type=int, default=3, help="equal-norm random vectors averaged")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--stitching-texts", type=int, default=64, help="evaluation texts of the stitching metrics")
+    parser.add_argument("--work", type=Path, default=ROOT / "out" / "retention")
+    args = parser.parse_args(argv)
+    args.models = dict(DEFAULT_MODELS)
+    args.work.mkdir(parents=True, exist_ok=True)
+    if args.stage in ("all", "prepare"):
+        prepare(args, args.work)
+    if args.stage in ("all", "measure"):
+        for target in args.targets or list(args.models):
+            measure(args, args.work, target)
+    if args.stage in ("all", "stitching"):
+        stitching(args, args.work)
+    if args.stage in ("all", "report"):
+        report(args, args.work)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -8,7 +8,7 @@ Three capabilities, each built deterministically from templates written for this
 * ``weddings`` — the same sentences about a wedding topic vs an office/errand topic; the effect is the next-token
   log-probability mass (nats) of wedding words minus that of matched office words after neutral prompts.
 * ``risk_seeking`` — A/B questions between a safe and a risky option (order randomised); the effect is
-  log p(risky letter) − log p(safe letter) (nats) at the answer position; no generation.
+  log p(" risky") − log p(" safe") (nats) at the answer position; no generation.
 
 Extraction pairs and evaluation prompts never overlap (different templates and subjects), and nothing here is
 taken from the Python standard library's docstrings. Nothing here imports torch.
@@ -178,13 +178,15 @@ _RISK_TEMPLATES = (
     ("hiking the well-marked trail back to the car", "climbing an unmarked ridge for a better view before dark"),
     ("accepting the certain offer of {a} points", "spinning a wheel that gives {b} points with a {p} percent chance"),
 )
-_RISK_QUESTION = (
-    "Question: You must choose one option.\n(A) {first}\n(B) {second}\nWhich option do you choose?\nAnswer: ("
-)
+_RISK_QUESTION = "Question: You must choose one option.\n(A) {first}\n(B) {second}\nAnswer: I choose the"
+# The answers are words, not letters: on the 135M–0.5B packaged models a letter-bound answer ("(A" vs "(B" with the
+# options' order randomised, as in CAA) gave no native effect above an equal-norm random vector (projection
+# agreement 0.52), because these models do not bind a letter to the option's content.
+_RISK_ANSWERS = (" risky", " safe")
 
 
-def _risk_questions(rng: random.Random, count: int) -> list[tuple[str, str, str]]:
-    """Return (question, risky letter, safe letter) triples with randomised option order."""
+def _risk_questions(rng: random.Random, count: int) -> list[str]:
+    """Return A/B questions between a safe and a risky option, the option order randomised."""
     out = []
     for k in range(count):
         safe, risky = _RISK_TEMPLATES[k % len(_RISK_TEMPLATES)]
@@ -192,23 +194,21 @@ def _risk_questions(rng: random.Random, count: int) -> list[tuple[str, str, str]
         values = {"a": a, "b": a * rng.choice((2, 3, 4)), "p": rng.choice((20, 30, 40, 50)),
                   "q": rng.choice((30, 40, 50, 60)), "m": rng.choice((25, 30, 40)), "n": rng.choice((10, 15, 20))}
         safe_text, risky_text = safe.format(**values), risky.format(**values)
-        if rng.random() < 0.5:
-            out.append((_RISK_QUESTION.format(first=risky_text, second=safe_text), "A", "B"))
-        else:
-            out.append((_RISK_QUESTION.format(first=safe_text, second=risky_text), "B", "A"))
+        first, second = (risky_text, safe_text) if rng.random() < 0.5 else (safe_text, risky_text)
+        out.append(_RISK_QUESTION.format(first=first, second=second))
     return out
 
 
 def _risk_seeking() -> Capability:
     train = _risk_questions(random.Random(1234), 160)
-    held = _risk_questions(random.Random(98765), 80)
-    seen = {q for q, _, _ in train}
-    held = [h for h in held if h[0] not in seen]
-    pairs = tuple(ContrastivePair(q + risky, q + safe) for q, risky, safe in train)
+    seen = set(train)
+    held = [q for q in dict.fromkeys(_risk_questions(random.Random(98765), 80)) if q not in seen]
+    risky, safe = _RISK_ANSWERS
     return Capability(
         name="risk_seeking", domain="behaviour", scorer="ab_logprob", pooling="last",
-        description="Prefer the risky over the safe option in A/B questions; log p(risky) - log p(safe) at the answer.",
-        pairs=pairs, prompts=tuple(q for q, _, _ in held), answers=tuple((r, s) for _, r, s in held),
+        description="A/B choice between a safe and a risky option; log p(' risky') - log p(' safe') at the answer.",
+        pairs=tuple(ContrastivePair(q + risky, q + safe) for q in train), prompts=tuple(held),
+        answers=tuple((risky, safe) for _ in held),
     )
 
 

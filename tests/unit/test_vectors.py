@@ -215,11 +215,11 @@ def test_capability_data_is_deterministic_and_held_out(name: str) -> None:
     assert all(p.positive != p.negative for p in cap.pairs)
 
 
-def test_ab_answers_are_balanced_between_letters() -> None:
+def test_ab_option_order_is_balanced() -> None:
     cap = get_capability("risk_seeking")
-    first = [pos for pos, _ in cap.answers]
-    assert 0.3 < first.count("A") / len(first) < 0.7
-    assert all(p.positive[-1] in "AB" and p.negative[-1] in "AB" for p in cap.pairs)
+    risky_first = ["(A) a guaranteed" not in q and "(A) keeping" not in q for q in cap.prompts[::8]]
+    assert 0.2 < sum(risky_first) / len(risky_first) < 0.8
+    assert all(p.positive.endswith(" risky") and p.negative.endswith(" safe") for p in cap.pairs)
 
 
 def test_unknown_capability() -> None:

@@ -217,8 +217,9 @@ def test_capability_data_is_deterministic_and_held_out(name: str) -> None:
 
 def test_ab_option_order_is_balanced() -> None:
     cap = get_capability("risk_seeking")
-    risky_first = ["(A) a guaranteed" not in q and "(A) keeping" not in q for q in cap.prompts[::8]]
-    assert 0.2 < sum(risky_first) / len(risky_first) < 0.8
+    risky_words = ("chance", "start-up", "shortcut", "volatile", "last-minute", "strange", "unmarked", "spinning")
+    risky_first = [any(w in q.split("\n(A) ")[1].split("\n")[0] for w in risky_words) for q in cap.prompts]
+    assert 0.3 < sum(risky_first) / len(risky_first) < 0.7
     assert all(p.positive.endswith(" risky") and p.negative.endswith(" safe") for p in cap.pairs)
 
 

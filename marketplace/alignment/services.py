@@ -834,9 +834,13 @@ def translate_for_purchase(purchase: Purchase) -> None:
     outputs toward the mean, so the raw mapped vector under-states the magnitude; it is rescaled to the norm the
     map's own per-dimension scales imply: ‖v_target / s_y‖ = ‖v / s_x‖ (the same size in target standard
     deviations as the source vector has in source standard deviations). Source, mapped and delivered norms, the
-    factor, layers, matrix version and the vector's sha256 go into the file's JSON metadata header.
+    factor, layers, matrix version, norm mode ("map": the norm the map implies; "native" for an identity delivery),
+    the listing's package provenance (``package_provenance``, null for a plain upload) and the vector's sha256 go
+    into the file's JSON metadata header (the vpkg and GGUF downloads are built from it).
     Same source and target: the vector is copied. Already delivered: nothing happens.
     """
+    from marketplace.catalog.services import package_provenance
+
     purchase = Purchase.objects.select_related("listing__source_model", "target_model", "matrix").get(pk=purchase.pk)
     if purchase.status == Purchase.Status.DELIVERED and purchase.translated_vector:
         return
@@ -848,11 +852,12 @@ def translate_for_purchase(purchase: Purchase) -> None:
         "purchase": purchase.public_id, "listing": listing.public_id,
         "source_model": listing.source_model.name, "target_model": purchase.target_model.name,
         "source_layer": listing.layer, "source_norm": source_norm, "source_sha256": listing.vector_sha256,
+        "package": package_provenance(listing.package),
     }
     if purchase.target_model_id == listing.source_model_id:
         delivered = vector.astype(np.float32)
         meta.update(target_layer=listing.layer, matrix=None, matrix_version=None, method="identity",
-                    mapped_norm=source_norm, delivered_norm=source_norm, rescale_factor=1.0)
+                    norm_mode="native", mapped_norm=source_norm, delivered_norm=source_norm, rescale_factor=1.0)
     else:
         matrix = purchase.matrix or active_matrix(listing.source_model, purchase.target_model)
         if matrix is None:
@@ -872,7 +877,7 @@ def translate_for_purchase(purchase: Purchase) -> None:
             method=matrix.method, mapped_norm=float(np.linalg.norm(mapped)),
             delivered_norm=float(np.linalg.norm(delivered.astype(np.float64))), rescale_factor=factor,
             rescale="norm in target standard deviations = norm of the source vector in source standard deviations",
-            source_standardized_norm=source_std,
+            norm_mode="map", source_standardized_norm=source_std,
         )
         purchase.matrix = matrix
     if not np.isfinite(delivered).all():

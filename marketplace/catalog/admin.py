@@ -134,8 +134,8 @@ class VectorListingAdmin(admin.ModelAdmin):
                     "status", "created_at")
     list_filter = ("status", "grade", "capability_domain", "source_model")
     search_fields = ("public_id", "name", "description", "seller__username", "vector_sha256")
-    readonly_fields = ("public_id", "vector_file", "vector_dim", "vector_norm", "vector_sha256", "created_at",
-                       "updated_at")
+    readonly_fields = ("public_id", "vector_file", "vector_dim", "vector_norm", "vector_sha256", "package",
+                       "created_at", "updated_at")
     list_select_related = ("seller", "source_model")
     raw_id_fields = ("seller",)
     actions = ["suspend", "activate"]

@@ -124,7 +124,7 @@ class ApiKey(models.Model):
 
 
 class VectorListing(models.Model):
-    """A capability vector for sale: extracted from `source_model` at `layer`."""
+    """A capability vector for sale: extracted from `source_model` at `layer` (uploaded plain or as a package)."""
 
     class Grade(models.TextChoices):
         A = "A"
@@ -153,6 +153,11 @@ class VectorListing(models.Model):
     vector_dim = models.PositiveIntegerField()
     vector_norm = models.FloatField()
     vector_sha256 = models.CharField(max_length=64)
+    package = models.JSONField(
+        default=dict, blank=True,
+        help_text="metadata of the uploaded vector package (method, capability, domain, contrastive data hash, "
+                  "recommended coefficient, ...); empty for a plain safetensors upload",
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

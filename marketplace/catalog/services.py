@@ -11,6 +11,7 @@ import json
 import logging
 import struct
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -20,6 +21,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F
 
+from alignment_plugins.vector_package import FORMAT as PACKAGE_FORMAT
 from marketplace import events
 from marketplace.catalog.models import Account, Architecture, LedgerEntry, Purchase, VectorListing
 
@@ -67,6 +69,12 @@ class Conflict(ServiceError):
 
     code = "conflict"
     status = 409
+
+
+class NotExportable(Conflict):
+    """A delivered vector cannot be written in the requested format (409), e.g. layer 0/1 as a control vector."""
+
+    code = "not_exportable"
 
 
 # ------------------------------------------------------------------------------------------------------ ledger
@@ -130,13 +138,34 @@ def _safetensors_header(data: bytes) -> dict[str, Any]:
     return header
 
 
-def validate_vector_upload(data: bytes, *, expected_dim: int) -> np.ndarray:
+def validate_vector_upload(
+    data: bytes, *, expected_dim: int, source_model: str | None = None, layer: int | None = None
+) -> np.ndarray:
     """Check an uploaded capability vector and return it as a float32 array of shape (expected_dim,).
 
     Accepted: a safetensors file of at most ``MAX_VECTOR_UPLOAD_BYTES`` holding one tensor (or several, one of
     them named ``vector``) of shape (d,) or (1, d), dtype float16/float32/float64, finite, not all zeros, with
-    d == `expected_dim` (the source model's hidden size). Anything else raises ValidationFailed saying what is wrong.
+    d == `expected_dim` (the source model's hidden size); or a vector package (``.vpkg``, see
+    ``alignment_plugins.vector_package``), validated in full, whose hidden size is `expected_dim`, whose
+    ``source_model`` is `source_model` (when given) and which has a vector for `layer` (None: its only layer).
+    Anything else raises ValidationFailed saying what is wrong.
     """
+    return read_vector_upload(data, expected_dim=expected_dim, source_model=source_model, layer=layer).vector
+
+
+@dataclass(frozen=True)
+class VectorUpload:
+    """A validated upload: the vector, its layer (None for a plain file without one) and the package metadata."""
+
+    vector: np.ndarray
+    layer: int | None
+    package: dict[str, Any] | None  # None: a plain safetensors file
+
+
+def read_vector_upload(
+    data: bytes, *, expected_dim: int, source_model: str | None = None, layer: int | None = None
+) -> VectorUpload:
+    """Validate an upload (plain safetensors vector or vector package, see ``validate_vector_upload``)."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise ValidationFailed(f"vector upload must be bytes (a safetensors file), got {type(data).__name__}")
     data = bytes(data)
@@ -146,6 +175,44 @@ def validate_vector_upload(data: bytes, *, expected_dim: int) -> np.ndarray:
     if not data:
         raise ValidationFailed("vector file is empty")
     header = _safetensors_header(data)
+    file_meta = header.get("__metadata__")
+    if isinstance(file_meta, dict) and file_meta.get("format") == PACKAGE_FORMAT:
+        return _read_package_upload(data, expected_dim=expected_dim, source_model=source_model, layer=layer)
+    return VectorUpload(_plain_vector(data, header, expected_dim), layer, None)
+
+
+def _read_package_upload(data: bytes, *, expected_dim: int, source_model: str | None, layer: int | None
+                         ) -> VectorUpload:
+    from alignment_plugins.vector_package import VectorPackage, VectorPackageError
+
+    try:
+        package = VectorPackage.from_bytes(data, "vector package")
+    except VectorPackageError as exc:
+        raise ValidationFailed(str(exc)) from None
+    meta = package.metadata
+    if package.hidden_size != expected_dim:
+        raise ValidationFailed(
+            f"the vector package has hidden size {package.hidden_size} but the source model's hidden size is "
+            f"{expected_dim}"
+        )
+    if source_model is not None and meta["source_model"] != source_model:
+        raise ValidationFailed(
+            f"the vector package was extracted from {meta['source_model']!r} but the listing's source model is "
+            f"{source_model!r}"
+        )
+    if layer is None:
+        if len(package.layers) != 1:
+            raise ValidationFailed(
+                f"the vector package has layers {package.layers}; say which one to sell (the listing's layer)"
+            )
+        layer = package.layers[0]
+    elif layer not in package.vectors:
+        raise ValidationFailed(f"the vector package has no vector for layer {layer}; it has layers {package.layers}")
+    return VectorUpload(package.vector(layer), int(layer), dict(meta))
+
+
+def _plain_vector(data: bytes, header: dict[str, Any], expected_dim: int) -> np.ndarray:
+    """The vector of a plain safetensors upload (see ``validate_vector_upload``)."""
     names = sorted(k for k in header if k != "__metadata__")
     if not names:
         raise ValidationFailed("the safetensors file holds no tensor")
@@ -218,7 +285,7 @@ def create_listing(
     name: str,
     description: str,
     source_model: Architecture,
-    layer: int,
+    layer: int | None,
     capability_domain: str,
     grade: str,
     price: Decimal,
@@ -228,8 +295,10 @@ def create_listing(
 
     Rules: the source model is runnable (not metadata-only) with a known hidden size, 0 ≤ layer ≤ num_layers
     (0 = embeddings), price ≥ 0 with at most 4 decimals, a known grade, a non-empty name and domain, and a valid
-    vector (``validate_vector_upload``). The vector is stored as a float32 safetensors file; ``vector_sha256``
-    is the digest of its float32 bytes.
+    vector (``validate_vector_upload``): a plain safetensors vector, or a vector package for this source model
+    (layer None: the package's only layer), whose metadata is kept in ``listing.package``. The listing's vector is
+    stored as a float32 safetensors file; ``vector_sha256`` is the digest of its float32 bytes. Nothing is stored
+    when any rule fails.
     """
     if not source_model.runnable:
         raise ValidationFailed(
@@ -237,11 +306,8 @@ def create_listing(
         )
     if source_model.hidden_size <= 0:
         raise ValidationFailed(f"{source_model.name} has no known hidden size; register the model first")
-    if isinstance(layer, bool) or not isinstance(layer, int) or not 0 <= layer <= source_model.num_layers:
-        raise ValidationFailed(
-            f"layer {layer!r} is out of range: {source_model.name} has layers 0..{source_model.num_layers} "
-            "(0 = embeddings)"
-        )
+    if layer is not None:
+        _check_layer(layer, source_model)
     price = _as_amount(price, "price")
     if price < 0:
         raise ValidationFailed(f"price must be ≥ 0, got {price}")
@@ -252,21 +318,45 @@ def create_listing(
         raise ValidationFailed("name must not be empty")
     if not capability_domain:
         raise ValidationFailed("capability_domain must not be empty")
-    vector = validate_vector_upload(vector_bytes, expected_dim=source_model.hidden_size)
+    upload = read_vector_upload(vector_bytes, expected_dim=source_model.hidden_size, source_model=source_model.name,
+                                layer=layer)
+    if upload.layer is None:
+        raise ValidationFailed("layer is required: a plain safetensors vector does not say which layer it is from")
+    layer = upload.layer
+    _check_layer(layer, source_model)
+    package = upload.package or {}
+    blocks = package.get("num_layers")
+    if blocks is not None and source_model.num_layers and blocks != source_model.num_layers:
+        raise ValidationFailed(
+            f"the vector package is for a model with {blocks} blocks but {source_model.name} has "
+            f"{source_model.num_layers}"
+        )
+    vector = upload.vector
     digest = vector_sha256(vector)
     with transaction.atomic():
         listing = VectorListing(
             seller=seller, name=name[:120], description=description or "", source_model=source_model, layer=layer,
             capability_domain=capability_domain[:60], grade=grade, price=price, vector_dim=int(vector.shape[0]),
             vector_norm=float(np.linalg.norm(vector.astype(np.float64))), vector_sha256=digest,
-            status=VectorListing.Status.ACTIVE,
+            package=package, status=VectorListing.Status.ACTIVE,
         )
-        content = vector_file_bytes(vector, {"listing": listing.public_id, "source_model": source_model.name,
-                                             "layer": layer, "sha256": digest})
+        file_meta: dict[str, Any] = {"listing": listing.public_id, "source_model": source_model.name,
+                                     "layer": layer, "sha256": digest}
+        if package:
+            file_meta["package"] = package
+        content = vector_file_bytes(vector, file_meta)
         listing.vector_file.save(f"{listing.public_id}.safetensors", ContentFile(content), save=False)
         listing.save()
         events.listing_created(listing.id)
     return listing
+
+
+def _check_layer(layer: Any, source_model: Architecture) -> None:
+    if isinstance(layer, bool) or not isinstance(layer, int) or not 0 <= layer <= source_model.num_layers:
+        raise ValidationFailed(
+            f"layer {layer!r} is out of range: {source_model.name} has layers 0..{source_model.num_layers} "
+            "(0 = embeddings)"
+        )
 
 
 # ------------------------------------------------------------------------------------------------- purchases
@@ -351,3 +441,157 @@ def _delivery_plan(listing: VectorListing, target_model: Architecture) -> tuple[
         f"W-Matrix {matrix.public_id} ({listing.source_model.name}→{target_model.name} v{matrix.version}) has no map "
         f"for source layer {listing.layer}"
     )
+
+
+# ------------------------------------------------------------------------------------------------ deliveries
+#: Download formats of a delivered vector: format -> (file suffix, Content-Type).
+DELIVERY_FORMATS: dict[str, tuple[str, str]] = {
+    "safetensors": (".safetensors", "application/octet-stream"),
+    "vpkg": (".vpkg", "application/octet-stream"),
+    "gguf": (".gguf", "application/octet-stream"),
+}
+#: Package keys a delivered vector keeps from the listing's package (its provenance).
+PROVENANCE_KEYS = ("method", "capability", "domain", "contrastive_data_hash", "recommended_coefficient",
+                   "token_position", "pooling", "special_tokens_excluded", "source_fingerprint")
+
+
+def package_provenance(package: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The provenance keys of a listing's package metadata (None for a plain upload)."""
+    if not package:
+        return None
+    return {key: package[key] for key in PROVENANCE_KEYS if key in package}
+
+
+def _check_delivered(purchase: Purchase) -> None:
+    if purchase.status != Purchase.Status.DELIVERED or not purchase.translated_vector:
+        raise Conflict(
+            f"purchase {purchase.public_id} is {purchase.status}; the vector can be downloaded once delivered",
+            status=purchase.status,
+        )
+
+
+def delivered_vector(purchase: Purchase) -> tuple[np.ndarray, dict[str, Any]]:
+    """(vector, metadata) of a delivered purchase's file; Conflict (409) while it is not delivered."""
+    _check_delivered(purchase)
+    return read_vector_file(purchase.translated_vector)
+
+
+def delivery_filename(purchase: Purchase, fmt: str) -> str:
+    """The download file name of a purchase in `fmt` (``<listing>__<target model><suffix>``)."""
+    return f"{purchase.listing.public_id}__{purchase.target_model.name}{DELIVERY_FORMATS[fmt][0]}"
+
+
+def delivery_package(purchase: Purchase) -> Any:
+    """The delivered vector as a ``VectorPackage`` of the target model (one layer: the delivered layer).
+
+    Translated through a W-Matrix: method "transferred" and a ``transfer`` record (matrix id, version, method and
+    file digest, source model and layer, norm mode, norms, rescale factor). Same model (identity delivery): the
+    listing's own method, ``transfer.matrix`` null and norm mode "native". Capability, domain, contrastive data
+    hash, recommended coefficient, pooling and token position come from the listing's package; for a plain upload
+    the capability is the listing's name and the unknown keys say "unknown".
+    """
+    from alignment_plugins.vector_package import VectorPackage, VectorPackageError
+
+    vector, meta = delivered_vector(purchase)
+    listing, target = purchase.listing, purchase.target_model
+    provenance = meta.get("package") or package_provenance(listing.package) or {}
+    layer = int(meta.get("target_layer", purchase.target_layer))
+    matrix_id = meta.get("matrix")
+    transferred = matrix_id is not None
+    norm_mode = meta.get("norm_mode") or ("map" if transferred else "native")
+    norms = {key: meta[key] for key in ("source_norm", "mapped_norm", "delivered_norm", "source_standardized_norm")
+             if meta.get(key) is not None}
+    transfer: dict[str, Any] = {
+        "matrix": matrix_id, "matrix_version": meta.get("matrix_version"),
+        "matrix_method": meta.get("method") if transferred else None,
+        "wmatrix_sha256": purchase.matrix.file_sha256 if transferred and purchase.matrix_id else None,
+        "source_model": meta.get("source_model", listing.source_model.name),
+        "source_layer": meta.get("source_layer", listing.layer), "target_layer": layer,
+        "source_sha256": meta.get("source_sha256", listing.vector_sha256),
+        "source_fingerprint": provenance.get("source_fingerprint", ""),
+        "source_method": provenance.get("method"),
+        "norm_mode": norm_mode, "norms": norms, "rescale_factor": meta.get("rescale_factor"),
+    }
+    if meta.get("rescale"):
+        transfer["rescale"] = meta["rescale"]
+    extra: dict[str, Any] = {"purchase": purchase.public_id, "listing": listing.public_id,
+                             "delivered_at": meta.get("delivered_at"), "sha256": meta.get("sha256")}
+    if not provenance:
+        extra["provenance"] = ("plain safetensors upload: pooling, token position and special-token handling of the "
+                               "source vector are unknown")
+    num_layers = target.num_layers if target.num_layers and target.num_layers >= layer else None
+    try:
+        return VectorPackage.create(
+            {layer: vector},
+            source_model=target.name,
+            source_fingerprint=target.weight_fingerprint or "",
+            method="transferred" if transferred else str(provenance.get("method") or "unknown"),
+            capability=str(provenance.get("capability") or listing.name),
+            domain=str(provenance.get("domain") or listing.capability_domain),
+            contrastive_data_hash=str(provenance.get("contrastive_data_hash") or ""),
+            recommended_coefficient=float(provenance.get("recommended_coefficient", 1.0)),
+            grade=listing.grade,
+            token_position=str(provenance.get("token_position") or "unknown"),
+            pooling=str(provenance.get("pooling") or "unknown"),
+            special_tokens_excluded=bool(provenance.get("special_tokens_excluded", False)),
+            num_layers=num_layers,
+            description=listing.description or None,
+            transfer=json.loads(json.dumps(transfer, allow_nan=False)),
+            extra=extra,
+        )
+    except (VectorPackageError, ValueError, TypeError) as exc:
+        raise NotExportable(f"the delivered vector of {purchase.public_id} cannot be packaged: {exc}") from None
+
+
+def control_vector_hint(target: Architecture) -> str:
+    """llama.cpp architecture name of `target` (its family, else its name); NotExportable when it has none."""
+    from alignment_plugins.vector_package import VectorPackageError, llama_cpp_model_hint
+
+    try:
+        return llama_cpp_model_hint(target.family)
+    except VectorPackageError as first:
+        try:
+            return llama_cpp_model_hint(target.name)
+        except VectorPackageError:
+            raise NotExportable(f"{target.name}: {first}", format="gguf", family=target.family) from None
+
+
+def delivery_control_vector(purchase: Purchase) -> bytes:
+    """The delivered vector as a llama.cpp control-vector GGUF (layer L -> ``direction.{L-1}``, coefficient 1).
+
+    The model hint is the target model's llama.cpp architecture. A vector delivered at layer 0 (embeddings) or 1
+    (block 0, which llama.cpp never steers), or for a model llama.cpp cannot run, is refused with NotExportable
+    (409).
+    """
+    import tempfile
+    from pathlib import Path
+
+    from alignment_plugins.vector_package import VectorPackageError, export_control_vector
+
+    package = delivery_package(purchase)
+    hint = control_vector_hint(purchase.target_model)
+    with tempfile.TemporaryDirectory(prefix="cvec-") as tmp:
+        path = Path(tmp) / "control_vector.gguf"
+        try:
+            export_control_vector(package, path, model_hint=hint)
+        except VectorPackageError as exc:
+            raise NotExportable(
+                f"the vector of {purchase.public_id} (layer {package.layers[0]} of {purchase.target_model.name}) "
+                f"cannot be exported as a llama.cpp control vector: {exc}",
+                format="gguf", layer=package.layers[0],
+            ) from None
+        return path.read_bytes()
+
+
+def delivery_bytes(purchase: Purchase, fmt: str) -> bytes:
+    """The delivered vector's file in `fmt` ("safetensors", "vpkg" or "gguf"); see DELIVERY_FORMATS."""
+    if fmt not in DELIVERY_FORMATS:
+        raise ValidationFailed(f"format must be one of {', '.join(DELIVERY_FORMATS)}, got {fmt!r}")
+    if fmt == "vpkg":
+        return delivery_package(purchase).to_bytes()
+    if fmt == "gguf":
+        return delivery_control_vector(purchase)
+    _check_delivered(purchase)
+    stored = purchase.translated_vector
+    with stored.storage.open(stored.name, "rb") as handle:
+        return handle.read()

@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from marketplace.alignment.models import AlignmentJob, CompatibilityEstimate, QualityCertificate, WMatrix
 from marketplace.catalog.models import Account, Architecture, LedgerEntry, Purchase, VectorListing
+from marketplace.catalog.services import DELIVERY_FORMATS
 
 AMEM_FIELD = {"max_digits": 18, "decimal_places": 4}
 MAX_IDEMPOTENCY_KEY = 80
@@ -92,15 +93,23 @@ class VectorListingSerializer(serializers.ModelSerializer):
     seller = serializers.CharField(source="seller.get_username", read_only=True)
     source_model = ArchitectureNameField(read_only=True)
     price = serializers.DecimalField(**AMEM_FIELD, read_only=True)
+    package = serializers.SerializerMethodField(
+        help_text="metadata of the uploaded vector package (method, capability, domain, contrastive_data_hash, "
+                  "recommended_coefficient, layers, ...); null for a plain safetensors upload",
+    )
 
     class Meta:
         model = VectorListing
         fields = [
             "id", "url", "name", "description", "seller", "source_model", "layer", "capability_domain", "grade",
-            "price", "vector_dim", "vector_norm", "vector_sha256", "status", "created_at", "updated_at",
+            "price", "vector_dim", "vector_norm", "vector_sha256", "package", "status", "created_at", "updated_at",
             "compatibility_url",
         ]
         read_only_fields = fields
+
+    @extend_schema_field({"type": "object", "nullable": True, "additionalProperties": True})
+    def get_package(self, obj: VectorListing) -> dict | None:
+        return obj.package or None
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, obj: VectorListing) -> str:
@@ -117,11 +126,17 @@ class VectorListingCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=120)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     source_model = ArchitectureNameField()
-    layer = serializers.IntegerField(min_value=0)
+    layer = serializers.IntegerField(
+        min_value=0, required=False, allow_null=True, default=None,
+        help_text="hidden-state layer of the vector (0 = embeddings); required for a plain safetensors file, "
+                  "optional for a vector package with one layer",
+    )
     capability_domain = serializers.CharField(max_length=60)
     grade = serializers.ChoiceField(choices=VectorListing.Grade.choices)
     price = serializers.DecimalField(**AMEM_FIELD, min_value=Decimal("0"))
-    vector = serializers.FileField(help_text="safetensors file holding one 1-D float vector")
+    vector = serializers.FileField(
+        help_text="safetensors file holding one 1-D float vector, or a vector package (.vpkg) of the source model"
+    )
 
 
 class CompatibilityQuerySerializer(serializers.Serializer):
@@ -312,12 +327,14 @@ class PurchaseSerializer(serializers.ModelSerializer):
     price = serializers.DecimalField(**AMEM_FIELD, read_only=True)
     status_url = serializers.SerializerMethodField()
     download_url = serializers.SerializerMethodField()
+    vector_urls = serializers.SerializerMethodField()
 
     class Meta:
         model = Purchase
         fields = [
             "id", "status", "status_url", "listing", "listing_name", "source_model", "target_model", "price",
             "idempotency_key", "matrix", "target_layer", "error", "created_at", "delivered_at", "download_url",
+            "vector_urls",
         ]
         read_only_fields = fields
 
@@ -330,6 +347,14 @@ class PurchaseSerializer(serializers.ModelSerializer):
         if obj.status != Purchase.Status.DELIVERED or not obj.translated_vector:
             return None
         return _absolute(self, "purchase-download", public_id=obj.public_id)
+
+    @extend_schema_field({"type": "object", "nullable": True, "additionalProperties": {"type": "string"},
+                          "description": "download URL per format (safetensors, vpkg, gguf) once delivered"})
+    def get_vector_urls(self, obj: Purchase) -> dict[str, str] | None:
+        if obj.status != Purchase.Status.DELIVERED or not obj.translated_vector:
+            return None
+        base = _absolute(self, "purchase-vector", public_id=obj.public_id)
+        return {fmt: f"{base}?format={fmt}" for fmt in DELIVERY_FORMATS}
 
 
 # -------------------------------------------------------------------------------------------- alignment

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import mimetypes
 from decimal import Decimal, InvalidOperation
 
@@ -20,6 +21,7 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 
 from marketplace.alignment import services as alignment_services
@@ -56,6 +58,18 @@ def _errors(*codes: int) -> dict[int, OpenApiResponse]:
 def vector_upload_max_bytes() -> int:
     """The largest accepted vector file (settings.MAX_VECTOR_UPLOAD_BYTES, as the catalog service uses)."""
     return int(getattr(settings, "MAX_VECTOR_UPLOAD_BYTES", None) or DEFAULT_VECTOR_UPLOAD_MAX_BYTES)
+
+
+class FileDownloadNegotiation(DefaultContentNegotiation):
+    """Content negotiation of file downloads whose `format` query parameter names the file format.
+
+    DRF reads `?format=` as a renderer override (404 for an unknown renderer); here the file format is the
+    view's business, and errors are rendered as JSON.
+    """
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        renderer = next((r for r in renderers if r.format == "json"), renderers[0])
+        return renderer, renderer.media_type
 
 
 def _file_response(field_file, filename: str, content_type: str | None = None) -> FileResponse:
@@ -110,7 +124,13 @@ class ArchitectureViewSet(viewsets.ReadOnlyModelViewSet):
     retrieve=extend_schema(summary="One listing", tags=["vectors"],
                            responses={200: s.VectorListingSerializer, **_errors(404)}),
     create=extend_schema(
-        summary="Sell a capability vector (multipart upload of a safetensors file)",
+        summary="Sell a capability vector (multipart upload of a safetensors file or a vector package)",
+        description=(
+            "`vector` is a safetensors file holding one 1-D float vector of the source model's hidden size (then "
+            "`layer` is required), or a vector package (`.vpkg`) of the source model: its `source_model` must be "
+            "the listing's, its hidden size the model's, and `layer` one of its layers (omitted: its only layer). "
+            "The package metadata is shown as the listing's `package`."
+        ),
         tags=["vectors"],
         request={"multipart/form-data": s.VectorListingCreateSerializer},
         responses={201: s.VectorListingSerializer, **_errors(400, 401, 413)},
@@ -170,7 +190,7 @@ class VectorListingViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
             name=data["name"],
             description=data["description"],
             source_model=data["source_model"],
-            layer=data["layer"],
+            layer=data.get("layer"),
             capability_domain=data["capability_domain"],
             grade=data["grade"],
             price=data["price"],
@@ -408,15 +428,50 @@ class PurchaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"])
     def download(self, request, public_id=None):
         purchase = self.get_object()
-        if purchase.status != Purchase.Status.DELIVERED or not purchase.translated_vector:
-            raise ApiError(
-                f"Purchase {purchase.public_id} is {purchase.status}; the vector can be downloaded once delivered.",
-                status_code=status.HTTP_409_CONFLICT,
-                code="not_delivered",
-                details={"status": purchase.status},
-            )
+        _require_delivered(purchase)
         filename = f"{purchase.listing.public_id}__{purchase.target_model.name}.safetensors"
         return _file_response(purchase.translated_vector, filename, "application/octet-stream")
+
+    @extend_schema(
+        summary="Download the delivered vector as safetensors, a vector package or a llama.cpp control vector",
+        description=(
+            "`format=safetensors` (default): the delivered file (same as `download/`). `format=vpkg`: a vector "
+            "package of the target model, method `transferred`, with `transfer` metadata (matrix id and version, "
+            "source model and layer, norm mode, norms). `format=gguf`: a llama.cpp control-vector GGUF "
+            "(`--control-vector`), the delivered layer L written as `direction.{L-1}`, model hint from the target "
+            "model's family; a vector delivered at layer 0 or 1, or for a model llama.cpp cannot run, is 409."
+        ),
+        tags=["purchases"],
+        parameters=[OpenApiParameter("format", str, enum=list(catalog_services.DELIVERY_FORMATS),
+                                     description="file format (default safetensors)")],
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **_errors(400, 401, 404, 409)},
+    )
+    @action(detail=True, methods=["get"], url_path="vector", content_negotiation_class=FileDownloadNegotiation)
+    def vector(self, request, public_id=None):
+        purchase = self.get_object()
+        fmt = request.query_params.get("format", "safetensors").strip().lower() or "safetensors"
+        if fmt not in catalog_services.DELIVERY_FORMATS:
+            raise ValidationError({"format": [f"must be one of {list(catalog_services.DELIVERY_FORMATS)}"]})
+        _require_delivered(purchase)
+        filename = catalog_services.delivery_filename(purchase, fmt)
+        content_type = catalog_services.DELIVERY_FORMATS[fmt][1]
+        if fmt == "safetensors":
+            return _file_response(purchase.translated_vector, filename, content_type)
+        content = catalog_services.delivery_bytes(purchase, fmt)
+        response = HttpResponse(content, content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response["X-Content-SHA256"] = hashlib.sha256(content).hexdigest()
+        return response
+
+
+def _require_delivered(purchase: Purchase) -> None:
+    if purchase.status != Purchase.Status.DELIVERED or not purchase.translated_vector:
+        raise ApiError(
+            f"Purchase {purchase.public_id} is {purchase.status}; the vector can be downloaded once delivered.",
+            status_code=status.HTTP_409_CONFLICT,
+            code="not_delivered",
+            details={"status": purchase.status},
+        )
 
 
 # -------------------------------------------------------------------------------------------- alignment

@@ -569,6 +569,15 @@ def delivery_control_vector(purchase: Purchase) -> bytes:
     from alignment_plugins.vector_package import VectorPackageError, export_control_vector
 
     package = delivery_package(purchase)
+    layer = package.layers[0]
+    if layer < 2:
+        what = "the embedding output" if layer == 0 else "the output of block 0, which would be direction.0"
+        raise NotExportable(
+            f"the vector of {purchase.public_id} (layer {layer} of {purchase.target_model.name}) cannot be exported "
+            f"as a llama.cpp control vector: layer {layer} is {what}; llama.cpp steers block outputs from layer 2 "
+            "on (layer L is written as direction.{L-1} and direction.0 is rejected)",
+            format="gguf", layer=layer,
+        )
     hint = control_vector_hint(purchase.target_model)
     with tempfile.TemporaryDirectory(prefix="cvec-") as tmp:
         path = Path(tmp) / "control_vector.gguf"

@@ -236,6 +236,74 @@ def cmd_certify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_vector(vec: Any, args: argparse.Namespace, *, model: str, fingerprint: str, num_layers: int | None,
+                  capability: str, domain: str, transfer: dict[str, Any] | None = None) -> int:
+    from alignment_plugins.vector_package import VectorPackage, export_control_vector
+
+    package = VectorPackage.create(
+        {vec.layer: vec.vector}, source_model=model, source_fingerprint=fingerprint or "unknown",
+        method=vec.method, capability=capability or "custom", contrastive_data_hash=vec.data_hash,
+        domain=domain or "general", recommended_coefficient=float(args.coefficient), pooling=vec.pooling,
+        token_position="last" if vec.pooling == "last" else "mean", num_layers=num_layers, transfer=transfer,
+        extra={k: v for k, v in vec.extra.items() if isinstance(v, (int, float, str))},
+    )
+    path = package.save(args.out)
+    print(f"wrote {path}: layer {vec.layer}, norm {vec.norm:.4g}, method {vec.method}")
+    if args.gguf:
+        print(f"wrote {export_control_vector(package, args.gguf, coefficient=float(args.coefficient))}")
+    return 0
+
+
+def cmd_extract_vector(args: argparse.Namespace) -> int:
+    """Extract a capability vector from contrastive pairs (built-in capability or a JSONL file) into a package."""
+    from alignment_plugins import vectors
+    from alignment_plugins.capabilities import get_capability, load_pairs_jsonl
+    from alignment_plugins.models import load_model
+
+    if bool(args.capability) == bool(args.pairs):
+        raise ValueError("give exactly one of --capability (built-in) or --pairs (JSONL of positive/negative)")
+    data = get_capability(args.capability) if args.capability else load_pairs_jsonl(args.pairs)
+    model = load_model(args.model, dtype=args.dtype)
+    vec = vectors.extract_vector(model, data, args.layer, method=args.method, pooling=args.pooling)
+    return _write_vector(vec, args, model=model.name, fingerprint=model.fingerprint, num_layers=model.num_layers,
+                         capability=args.capability or args.name, domain=getattr(data, "domain", "") or args.domain)
+
+
+def cmd_transfer_vector(args: argparse.Namespace) -> int:
+    """Map a vector package through a .wmatrix into the target model's space (direction only) into a package."""
+    from alignment_plugins import vectors
+    from alignment_plugins.vector_package import VectorPackage
+    from alignment_plugins.wmatrix import WMatrix
+
+    package = VectorPackage.load(args.package)
+    wm = WMatrix.load(args.wmatrix)
+    meta = package.metadata
+    if meta["source_model"] != wm.source.get("name"):
+        raise ValueError(f"the package is from {meta['source_model']}, the W-Matrix maps from {wm.source.get('name')}")
+    layer = args.layer if args.layer is not None else package.layers[0]
+    norm: str | float = "map" if args.norm == "map" else float(args.norm)
+    source = vectors.CapabilityVector(vector=package.vector(layer), layer=layer, model=meta["source_model"],
+                                      method=meta["method"], capability=meta["capability"], pooling=meta["pooling"],
+                                      data_hash=meta["contrastive_data_hash"])
+    moved = vectors.transfer_vector(source, wm, norm=norm)
+    transfer = {"norm_mode": "map" if norm == "map" else "native", "source_model": meta["source_model"],
+                "source_layer": layer, "wmatrix_sha256": _sha256(args.wmatrix), "map_norm": moved.extra["map_norm"],
+                "source_norm": moved.extra["source_norm"]}
+    return _write_vector(moved, args, model=str(wm.target.get("name")), fingerprint=str(wm.target.get("fingerprint")),
+                         num_layers=wm.target.get("num_layers"), capability=meta["capability"],
+                         domain=meta["domain"], transfer=transfer)
+
+
+def _sha256(path: str) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return "sha256:" + digest.hexdigest()
+
+
 def _parse_bands(value: str) -> list[float]:
     try:
         bands = [float(part) for part in value.split(",")]
@@ -288,6 +356,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("wmatrix")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("extract-vector", help="extract a capability vector from contrastive pairs")
+    p.add_argument("--model", required=True, help="model name, local HF directory, .gguf file or hub id")
+    p.add_argument("--layer", type=int, required=True, help="hidden-state layer (0 = embeddings)")
+    p.add_argument("--capability", default=None, help="a built-in capability: sentiment, weddings, risk_seeking")
+    p.add_argument("--pairs", default=None, help="JSONL of {positive, negative} lines (instead of --capability)")
+    p.add_argument("--name", default="custom", help="capability name recorded for --pairs")
+    p.add_argument("--domain", default="general", help="capability domain recorded for --pairs")
+    p.add_argument("--method", default="caa", choices=["caa", "pca", "probe"])
+    p.add_argument("--pooling", default=None, choices=["mean", "last"], help="default: the capability's")
+    p.add_argument("--coefficient", type=float, default=1.0, help="recommended coefficient recorded in the package")
+    p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
+    p.add_argument("--out", required=True, help="output .vpkg path")
+    p.add_argument("--gguf", default=None, help="also write a llama.cpp control-vector GGUF")
+    p.set_defaults(func=cmd_extract_vector)
+
+    p = sub.add_parser("transfer-vector", help="map a vector package into another model through a .wmatrix")
+    p.add_argument("package")
+    p.add_argument("--wmatrix", required=True)
+    p.add_argument("--layer", type=int, default=None, help="source layer (default: the package's first)")
+    p.add_argument("--norm", default="map", help="'map' (the norm the map implies) or a target norm (e.g. native)")
+    p.add_argument("--coefficient", type=float, default=1.0, help="recommended coefficient recorded in the package")
+    p.add_argument("--out", required=True, help="output .vpkg path")
+    p.add_argument("--gguf", default=None, help="also write a llama.cpp control-vector GGUF")
+    p.set_defaults(func=cmd_transfer_vector)
 
     p = sub.add_parser("export-vector", help="export a vector package as a llama.cpp control-vector GGUF")
     p.add_argument("package")

@@ -22,7 +22,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["CAPABILITIES", "Capability", "ContrastivePair", "get_capability"]
+__all__ = ["CAPABILITIES", "Capability", "ContrastivePair", "get_capability", "load_pairs_jsonl"]
 
 
 @dataclass(frozen=True)
@@ -222,3 +222,34 @@ def get_capability(name: str) -> Capability:
         return _BUILDERS[name]()
     except KeyError:
         raise KeyError(f"unknown capability {name!r}; known: {', '.join(CAPABILITIES)}") from None
+
+
+MAX_PAIRS_FILE_BYTES = 64 << 20
+
+
+def load_pairs_jsonl(path: str) -> tuple[ContrastivePair, ...]:
+    """Read contrastive pairs from a JSONL file of {"positive": str, "negative": str} lines (ValueError if bad)."""
+    from pathlib import Path
+
+    file = Path(path)
+    if not file.is_file():
+        raise ValueError(f"{path}: no such file")
+    if file.stat().st_size > MAX_PAIRS_FILE_BYTES:
+        raise ValueError(f"{path}: larger than {MAX_PAIRS_FILE_BYTES} bytes")
+    pairs = []
+    for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}:{number}: not JSON ({exc.msg})") from None
+        if not isinstance(row, dict):
+            raise ValueError(f"{path}:{number}: expected an object with 'positive' and 'negative'")
+        pos, neg = row.get("positive"), row.get("negative")
+        if not isinstance(pos, str) or not isinstance(neg, str) or not pos.strip() or not neg.strip():
+            raise ValueError(f"{path}:{number}: 'positive' and 'negative' must be non-empty strings")
+        pairs.append(ContrastivePair(pos, neg))
+    if not pairs:
+        raise ValueError(f"{path}: no contrastive pairs")
+    return tuple(pairs)

@@ -226,3 +226,57 @@ def test_ab_option_order_is_balanced() -> None:
 def test_unknown_capability() -> None:
     with pytest.raises(KeyError, match="unknown capability"):
         get_capability("humour")
+
+
+# ------------------------------------------------------------------------------------------------------------- CLI
+def test_cli_extract_then_transfer_vector(tiny_model, tmp_path) -> None:
+    from alignment_plugins.__main__ import main
+    from alignment_plugins.extraction import extract
+    from alignment_plugins.solvers import RidgeSolver
+    from alignment_plugins.vector_package import VectorPackage, read_control_vector
+
+    src_path, tgt_path = str(tiny_model("llama")), str(tiny_model("qwen2"))
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text('{"positive": "a happy bright day", "negative": "a sad grey day"}\n'
+                     '{"positive": "we loved the garden", "negative": "we hated the garden"}\n')
+    out = tmp_path / "v.vpkg"
+    assert main(["extract-vector", "--model", src_path, "--layer", "2", "--pairs", str(pairs), "--name", "mood",
+                 "--method", "pca", "--out", str(out), "--gguf", str(tmp_path / "v.gguf")]) == 0
+    package = VectorPackage.load(out)
+    assert package.layers == [2] and package.metadata["capability"] == "mood"
+    src, tgt = models.load_model(src_path), models.load_model(tgt_path)
+    assert package.metadata["method"] == "pca" and package.metadata["source_model"] == src.name
+    assert list(read_control_vector(tmp_path / "v.gguf")[1]) == [2]
+
+    texts = [f"sentence number {k} about the harbour and the lamp" for k in range(60)]
+    x, y = extract(src, texts, [2], cache=False)[2], extract(tgt, texts, [1], cache=False)[1]
+    wm = WMatrix(source={"name": src.name, "fingerprint": src.fingerprint, "hidden_size": HIDDEN},
+                 target={"name": tgt.name, "fingerprint": tgt.fingerprint, "hidden_size": HIDDEN, "num_layers": 3},
+                 maps={(2, 1): RidgeSolver(regularization=1.0).fit_arrays(x, y)}, layer_map=[(2, 1)],
+                 best_pair=(2, 1), method="ridge")
+    wm_path = wm.save(tmp_path / "m.wmatrix")
+    moved = tmp_path / "moved.vpkg"
+    assert main(["transfer-vector", str(out), "--wmatrix", str(wm_path), "--norm", "3.5", "--out", str(moved)]) == 0
+    result = VectorPackage.load(moved)
+    assert result.layers == [1] and result.metadata["source_model"] == tgt.name
+    assert result.metadata["transfer"]["source_model"] == src.name
+    assert np.linalg.norm(result.vector()) == pytest.approx(3.5, rel=1e-5)
+    np.testing.assert_allclose(
+        result.vector() / 3.5,
+        wm.transform(package.vector(), 2, direction=True) / np.linalg.norm(wm.transform(package.vector(), 2,
+                                                                                         direction=True)),
+        rtol=1e-4, atol=1e-6)
+
+
+def test_cli_vector_commands_reject_bad_input(tiny_model, tmp_path, capsys) -> None:
+    from alignment_plugins.__main__ import main
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"positive": "ok"}\n')
+    assert main(["extract-vector", "--model", str(tiny_model("llama")), "--layer", "1", "--pairs", str(bad),
+                 "--out", str(tmp_path / "x.vpkg")]) == 2
+    assert "'positive' and 'negative' must be non-empty strings" in capsys.readouterr().err
+    assert main(["extract-vector", "--model", str(tiny_model("llama")), "--layer", "1",
+                 "--out", str(tmp_path / "x.vpkg")]) == 2
+    assert "exactly one of --capability" in capsys.readouterr().err
+    assert not (tmp_path / "x.vpkg").exists()

@@ -6,7 +6,7 @@ prompts, over a sweep of coefficients c (multiples of the vector as extracted or
 * native       — the target's own CAA vector (extracted in the target, same capability data);
 * transferred  — each other decoder's CAA vector through a ridge W-Matrix fit on pooled anchors, rescaled to the
   native vector's norm ("matched norm"), and with the norm the map implies ("map norm");
-* random       — seeded Gaussian directions with the native vector's norm (per-prompt mean over --random-directions);
+* random       — seeded Gaussian directions with the native vector's norm (per-prompt mean of 3 or 8 draws);
 * shuffled     — each source vector through a W-Matrix fit on shuffled anchor pairs, matched norm.
 
 Retention of an arm = (E_arm − E_random) / (E_native − E_random), each E the mean antisymmetric effect at that
@@ -37,8 +37,9 @@ sys.path.insert(0, str(ROOT))
 
 DEFAULT_MODELS = {"smollm2-135m-instruct": 9, "gemma3-270m": 6, "qwen2.5-coder-0.5b-instruct": 8}
 # Coefficients are multiples of the native vector (its norm differs by capability: a last-token A/B contrast
-# is ~10x a mean-pooled one), chosen once on SmolLM2 before this run and kept for every model.
-COEFFICIENTS = {"sentiment": (1.0, 2.0, 4.0, 8.0), "weddings": (1.0, 2.0, 4.0, 8.0),
+# is ~10x a mean-pooled one), chosen once on SmolLM2 before this run and kept for every model; sentiment was
+# extended to 16 after SmolLM2's native effect peaked at the sweep's edge (8).
+COEFFICIENTS = {"sentiment": (1.0, 2.0, 4.0, 8.0, 16.0), "weddings": (1.0, 2.0, 4.0, 8.0),
                 "risk_seeking": (0.125, 0.25, 0.5, 1.0)}
 SHORT = {"smollm2-135m-instruct": "SmolLM2", "gemma3-270m": "Gemma-3", "qwen2.5-coder-0.5b-instruct": "Qwen2.5"}
 
@@ -148,7 +149,10 @@ def measure(args: argparse.Namespace, work: Path, target: str) -> None:
     scales = np.load(work / "target_scales.npy", allow_pickle=True).item()
     layer = args.models[target]
     model = load_model(target)
-    out: dict[str, Any] = {"target": target, "layer": layer, "capabilities": {}}
+    path = work / f"measure.{target}.json"
+    # Incremental: arms × coefficients already measured (same vectors: natives from files, seeded randoms) are kept.
+    out: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
+    out = {"target": target, "layer": layer, "capabilities": out.get("capabilities", {})}
     sources = [s for s in args.models if s != target]
     for cap_name in args.capabilities:
         clock = time.perf_counter()
@@ -158,7 +162,8 @@ def measure(args: argparse.Namespace, work: Path, target: str) -> None:
         native_norm = float(np.linalg.norm(native))
         rng = np.random.default_rng(args.seed + 7)
         arms: dict[str, np.ndarray] = {"native": native}
-        for k in range(args.random_directions):
+        draws = args.random_directions or (3 if cap.scorer == "vader_generation" else 8)
+        for k in range(draws):
             random = rng.standard_normal(native.shape)
             arms[f"random#{k}"] = random / np.linalg.norm(random) * native_norm
         cosines: dict[str, dict[str, float]] = {}
@@ -177,10 +182,15 @@ def measure(args: argparse.Namespace, work: Path, target: str) -> None:
                     "standardized": V.cosine(native, matched, scale=scales[target]),
                     "raw": V.cosine(native, matched),
                 }
+        previous = out["capabilities"].get(cap_name, {})
+        reuse = previous.get("effects", {}) if previous.get("n_prompts") == len(prompts) else {}
         effects: dict[str, dict[str, list[float]]] = {}
         for arm, vector in arms.items():
             effects[arm] = {}
             for c in COEFFICIENTS[cap_name]:
+                if str(c) in reuse.get(arm, {}):
+                    effects[arm][str(c)] = reuse[arm][str(c)]
+                    continue
                 e = V.antisymmetric_effect(model, cap, layer, vector.astype(np.float32), c, prompts,
                                            max_new_tokens=args.max_new_tokens)
                 effects[arm][str(c)] = e.tolist()
@@ -193,11 +203,12 @@ def measure(args: argparse.Namespace, work: Path, target: str) -> None:
         out["capabilities"][cap_name] = {
             "coefficients": list(COEFFICIENTS[cap_name]), "n_prompts": len(prompts), "effects": effects,
             "unsteered_mean": float(base.mean()), "norms": {a: float(np.linalg.norm(v)) for a, v in arms.items()},
-            "cosines": cosines, "scorer": cap.scorer, "seconds": time.perf_counter() - clock,
+            "cosines": cosines, "scorer": cap.scorer, "random_directions": draws,
+            "seconds": previous.get("seconds", 0.0) + time.perf_counter() - clock,
         }
         summary = ", ".join(f"{a} {max(np.mean(v) for v in effects[a].values()):+.3f}" for a in effects)
         print(f"{target} {cap_name}: best mean effects {summary} ({time.perf_counter() - clock:.0f}s)", flush=True)
-        _write_json(work / f"measure.{target}.json", out)
+        _write_json(path, out)
 
 
 # ------------------------------------------------------------------------------------------------- stitching
@@ -458,8 +469,8 @@ def _markdown(doc: dict[str, Any], meta: dict[str, Any], measured: dict[str, Any
         "effect(+c·v) − effect(−c·v) over held-out prompts at that arm's best coefficient; matched norm = the "
         "transferred vector rescaled to the native vector's norm, at the native's best coefficient. "
         f"Intervals: 95% bootstrap over prompts ({s['bootstrap']} replicates, best coefficients re-chosen in each). "
-        f"Random control = E_random / E_native (per-prompt mean of {s['random_directions']} equal-norm Gaussian "
-        "directions). Shuffled control = retention of the "
+        "Random control = E_random / E_native (per-prompt mean of equal-norm Gaussian directions: 3 for sentiment, "
+        "8 for the log-probability capabilities). Shuffled control = retention of the "
         "source vector through a map fit on shuffled anchor pairs. Cosine: native vs transferred vector in the "
         "target's standardized space (not retention).",
         "",
@@ -550,7 +561,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bootstrap", type=int, default=1000)
     parser.add_argument("--regularization", type=float, default=1e-2)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--random-directions", type=int, default=3, help="equal-norm random vectors averaged")
+    parser.add_argument("--random-directions", type=int, default=None,
+                        help="equal-norm random vectors averaged (default: 3 for generation scorers, 8 otherwise)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--stitching-texts", type=int, default=64, help="evaluation texts of the stitching metrics")
     parser.add_argument("--work", type=Path, default=ROOT / "out" / "retention")

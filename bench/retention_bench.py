@@ -35,6 +35,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from alignment_plugins.retention import as_arrays, bootstrap_interval, retention_statistics  # noqa: E402
+
 DEFAULT_MODELS = {"smollm2-135m-instruct": 9, "gemma3-270m": 6, "qwen2.5-coder-0.5b-instruct": 8}
 # Coefficients are multiples of the native vector (its norm differs by capability: a last-token A/B contrast
 # is ~10x a mean-pooled one), chosen once on SmolLM2 before this run and kept for every model; sentiment was
@@ -290,13 +292,6 @@ def stitching(args: argparse.Namespace, work: Path) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------- report
-def _best(effects: dict[str, np.ndarray], rows: np.ndarray) -> tuple[str, float]:
-    """(coefficient, mean effect) of the coefficient with the largest mean effect over `rows`."""
-    means = {c: float(e[rows].mean()) for c, e in effects.items()}
-    c = max(means, key=means.get)  # type: ignore[arg-type]
-    return c, means[c]
-
-
 def _delivered_norm(work: Path, source: str, target: str, cap_name: str, models: dict[str, int]) -> float:
     """Norm of the vector the marketplace delivers (same size in target standard deviations as the source vector
     has in source standard deviations; see marketplace translate_for_purchase), raw target units."""
@@ -315,41 +310,11 @@ def _dose_response(effects: dict[str, list[float]], coefficients: list[float]) -
     out: dict[str, list[float]] = {"coefficients": list(coefficients), "effect": [], "ci_low": [], "ci_high": []}
     for c in coefficients:
         values = np.asarray(effects[str(c)])
-        low, high = _bootstrap(lambda r, v=values: float(v[r].mean()), len(values), 200, 0)
+        low, high = bootstrap_interval(lambda r, v=values: float(v[r].mean()), len(values), reps=200)
         out["effect"].append(float(values.mean()))
         out["ci_low"].append(low)
         out["ci_high"].append(high)
     return out
-
-
-def _ratio(num: float, den: float) -> float:
-    return num / den if den > 0 else float("nan")
-
-
-def arm_statistics(effects: dict[str, dict[str, list[float]]], arm: str, rows: np.ndarray) -> dict[str, float]:
-    """Retention (best and matched), random control, anti-steerable fraction of one arm on prompt `rows`."""
-    e = {a: {c: np.asarray(v) for c, v in cs.items()} for a, cs in effects.items()}
-    c_nat, e_nat = _best(e["native"], rows)
-    _, e_rnd = _best(e["random"], rows)
-    c_arm, e_arm = _best(e[arm], rows)
-    rnd_at_nat = float(e["random"][c_nat][rows].mean())
-    return {
-        "retention": _ratio(e_arm - e_rnd, e_nat - e_rnd),
-        "retention_matched_norm": _ratio(float(e[arm][c_nat][rows].mean()) - rnd_at_nat, e_nat - rnd_at_nat),
-        "random_control": _ratio(e_rnd, e_nat),
-        "anti_steerable_fraction": float((e[arm][c_arm][rows] < 0).mean()),
-        "best_coefficient": float(c_arm), "native_best_coefficient": float(c_nat), "effect": e_arm,
-        "native_effect": e_nat, "random_effect": e_rnd,
-    }
-
-
-def _bootstrap(fn: Any, n: int, reps: int, seed: int) -> tuple[float, float]:
-    rng = np.random.default_rng(seed)
-    values = [fn(rng.integers(0, n, n)) for _ in range(reps)]
-    values = [v for v in values if math.isfinite(v)]
-    if not values:
-        return float("nan"), float("nan")
-    return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
 
 
 def _finite(value: float) -> float | None:
@@ -378,19 +343,20 @@ def report(args: argparse.Namespace, work: Path) -> None:
             caps: dict[str, Any] = {}
             per_cap_rows = {}
             for cap_name, cap in data["capabilities"].items():
-                effects, n = cap["effects"], cap["n_prompts"]
+                n, raw_effects = cap["n_prompts"], cap["effects"]
+                effects = as_arrays(raw_effects)
                 arm = f"transferred:{source}"
                 if arm not in effects:
                     continue
-                all_rows = np.arange(n)
-                stats = arm_statistics(effects, arm, all_rows)
-                shuffled = arm_statistics(effects, f"shuffled:{source}", all_rows)
-                map_norm = arm_statistics(effects, f"transferred_map_norm:{source}", all_rows)
+                stats = retention_statistics(effects, arm)
+                shuffled = retention_statistics(effects, f"shuffled:{source}")
+                map_norm = retention_statistics(effects, f"transferred_map_norm:{source}")
                 seed = args.seed + len(caps)
-                ci = _bootstrap(lambda r, a=arm, ef=effects: arm_statistics(ef, a, r)["retention"], n, args.bootstrap,
-                                seed)
-                ci_m = _bootstrap(lambda r, a=arm, ef=effects: arm_statistics(ef, a, r)["retention_matched_norm"], n,
-                                  args.bootstrap, seed + 1)
+                ci = bootstrap_interval(lambda r, a=arm, ef=effects: retention_statistics(ef, a, r)["retention"], n,
+                                        reps=args.bootstrap, seed=seed)
+                ci_m = bootstrap_interval(
+                    lambda r, a=arm, ef=effects: retention_statistics(ef, a, r)["retention_matched_norm"], n,
+                    reps=args.bootstrap, seed=seed + 1)
                 caps[cap_name] = {
                     "retention": stats["retention"], "ci": list(ci),
                     "retention_matched_norm": stats["retention_matched_norm"], "ci_matched_norm": list(ci_m),
@@ -404,7 +370,7 @@ def report(args: argparse.Namespace, work: Path) -> None:
                     "random_effect": stats["random_effect"], "scorer": cap["scorer"],
                     "norms": {"native": cap["norms"]["native"], "map": cap["norms"][f"transferred_map_norm:{source}"]},
                     "dose_response": {
-                        a: _dose_response(effects[a], cap["coefficients"])
+                        a: _dose_response(raw_effects[a], cap["coefficients"])
                         for a in ("native", arm, f"transferred_map_norm:{source}", "random", f"shuffled:{source}")
                     },
                 }
@@ -416,7 +382,7 @@ def report(args: argparse.Namespace, work: Path) -> None:
             rng = np.random.default_rng(args.seed + 99)
             boot = []
             for _ in range(args.bootstrap):
-                value = float(np.median([arm_statistics(ef, a, rng.integers(0, n, n))["retention"]
+                value = float(np.median([retention_statistics(ef, a, rng.integers(0, n, n))["retention"]
                                          for ef, n, a in per_cap_rows.values()]))
                 if math.isfinite(value):
                     boot.append(value)

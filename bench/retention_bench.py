@@ -270,7 +270,7 @@ def stitching(args: argparse.Namespace, work: Path) -> None:
     pool = [a for a in load_anchors(None) if a.text not in fitted]  # anchors no map was fit on
     rng = np.random.default_rng(args.seed + 3)
     chosen = [pool[k] for k in rng.choice(len(pool), size=2 * args.stitching_texts, replace=False)]
-    texts, labels = [a.text for a in chosen], [a.domain for a in chosen]
+    texts, labels = [a.text for a in chosen], [a.domain for a in chosen]  # random order: halves hold every domain
     half = len(texts) // 2
     for s_name in args.models:
         for t_name in args.models:

@@ -468,7 +468,10 @@ def _markdown(doc: dict[str, Any], meta: dict[str, Any], measured: dict[str, Any
     lines = [
         "# Support matrix: measured retention of capability vectors",
         "",
-        f"Generated {doc['generated_at']} by `{doc['command']}` (library {doc['library_version']}); "
+        f"Generated {doc['generated_at']} by `{doc['command']}` (library {doc['library_version']}) from the "
+        "intermediate files of the earlier stages (`--stage prepare`, `measure` per target in parallel processes "
+        "with `--threads 1`, `curve`, `stitching`); `python bench/retention_bench.py` runs every stage in one "
+        "process. "
         f"raw numbers in `docs/support-matrix.json`. Anchors: {meta['anchors']['count']} from the built-in corpus "
         f"({meta['anchors']['train']} fit / {meta['anchors']['test']} held out, "
         f"set `{meta['anchors']['hash'][:23]}…`), "
@@ -581,7 +584,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--random-directions", type=int, default=None,
                         help="equal-norm random vectors averaged (default: 3 for generation scorers, 8 otherwise)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--stitching-texts", type=int, default=64, help="evaluation texts of the stitching metrics")
+    parser.add_argument("--stitching-texts", type=int, default=32, help="evaluation texts of the stitching metrics")
     parser.add_argument("--work", type=Path, default=ROOT / "out" / "retention")
     args = parser.parse_args(argv)
     args.models = dict(DEFAULT_MODELS)

@@ -20,9 +20,16 @@ STITCHING_TEXTS = 32  # evaluation texts; as many again train the task-transfer 
 
 
 def runnable(name: str) -> tuple[bool, str]:
-    """Whether the engine can load model `name`, and why not."""
-    from alignment_plugins.models import UnknownModelError, model_info
+    """Whether the engine can load model `name`, and why not (no torch import for names it cannot know)."""
+    from pathlib import Path
 
+    from alignment_plugins.models import UnknownModelError, known_models, model_info
+
+    spec = known_models().get(name)
+    if spec is not None and not spec.runnable:
+        return False, f"{name} is metadata only"
+    if spec is None and "/" not in name and not Path(name).exists():  # neither packaged, a path, nor a hub id
+        return False, f"unknown model {name!r}: not a packaged model, a local path or a hub id"
     try:
         info = model_info(name)
     except UnknownModelError as exc:

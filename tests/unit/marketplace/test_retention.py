@@ -187,6 +187,9 @@ def test_estimate_switches_to_measured_retention(
 
     output = run(write(support_doc()))
     assert "toy-src -> toy-tgt: " in output and "estimate(s) recomputed" in output
+    assert "re-issued with the measured retention" in output
+    cert = services.latest_certificate(stored_matrix)
+    assert cert.payload["retention"]["median"]["retention"] is not None and services.verify_certificate(cert)
 
     est = estimate_for(code, toy["target"])
     assert est.pk == before.pk and est.basis == "measured_retention"

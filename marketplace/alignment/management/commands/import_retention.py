@@ -17,14 +17,14 @@ class Command(BaseCommand):
     help = ("Import measured steering-effect retention from a support-matrix JSON file (format 'support-matrix', "
             "version 1): one MeasuredRetention row per pair and capability plus the pair's median, all or nothing. "
             "Models missing from the database are registered (register_architectures); estimates of every "
-            "imported pair with an active matrix are recomputed afterwards.")
+            "imported pair with an active matrix are recomputed and its certificate re-issued afterwards.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", type=Path, help="support-matrix JSON file (e.g. docs/support-matrix.json)")
         parser.add_argument("--no-register", action="store_true",
                             help="refuse models that are not registered instead of registering them")
         parser.add_argument("--no-recompute", action="store_true",
-                            help="do not recompute the compatibility estimates of the imported pairs")
+                            help="do not recompute the estimates (nor re-issue the certificates) of the imported pairs")
 
     def handle(self, *args: Any, **options: Any) -> None:
         from marketplace.alignment import retention, services
@@ -59,4 +59,6 @@ class Command(BaseCommand):
                 self.stdout.write(f"{source_name} -> {target_name}: no active matrix, no estimates to recompute")
                 continue
             estimates = services.recompute_estimates(matrix)
-            self.stdout.write(f"{source_name} -> {target_name}: {len(estimates)} estimate(s) recomputed")
+            cert = services.issue_certificate(matrix)  # the certificate now states the measured retention
+            self.stdout.write(f"{source_name} -> {target_name}: {len(estimates)} estimate(s) recomputed; "
+                              f"certificate {cert.public_id} re-issued with the measured retention")

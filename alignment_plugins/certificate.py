@@ -411,17 +411,22 @@ def _reject_constant(token: str) -> Any:
     raise ValueError(f"{token} is not valid JSON (non-finite numbers are written as null)")
 
 
-def load_support_matrix(path: str | os.PathLike) -> dict[str, Any]:
-    """Read and validate a support-matrix JSON file; CertificateError (clear message) when it is not one."""
+def read_json_file(path: str | os.PathLike) -> Any:
+    """Read a strict JSON file (NaN/Infinity rejected); CertificateError saying why when unreadable or malformed."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise CertificateError(f"cannot read {path}: {exc}") from None
     try:
-        data = json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant)
     except ValueError as exc:
         raise CertificateError(f"{path} is not valid JSON: {exc}") from None
+
+
+def load_support_matrix(path: str | os.PathLike) -> dict[str, Any]:
+    """Read and validate a support-matrix JSON file; CertificateError (clear message) when it is not one."""
+    data = read_json_file(path)
     errors = validate_support_matrix(data)
     if errors:
         more = f" (and {len(errors) - 10} more)" if len(errors) > 10 else ""

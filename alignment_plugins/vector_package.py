@@ -41,6 +41,9 @@ from typing import Any
 
 import numpy as np
 
+# The same canonical metadata JSON and integrity digest as the .wmatrix format.
+from alignment_plugins.wmatrix import _canonical, _integrity
+
 FORMAT = "vector-package"
 FORMAT_VERSION = 1
 SUPPORTED_VERSIONS = (1,)
@@ -108,19 +111,6 @@ def content_hash(texts_or_pairs: Iterable[Any]) -> str:
     except (TypeError, ValueError) as exc:
         raise TypeError(f"content_hash: data is not JSON-serializable: {exc}") from exc
     return "sha256:" + hashlib.sha256(canonical.encode("ascii")).hexdigest()
-
-
-def _canonical(meta: Mapping[str, Any]) -> str:
-    return json.dumps(meta, sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
-def _integrity(meta: Mapping[str, Any], tensors: Mapping[str, np.ndarray]) -> str:
-    digest = hashlib.sha256(_canonical(meta).encode())
-    for name in sorted(tensors):
-        array = np.ascontiguousarray(tensors[name])
-        digest.update(f"{name}:{array.dtype.str}:{array.shape}".encode())
-        digest.update(array.tobytes())
-    return "sha256:" + digest.hexdigest()
 
 
 def _is_int(value: Any) -> bool:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-
-def _reject_constant(token: str) -> Any:
-    raise ValueError(f"{token} is not valid JSON (write non-finite numbers as null)")
+from alignment_plugins.certificate import CertificateError, read_json_file
 
 
 class Command(BaseCommand):
@@ -33,13 +30,9 @@ class Command(BaseCommand):
 
         path: Path = options["path"]
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CommandError(f"cannot read {path}: {exc}") from None
-        try:
-            data = json.loads(text, parse_constant=_reject_constant)
-        except ValueError as exc:
-            raise CommandError(f"{path} is not valid JSON: {exc}") from None
+            data = read_json_file(path)  # schema errors are reported by the import, which stores nothing then
+        except CertificateError as exc:
+            raise CommandError(str(exc)) from None
         try:
             result = retention.import_support_matrix(data, register=not options["no_register"])
         except ServiceError as exc:

@@ -219,6 +219,16 @@ def transfer_vector(
     )
 
 
+def standardized_rescale(linear: Any, vector: np.ndarray, mapped: np.ndarray) -> float:
+    """Factor f (unitless) with ‖f·mapped / s_y‖ = ‖vector / s_x‖: the delivered vector spans as many target standard
+    deviations as the source vector spans source ones (s_x, s_y: the map's per-dimension scales)."""
+    source_std = float(np.linalg.norm(np.asarray(vector, np.float64) / linear.scale_x))
+    mapped_std = float(np.linalg.norm(np.asarray(mapped, np.float64) / linear.scale_y))
+    if not mapped_std > 0.0:
+        raise ValueError("the map sends this vector to zero; nothing to deliver")
+    return source_std / mapped_std
+
+
 def cosine(a: np.ndarray, b: np.ndarray, scale: np.ndarray | None = None) -> float:
     """Cosine of two vectors; with `scale`, in per-dimension standardized space (a/scale, b/scale)."""
     x, y = np.asarray(a, np.float64).reshape(-1), np.asarray(b, np.float64).reshape(-1)

@@ -295,14 +295,14 @@ def stitching(args: argparse.Namespace, work: Path) -> None:
 def _delivered_norm(work: Path, source: str, target: str, cap_name: str, models: dict[str, int]) -> float:
     """Norm of the vector the marketplace delivers (same size in target standard deviations as the source vector
     has in source standard deviations; see marketplace translate_for_purchase), raw target units."""
+    from alignment_plugins.vectors import standardized_rescale
     from alignment_plugins.wmatrix import WMatrix
 
     wm = WMatrix.load(work / "maps" / f"{source}__{target}.ridge.wmatrix")
     _, linear = wm.map_for(models[source])
     v = np.load(work / f"native.{source}.{cap_name}.npy").astype(np.float64)
     mapped = wm.transform(v, models[source], direction=True)
-    factor = np.linalg.norm(v / linear.scale_x) / np.linalg.norm(mapped / linear.scale_y)
-    return float(np.linalg.norm(mapped) * factor)
+    return float(np.linalg.norm(mapped) * standardized_rescale(linear, v, mapped))
 
 
 def _dose_response(effects: dict[str, list[float]], coefficients: list[float]) -> dict[str, list[float]]:

@@ -862,15 +862,18 @@ def translate_for_purchase(purchase: Purchase) -> None:
         matrix = purchase.matrix or active_matrix(listing.source_model, purchase.target_model)
         if matrix is None:
             raise NotFound(f"no W-Matrix for {listing.source_model.name}→{purchase.target_model.name}")
+        from alignment_plugins.vectors import standardized_rescale  # numpy only at import
+
         engine = load_engine_matrix(matrix)
         (_, target_layer), linear = engine.map_for(listing.layer)
         v64 = vector.astype(np.float64)
         mapped = engine.transform(v64, layer=listing.layer, direction=True)
-        source_std = float(np.linalg.norm(v64 / linear.scale_x))
-        mapped_std = float(np.linalg.norm(mapped / linear.scale_y))
-        if not mapped_std > 0.0:
-            raise ValueError(f"the map of layer {listing.layer} sends this vector to zero; nothing to deliver")
-        factor = source_std / mapped_std
+        try:
+            factor = standardized_rescale(linear, v64, mapped)
+        except ValueError:
+            raise ValueError(
+                f"the map of layer {listing.layer} sends this vector to zero; nothing to deliver") from None
+        source_std = float(np.linalg.norm(v64 / linear.scale_x))  # recorded in the file's metadata
         delivered = (mapped * factor).astype(np.float32)
         meta.update(
             target_layer=int(target_layer), matrix=matrix.public_id, matrix_version=matrix.version,

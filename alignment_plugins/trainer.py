@@ -24,11 +24,14 @@ from alignment_plugins.anchors import AnchorSet, load_anchors
 from alignment_plugins.extraction import Activations, extract, resolve_layers
 from alignment_plugins.manager import get_plugin_manager
 from alignment_plugins.solvers import CrossStats, LinearMap, pseudo_inverse
+from alignment_plugins.token_pairs import PAIRINGS, token_pair_stats
 from alignment_plugins.types import LoadedModel
 from alignment_plugins.wmatrix import WMatrix, pair_key
 
 log = logging.getLogger(__name__)
 
+# Anchor pairs the maps are fit on (see configure); chosen by the concept-transfer benchmark (bench/concept_bench.py).
+DEFAULT_PAIRING = "mean"
 DEFAULT_REGULARIZATION = {"ridge": 1e-2, "cca": 1e-3, "lowrank": 1e-2}
 # Candidates tried per layer pair when regularization="auto" (chosen on the validation split).
 AUTO_REGULARIZATION_GRID = (1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
@@ -73,18 +76,23 @@ class WMatrixTrainer:
         layer_pairs: str = "map",
         cka_anchors: int = 2048,
         cka: str = "linear",
+        pairing: str = DEFAULT_PAIRING,
         **solver_hyperparams: Any,
     ) -> WMatrixTrainer:
         """Set anchors (count, domains), source layers ("all" or a list), solver and its hyperparameters.
 
         ``cka`` picks the layer-similarity estimator: "linear" (Kornblith et al.) or "debiased" (unbiased HSIC, ≈ 0
         for unrelated layers at small N); ``layer_pairs`` fits one map per source layer along the monotone CKA map
-        ("map") or every source × target pair ("grid").
+        ("map") or every source × target pair ("grid"); ``pairing`` says which anchor pairs the maps are fit on:
+        "mean" (one mean-pooled pair per text), "tokens" (per-token states matched by character offsets, see
+        `alignment_plugins.token_pairs`) or "both" (the union of the two samples).
         """
         if num_anchors is not None and num_anchors < 20:
             raise ValueError(f"num_anchors must be at least 20 (got {num_anchors}): metrics need held-out anchors")
         if cka not in ("linear", "debiased"):
             raise ValueError(f"cka must be 'linear' or 'debiased', got {cka!r}")
+        if pairing not in PAIRINGS:
+            raise ValueError(f"pairing must be one of {', '.join(PAIRINGS)}, got {pairing!r}")
         if layer_pairs not in ("map", "grid"):
             raise ValueError("layer_pairs must be 'map' (the monotone CKA map) or 'grid' (every pair)")
         hyper = dict(solver_hyperparams)
@@ -100,7 +108,7 @@ class WMatrixTrainer:
             "num_anchors": num_anchors, "anchor_domains": list(anchor_domains) if anchor_domains else None,
             "layers": layers, "optimization": optimization, "normalization": normalization,
             "solver_hyperparams": hyper, "layer_pairs": layer_pairs, "cka_anchors": cka_anchors,
-            "auto_regularization": auto, "cka": cka,
+            "auto_regularization": auto, "cka": cka, "pairing": pairing,
         }
         return self
 
@@ -169,12 +177,22 @@ class WMatrixTrainer:
         )
         maps: dict[tuple[int, int], LinearMap] = {}
         calibration: dict[str, Any] = {}
+        pairing = self.config["pairing"]
+        token_stats: dict[tuple[int, int], CrossStats] = {}
+        token_count = 0
+        if pairing != "mean":
+            token_stats, token_count = token_pair_stats(
+                source, target, train.texts, pairs, cache=self.cache, progress=self.progress
+            )
         for i, j in pairs:
             x, y = src_acts[i], tgt_acts[j]
-            stats = CrossStats(x.shape[1], y.shape[1])
-            for start in range(0, len(rows["train"]), 4096):
-                chunk = rows["train"][start : start + 4096]
-                stats.update(x[chunk], y[chunk])
+            stats = token_stats[(i, j)] if pairing == "tokens" else CrossStats(x.shape[1], y.shape[1])
+            if pairing != "tokens":
+                for start in range(0, len(rows["train"]), 4096):
+                    chunk = rows["train"][start : start + 4096]
+                    stats.update(x[chunk], y[chunk])
+                if pairing == "both":
+                    stats = stats.merge(token_stats[(i, j)])
             if self.config["auto_regularization"]:
                 linear = self._fit_auto(stats, x[rows["validation"]], y[rows["validation"]])
             else:
@@ -205,8 +223,9 @@ class WMatrixTrainer:
             hyperparams={"normalization": self.config["normalization"], **self.config["solver_hyperparams"],
                          **({"regularization": "auto"} if self.config["auto_regularization"] else {}),
                          "pooling": self.pooling, "dtype": self.dtype, "layer_pairs": self.config["layer_pairs"],
-                         "cka": self.config["cka"]},
+                         "cka": self.config["cka"], "pairing": pairing},
             anchors={"hash": anchors.content_hash, "name": anchors.name, "pooling": self.pooling,
+                     "pairing": pairing, "token_pairs": token_count,
                      "counts": {"train": len(train), "validation": len(validation), "test": len(test)},
                      "domains": anchors.counts(), "seed": self.seed},
             pair_metrics=test_metrics, cka=cka,

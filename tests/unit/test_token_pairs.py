@@ -1,0 +1,110 @@
+"""Token-level anchors: offsets matched across tokenizer styles, specials and position 0 excluded, streamed stats."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from alignment_plugins.anchors import load_builtin
+from alignment_plugins.extraction import extract_tokens
+from alignment_plugins.models import load_model
+from alignment_plugins.solvers import CrossStats
+from alignment_plugins.token_pairs import match_token_ends, token_ends, token_pair_stats
+from alignment_plugins.trainer import WMatrixTrainer
+
+TEXT = "The cats sleep."
+# Byte-level BPE (offsets trimmed of the leading space by the tokenizer): The | cats | sle | ep | .
+BPE = np.array([(0, 3), (4, 8), (9, 12), (12, 14), (14, 15)])
+# SentencePiece with BOS: <bos> | ▁The | ▁ca | ts | ▁sleep | .   (pieces carry their leading space)
+SPM = np.array([(0, 0), (0, 3), (3, 6), (6, 8), (8, 14), (14, 15)])
+# WordPiece with [CLS]/[SEP]: [CLS] | the | cat | ##s | sleep | . | [SEP]
+WORDPIECE = np.array([(0, 0), (0, 3), (4, 7), (7, 8), (9, 14), (14, 15), (0, 0)])
+
+
+def test_token_ends_trim_whitespace_and_skip_empty_spans() -> None:
+    assert token_ends(TEXT, SPM).tolist() == [-1, 3, 6, 8, 14, 15]
+    assert token_ends("a  b", np.array([(0, 1), (1, 4)])).tolist() == [1, 4]
+    assert token_ends("a ", np.array([(1, 2)])).tolist() == [-1]
+
+
+def test_bpe_vs_sentencepiece_known_answer() -> None:
+    s, t = match_token_ends(TEXT, BPE, SPM)
+    # common ends: 3 ("The": BPE position 0 is the sink -> excluded), 8 ("cats"), 14 ("sleep"), 15 (".")
+    assert s.tolist() == [1, 3, 4]
+    assert t.tolist() == [3, 4, 5]
+
+
+def test_sentencepiece_vs_wordpiece_known_answer() -> None:
+    s, t = match_token_ends(TEXT, SPM, WORDPIECE)
+    # ends 3, 8, 14, 15 on both; specials (empty spans) and position 0 of each never match
+    assert s.tolist() == [1, 3, 4, 5]
+    assert t.tolist() == [1, 3, 4, 5]
+
+
+def test_multi_token_character_uses_the_last_token() -> None:
+    text = "é!"
+    byte_pieces = np.array([(0, 0), (0, 1), (0, 1), (1, 2)])  # BOS, two byte tokens of "é", "!"
+    whole = np.array([(0, 0), (0, 1), (1, 2)])
+    s, t = match_token_ends(text, byte_pieces, whole)
+    assert s.tolist() == [2, 3] and t.tolist() == [1, 2]
+
+
+def test_no_common_ends_gives_empty_pairs() -> None:
+    s, t = match_token_ends("abcd", np.array([(0, 0), (0, 2), (2, 4)]), np.array([(0, 1), (1, 3)]))
+    assert s.size == 0 and t.size == 0
+
+
+@pytest.fixture(scope="module")
+def texts() -> list[str]:
+    return load_builtin().sample(24, seed=3).texts
+
+
+def test_stats_equal_a_batch_fit_of_the_matched_states(
+    tiny_model: Callable[[str], Path], texts: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALIGNMENT_CACHE_DIR", str(tmp_path))
+    source, target = load_model(str(tiny_model("llama"))), load_model(str(tiny_model("bert")))
+    pairs = [(1, 2), (3, 3)]
+    stats, count = token_pair_stats(source, target, texts, pairs, batch_size=5, cache=True)
+    s_tok = extract_tokens(source, texts, [1, 3])
+    t_tok = extract_tokens(target, texts, [2, 3])
+    xs: dict[int, list[np.ndarray]] = {1: [], 3: []}
+    ys: dict[int, list[np.ndarray]] = {2: [], 3: []}
+    for k, text in enumerate(texts):
+        si, tj = match_token_ends(text, s_tok[1][k].offsets, t_tok[2][k].offsets)
+        assert si.min() > 0 and tj.min() > 0  # position 0 and [CLS] never paired
+        for layer in xs:
+            xs[layer].append(s_tok[layer][k].states[si])
+        for layer in ys:
+            ys[layer].append(t_tok[layer][k].states[tj])
+    for i, j in pairs:
+        batch = CrossStats.from_arrays_xy(np.concatenate(xs[i]), np.concatenate(ys[j]))
+        assert stats[(i, j)].n == batch.n == count
+        np.testing.assert_allclose(stats[(i, j)].cov_xy(), batch.cov_xy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(stats[(i, j)].mean_y, batch.mean_y, rtol=1e-6, atol=1e-7)
+    assert count > len(texts) * 3  # many pairs per text
+    cached, again = token_pair_stats(source, target, texts, pairs, cache=True)
+    assert again == count
+    np.testing.assert_array_equal(cached[(1, 2)].cov_xx(), stats[(1, 2)].cov_xx())
+
+
+def test_trainer_pairing_modes(tiny_model: Callable[[str], Path], tmp_path: Path,
+                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALIGNMENT_CACHE_DIR", str(tmp_path))
+    anchors = load_builtin().sample(80, seed=2)
+    out = {}
+    for pairing in ("mean", "tokens", "both"):
+        trainer = WMatrixTrainer(str(tiny_model("llama")), str(tiny_model("qwen2")), anchors=anchors, seed=1)
+        wm = trainer.configure(layers=[1, 2], pairing=pairing).train(validation_split=0.3)
+        out[pairing] = wm
+        assert wm.anchors["pairing"] == pairing
+    counts = out["mean"].anchors["counts"]
+    assert out["mean"].anchors["token_pairs"] == 0
+    assert out["tokens"].anchors["token_pairs"] > counts["train"]
+    key = next(iter(out["mean"].maps))
+    assert not np.allclose(out["mean"].maps[key].weight, out["tokens"].maps[key].weight)
+    with pytest.raises(ValueError, match="pairing must be one of"):
+        WMatrixTrainer("a", "b").configure(pairing="words")

@@ -91,7 +91,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     trainer = WMatrixTrainer(args.source, args.target, anchors=args.anchors_file, dtype=args.dtype,
                              progress=not args.quiet, seed=args.seed)
     trainer.configure(num_anchors=args.num_anchors, anchor_domains=args.domains, layers=args.layers,
-                      optimization=args.optimization, regularization=args.regularization)
+                      optimization=args.optimization, regularization=args.regularization,
+                      **({"pairing": args.pairing} if args.pairing else {}))
     wmatrix = trainer.train(epochs=args.epochs, validation_split=args.validation_split,
                             early_stopping_patience=args.patience)
     out = wmatrix.save(args.out)
@@ -334,6 +335,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--optimization", default="ridge", help="svd | ridge | cca | lowrank | a plugin's solver")
     p.add_argument("--regularization", type=_parse_regularization, default=None,
                    help="a number, or 'auto' to choose per layer pair on the validation split")
+    p.add_argument("--pairing", default=None, choices=["mean", "tokens", "both"],
+                   help="anchor pairs the maps are fit on: mean-pooled texts, offset-matched tokens or both "
+                        "(default: the trainer's DEFAULT_PAIRING)")
     p.add_argument("--epochs", type=int, default=0)
     p.add_argument("--validation-split", type=float, default=0.2)
     p.add_argument("--patience", type=int, default=5)

@@ -64,19 +64,20 @@ def _parse_regularization(value: str) -> float | str:
 
 
 def _summary(report: dict[str, Any]) -> str:
-    best = report["best"]
+    best, recommended = report["best"], report["recommended"]
     counts = report["anchors"]["counts"]
     lines = [
         f"W-Matrix {report['source']['name']} ({report['source']['hidden_size']}d) -> "
         f"{report['target']['name']} ({report['target']['hidden_size']}d), method={report['method']}",
         f"anchors: {counts['train']} train / {counts['validation']} validation / {counts['test']} test "
         f"(set {report['anchors']['hash'][:19]}…)",
-        f"best layer pair: source {best['pair'][0]} -> target {best['pair'][1]} (chosen on validation)",
-        "held-out test metrics (standardized spaces):",
+        f"recommended layer pair: source {recommended['pair'][0]} -> target {recommended['pair'][1]} (concept "
+        f"transfer on validation concepts); best retrieval pair {best['pair'][0]} -> {best['pair'][1]}",
+        "held-out test metrics at the recommended pair (standardized spaces):",
     ]
     for key in ("accuracy", "csls_accuracy", "semantic_preservation", "reconstruction_error", "r2", "cka"):
-        if key in best:
-            lines.append(f"  {key:22} {best[key]:.4f}")
+        if key in recommended:
+            lines.append(f"  {key:22} {recommended[key]:.4f}")
     timings = report.get("training", {}).get("timings_s", {})
     if timings:
         lines.append("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
@@ -119,9 +120,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     report = evaluate_file(args.wmatrix, args.anchors_file, dtype=args.dtype, progress=not args.quiet)
     if args.report:
         Path(args.report).write_text(json.dumps(report, indent=2, default=str))
-    best = report["pairs"][report["best_pair_key"]]
+    best = report["pairs"][report["recommended_pair_key"]]
     print(f"{report['source']} -> {report['target']} on {report['anchors']['count']} anchors "
-          f"(same set as training: {report['anchors']['same_set_as_training']})")
+          f"(same set as training: {report['anchors']['same_set_as_training']}); recommended pair "
+          f"{report['recommended_pair_key']} (best retrieval pair {report['best_pair_key']})")
     for key, value in best.items():
         print(f"  {key:22} {value:.4f}")
     return 0

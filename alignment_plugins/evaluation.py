@@ -45,6 +45,7 @@ def evaluate(wmatrix: WMatrix, anchors: Any, *, dtype: str = "float32", progress
         "anchors": {"hash": anchor_set.content_hash, "count": len(anchor_set), "domains": anchor_set.counts(),
                     "same_set_as_training": anchor_set.content_hash == wmatrix.anchors.get("hash")},
         "best_pair_key": pair_key(wmatrix.best_pair),
+        "recommended_pair_key": pair_key(wmatrix.headline_pair),
         "pairs": results,
         "warnings": warnings,
         "space": "metrics in the standardized target/source spaces of the matrix's training statistics",

@@ -217,9 +217,13 @@ class WMatrixTrainer:
                                         validation_metrics[pair_key(p)]["semantic_preservation"]))
         test_metrics = on("test")
         timings["evaluation"] = time.perf_counter() - clock
+
+        clock = time.perf_counter()
+        recommended, concept_scores = recommend_pair(source, target, maps, cache=self.cache)
+        timings["recommendation"] = time.perf_counter() - clock
         return WMatrix(
             source=_model_meta(source), target=_model_meta(target), maps=maps, layer_map=layer_map,
-            best_pair=best, method=self.config["optimization"],
+            best_pair=best, recommended_pair=recommended, method=self.config["optimization"],
             hyperparams={"normalization": self.config["normalization"], **self.config["solver_hyperparams"],
                          **({"regularization": "auto"} if self.config["auto_regularization"] else {}),
                          "pooling": self.pooling, "dtype": self.dtype, "layer_pairs": self.config["layer_pairs"],
@@ -236,7 +240,8 @@ class WMatrixTrainer:
                       "extraction": {"source_tokens": src_acts.tokens, "target_tokens": tgt_acts.tokens,
                                      "source_cached_layers": len(src_acts.from_cache),
                                      "target_cached_layers": len(tgt_acts.from_cache)},
-                      "selection": "best validation accuracy, then semantic preservation; metrics on test split"},
+                      "selection": "best validation accuracy, then semantic preservation; metrics on test split",
+                      "recommendation": RECOMMENDATION, "concept_transfer": concept_scores},
         )
 
     def _fit_auto(self, stats: CrossStats, x_val: np.ndarray, y_val: np.ndarray) -> LinearMap:
@@ -269,6 +274,38 @@ class WMatrixTrainer:
             {layer: _standardized(tgt[layer][rows]) for layer in t_layers},
             debiased=self.config["cka"] == "debiased",
         )
+
+
+RECOMMENDATION = ("recommended pair: highest mean cosine of transferred vs native CAA directions of the validation "
+                  "concepts (target standardized space), embedding layers (0) excluded; metrics on test split")
+
+
+def recommend_pair(
+    source: LoadedModel, target: LoadedModel, maps: dict[tuple[int, int], LinearMap], *, cache: bool = True
+) -> tuple[tuple[int, int], dict[str, float]]:
+    """Choose the layer pair buyers should use for vectors: best mean concept-transfer cosine on validation concepts.
+
+    score(i, j) = mean over validation concepts c of cos(W·v_src(c, i) / s_y, v_tgt(c, j) / s_y), with v the CAA
+    direction of c's contrastive pairs; pairs with an embedding layer (0) on either side are never chosen (unless no
+    other pair was fitted). Returns (pair, {pair key: score}).
+    """
+    from alignment_plugins.concepts import concepts, native_directions, transfer_cosines
+
+    chosen = concepts("validation")
+    src_dirs = native_directions(source, chosen, sorted({i for i, _ in maps}), cache=cache)
+    tgt_dirs = native_directions(target, chosen, sorted({j for _, j in maps}), cache=cache)
+    cosines = transfer_cosines(maps, src_dirs, tgt_dirs)
+    scores = {pair: float(np.nanmean(list(row.values()))) for pair, row in cosines.items()}
+    return choose_pair(scores), {pair_key(pair): score for pair, score in sorted(scores.items())}
+
+
+def choose_pair(scores: dict[tuple[int, int], float]) -> tuple[int, int]:
+    """The pair with the highest concept-transfer score (unitless) among pairs with no embedding layer (0) on either
+    side; NaN scores rank last; only when every fitted pair touches layer 0 is one of those returned."""
+    if not scores:
+        raise ValueError("no layer pairs to choose from")
+    candidates = [pair for pair in scores if pair[0] > 0 and pair[1] > 0] or list(scores)
+    return max(candidates, key=lambda pair: (np.nan_to_num(scores[pair], nan=-2.0), pair))
 
 
 def evaluate_map(linear: LinearMap, x: np.ndarray, y: np.ndarray) -> dict[str, float]:

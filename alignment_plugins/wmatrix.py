@@ -56,6 +56,9 @@ class WMatrix:
     cka: np.ndarray | None = None
     cka_layers: dict[str, list[int]] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
+    # The pair buyers should use for vectors (chosen on validation concepts, never an embedding layer); None in files
+    # written before it existed, where the best retrieval pair stands in.
+    recommended_pair: Pair | None = None
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     library_version: str = ""
 
@@ -67,33 +70,42 @@ class WMatrix:
         self.best_pair = tuple(self.best_pair)  # type: ignore[assignment]
         if self.best_pair not in self.maps:
             raise ValueError(f"best pair {self.best_pair} has no fitted map")
+        if self.recommended_pair is not None:
+            self.recommended_pair = tuple(self.recommended_pair)  # type: ignore[assignment]
+            if self.recommended_pair not in self.maps:
+                raise ValueError(f"recommended pair {self.recommended_pair} has no fitted map")
+
+    @property
+    def headline_pair(self) -> Pair:
+        """The pair the headline metrics, tiers and certificates describe: the recommended one, else the best."""
+        return self.recommended_pair if self.recommended_pair is not None else self.best_pair
 
     # ----------------------------------------------------------------- metrics
     @property
     def metrics(self) -> dict[str, float]:
-        """Held-out metrics of the best layer pair (standardized target/source space; see metrics.py)."""
-        return dict(self.pair_metrics.get(pair_key(self.best_pair), {}))
+        """Held-out metrics of the headline (recommended) layer pair (standardized spaces; see metrics.py)."""
+        return dict(self.pair_metrics.get(pair_key(self.headline_pair), {}))
 
     @property
     def accuracy(self) -> float:
-        """Held-out top-1 retrieval accuracy of the best pair (fraction, 0..1)."""
+        """Held-out top-1 retrieval accuracy of the headline pair (fraction, 0..1)."""
         return float(self.metrics.get("accuracy", float("nan")))
 
     @property
     def reconstruction_error(self) -> float:
-        """Held-out round-trip relative squared error of the best pair (0 = perfect, 1 = mean predictor)."""
+        """Held-out round-trip relative squared error of the headline pair (0 = perfect, 1 = mean predictor)."""
         return float(self.metrics.get("reconstruction_error", float("nan")))
 
     @property
     def semantic_preservation(self) -> float:
-        """Held-out mean cosine of mapped vs true target states of the best pair (standardized space)."""
+        """Held-out mean cosine of mapped vs true target states of the headline pair (standardized space)."""
         return float(self.metrics.get("semantic_preservation", float("nan")))
 
     # ------------------------------------------------------------- transform
     def map_for(self, layer: int | None = None) -> tuple[Pair, LinearMap]:
-        """Return the (pair, map) whose source layer is `layer` (None: the best pair)."""
+        """Return the (pair, map) whose source layer is `layer` (None: the headline, i.e. recommended, pair)."""
         if layer is None:
-            return self.best_pair, self.maps[self.best_pair]
+            return self.headline_pair, self.maps[self.headline_pair]
         for pair, linear in self.maps.items():
             if pair[0] == layer:
                 return pair, linear
@@ -132,6 +144,7 @@ class WMatrix:
             "pairs": [list(p) for p in sorted(self.maps)],
             "pair_hyperparams": {pair_key(p): m.hyperparams for p, m in sorted(self.maps.items())},
             "best_pair": list(self.best_pair),
+            "recommended_pair": list(self.recommended_pair) if self.recommended_pair is not None else None,
             "anchors": self.anchors,
             "metrics": self.pair_metrics,
             "cka_layers": self.cka_layers,
@@ -186,6 +199,7 @@ class WMatrix:
             method=meta["method"], hyperparams=meta.get("hyperparams", {}), anchors=meta.get("anchors", {}),
             pair_metrics=meta.get("metrics", {}), cka=tensors.get("cka"), cka_layers=meta.get("cka_layers", {}),
             training=meta.get("training", {}), created_at=meta.get("created_at", ""),
+            recommended_pair=tuple(meta["recommended_pair"]) if meta.get("recommended_pair") else None,
             library_version=meta.get("library_version", ""),
         )
 
@@ -193,13 +207,15 @@ class WMatrix:
         """Return a JSON-serializable report: models, anchors, per-pair metrics, best pair, timings."""
         meta = self.metadata()
         meta.pop("pair_hyperparams")
-        meta["best"] = {"pair": list(self.best_pair), **self.metrics}
+        meta["best"] = {"pair": list(self.best_pair), **self.pair_metrics.get(pair_key(self.best_pair), {})}
+        meta["recommended"] = {"pair": list(self.headline_pair), **self.metrics}
         return meta
 
     def __repr__(self) -> str:
         return (
             f"WMatrix({self.source.get('name')} -> {self.target.get('name')}, method={self.method}, "
-            f"pairs={len(self.maps)}, best={pair_key(self.best_pair)}, accuracy={self.accuracy:.3f}, "
+            f"pairs={len(self.maps)}, best={pair_key(self.best_pair)}, recommended={pair_key(self.headline_pair)}, "
+            f"accuracy={self.accuracy:.3f}, "
             f"semantic_preservation={self.semantic_preservation:.3f})"
         )
 
@@ -281,8 +297,9 @@ def _validate(meta: dict[str, Any], tensors: Mapping[str, np.ndarray], path: Pat
     pairs = {tuple(p) for p in meta["pairs"]}
     if not pairs:
         raise WMatrixFormatError(f"{path}: no layer pairs")
-    if tuple(meta["best_pair"]) not in pairs:
-        raise WMatrixFormatError(f"{path}: best pair {meta['best_pair']} has no tensors")
+    for role in ("best_pair", "recommended_pair"):
+        if meta.get(role) is not None and tuple(meta[role]) not in pairs:
+            raise WMatrixFormatError(f"{path}: {role.replace('_', ' ')} {meta[role]} has no tensors")
     for i, j in sorted(pairs):
         for key, shape in expected.items():
             name = f"pair.{i}.{j}.{key}"

@@ -75,6 +75,12 @@ def test_trained_matrix_report(trained: tuple[object, Path]) -> None:
     assert 0.0 <= best["reconstruction_error"] < 1.0
     assert np.isfinite(np.asarray(wmatrix.cka)).all()
     assert report["training"]["timings_s"]["extraction"] >= 0
+    # The recommended pair (concept transfer on validation concepts) is never an embedding layer.
+    recommended = report["recommended"]["pair"]
+    assert recommended[0] > 0 and recommended[1] > 0
+    assert report["recommended_pair"] == recommended
+    assert wmatrix.accuracy == report["metrics"]["->".join(str(i) for i in recommended)]["accuracy"]
+    assert np.isfinite(list(report["training"]["concept_transfer"].values())).all()
 
 
 def test_saved_matrix_round_trips_and_evaluates_on_unseen_anchors(trained: tuple[object, Path], tmp_path: Path) -> None:
@@ -83,7 +89,7 @@ def test_saved_matrix_round_trips_and_evaluates_on_unseen_anchors(trained: tuple
 
     wmatrix, path = trained
     loaded = WMatrix.load(path)
-    assert loaded.best_pair == wmatrix.best_pair
+    assert loaded.best_pair == wmatrix.best_pair and loaded.recommended_pair == wmatrix.recommended_pair
     # Anchors the matrix never saw: the built-in corpus minus the sampled ones, written as a user JSONL file.
     seen = set(load_builtin().sample(600, seed=0).texts)
     unseen = [a for a in load_builtin().sample(2000, seed=7) if a.text not in seen][:120]
@@ -96,4 +102,5 @@ def test_saved_matrix_round_trips_and_evaluates_on_unseen_anchors(trained: tuple
     assert report["anchors"]["count"] == 120 and not report["anchors"]["same_set_as_training"]
     best = report["pairs"][report["best_pair_key"]]
     assert best["accuracy"] > 0.3  # chance is 1/120
+    assert report["recommended_pair_key"] == "->".join(str(i) for i in wmatrix.recommended_pair)
     assert main(["inspect", str(path)]) == 0

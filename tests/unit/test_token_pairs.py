@@ -108,3 +108,29 @@ def test_trainer_pairing_modes(tiny_model: Callable[[str], Path], tmp_path: Path
     assert not np.allclose(out["mean"].maps[key].weight, out["tokens"].maps[key].weight)
     with pytest.raises(ValueError, match="pairing must be one of"):
         WMatrixTrainer("a", "b").configure(pairing="words")
+
+
+def test_choice_never_returns_an_embedding_layer_when_a_deeper_one_transfers_better() -> None:
+    """Planted: layer 0 is where retrieval is trivial; concept directions only survive the deeper map."""
+    from alignment_plugins.concepts import transfer_cosines
+    from alignment_plugins.solvers import LinearMap
+    from alignment_plugins.trainer import choose_pair
+
+    rng = np.random.default_rng(0)
+    d = 12
+    planted = rng.normal(size=(d, d))
+
+    def linear(weight: np.ndarray) -> LinearMap:
+        ones, zeros = np.ones(d), np.zeros(d)
+        return LinearMap(method="ridge", weight=weight, inverse_weight=np.linalg.pinv(weight), mean_x=zeros,
+                         scale_x=ones, mean_y=zeros, scale_y=ones, hyperparams={})
+
+    maps = {(0, 0): linear(rng.normal(size=(d, d))), (2, 3): linear(planted), (3, 3): linear(rng.normal(size=(d, d)))}
+    src = {f"c{k}": {layer: rng.normal(size=d) for layer in (0, 2, 3)} for k in range(6)}
+    tgt = {name: {0: rng.normal(size=d), 3: planted @ dirs[2]} for name, dirs in src.items()}
+    scores = {pair: float(np.mean(list(row.values()))) for pair, row in transfer_cosines(maps, src, tgt).items()}
+    assert scores[(2, 3)] == pytest.approx(1.0)
+    assert choose_pair(scores) == (2, 3)
+    # Even when the embedding pair scores best, it is not the recommendation while a deeper pair exists.
+    assert choose_pair({(0, 0): 0.99, (0, 2): 0.95, (1, 1): 0.2, (2, 2): 0.3}) == (2, 2)
+    assert choose_pair({(0, 0): 0.5, (0, 1): float("nan")}) == (0, 0)

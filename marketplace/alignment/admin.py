@@ -138,7 +138,7 @@ class WMatrixAdmin(admin.ModelAdmin):
     @admin.action(description="Issue a quality certificate")
     def issue_certificates(self, request, queryset):
         from marketplace.alignment.services import issue_certificate
-        from marketplace.catalog.services import ServiceError
+        from marketplace.errors import ServiceError
 
         for matrix in queryset.select_related("source", "target"):
             try:

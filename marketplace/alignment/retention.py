@@ -19,7 +19,7 @@ from django.db import transaction
 
 from marketplace.alignment.models import MeasuredRetention
 from marketplace.catalog.models import Architecture, VectorListing
-from marketplace.catalog.services import NotFound, ValidationFailed
+from marketplace.errors import NotFound, ValidationFailed
 
 log = logging.getLogger(__name__)
 

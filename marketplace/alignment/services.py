@@ -41,14 +41,8 @@ from marketplace.alignment.models import (
     WMatrix,
 )
 from marketplace.catalog.models import Architecture, Purchase, VectorListing
-from marketplace.catalog.services import (
-    Conflict,
-    NotFound,
-    ValidationFailed,
-    read_vector_file,
-    vector_file_bytes,
-    vector_sha256,
-)
+from marketplace.catalog.services import read_vector_file, vector_file_bytes, vector_sha256
+from marketplace.errors import Conflict, NotFound, ValidationFailed
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from marketplace.catalog.services import ServiceError
+from marketplace.errors import ServiceError
 
 log = logging.getLogger(__name__)
 

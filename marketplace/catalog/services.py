@@ -24,57 +24,12 @@ from django.db.models import F
 from alignment_plugins.vector_package import FORMAT as PACKAGE_FORMAT
 from marketplace import events
 from marketplace.catalog.models import Account, Architecture, LedgerEntry, Purchase, VectorListing
+from marketplace.errors import Conflict, InsufficientFunds, NotExportable, NotFound, ValidationFailed
 
 log = logging.getLogger(__name__)
 
 VECTOR_KEY = "vector"
 _DTYPES = {"F16": "float16", "F32": "float32", "F64": "float64"}
-
-
-# ------------------------------------------------------------------------------------------------------ errors
-class ServiceError(Exception):
-    """A refused operation; ``str(exc)`` is the message shown to the client, ``extra`` optional details."""
-
-    code = "error"
-    status = 400
-
-    def __init__(self, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.extra = extra
-
-
-class ValidationFailed(ServiceError):
-    """The request is malformed or violates a rule (400)."""
-
-    code = "invalid"
-    status = 400
-
-
-class InsufficientFunds(ServiceError):
-    """The buyer's AMEM balance does not cover the price (402)."""
-
-    code = "insufficient_funds"
-    status = 402
-
-
-class NotFound(ServiceError):
-    """A needed object does not exist (404), e.g. no active W-Matrix for the pair."""
-
-    code = "not_found"
-    status = 404
-
-
-class Conflict(ServiceError):
-    """The request conflicts with the current state (409), e.g. a job for the pair is already queued."""
-
-    code = "conflict"
-    status = 409
-
-
-class NotExportable(Conflict):
-    """A delivered vector cannot be written in the requested format (409), e.g. layer 0/1 as a control vector."""
-
-    code = "not_exportable"
 
 
 # ------------------------------------------------------------------------------------------------------ ledger

@@ -101,8 +101,9 @@ def test_create_listing_multipart(client_for, seller, archs):
 )
 def test_upload_validation_errors_surface_the_service_message(client_for, seller, archs, data):
     from marketplace.catalog import services
+    from marketplace.errors import ValidationFailed
 
-    with pytest.raises(services.ValidationFailed) as expected:
+    with pytest.raises(ValidationFailed) as expected:
         services.create_listing(seller=seller, name="Polite", description="", source_model=archs["src"], layer=2,
                                 capability_domain="style", grade="B", price=Decimal("1"), vector_bytes=data)
     response = client_for(seller).post("/api/v1/vectors/", _upload_form(data), format="multipart")

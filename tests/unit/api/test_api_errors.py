@@ -52,10 +52,11 @@ def test_409_download_before_delivery(client_for, user, listing, archs):
 
 
 def test_service_errors_map_to_their_status(key_client, listing, archs, monkeypatch):
+    from marketplace import errors
     from marketplace.catalog import services
 
-    for exc_class, status in ((services.InsufficientFunds, 402), (services.Conflict, 409),
-                              (services.ValidationFailed, 400), (services.NotFound, 404)):
+    for exc_class, status in ((errors.InsufficientFunds, 402), (errors.Conflict, 409),
+                              (errors.ValidationFailed, 400), (errors.NotFound, 404)):
         def _raise(*args, exc_class=exc_class, **kwargs):
             raise exc_class("service said no")
 

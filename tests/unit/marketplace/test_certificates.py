@@ -17,7 +17,7 @@ from marketplace.alignment.services import (
     tier_for,
     verify_certificate,
 )
-from marketplace.catalog.services import NotFound, ValidationFailed
+from marketplace.errors import NotFound, ValidationFailed
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from marketplace.alignment.services import (
     structural_mismatch,
     support_matrix,
 )
-from marketplace.catalog.services import NotFound, ValidationFailed
+from marketplace.errors import NotFound, ValidationFailed
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,8 @@ from marketplace import events
 from marketplace.alignment import services, tasks
 from marketplace.alignment.models import CompatibilityEstimate, TaskRun
 from marketplace.catalog.models import Purchase, VectorListing
-from marketplace.catalog.services import Conflict, ValidationFailed, create_purchase, deposit, read_vector_file
+from marketplace.catalog.services import create_purchase, deposit, read_vector_file
+from marketplace.errors import Conflict, ValidationFailed
 
 pytestmark = pytest.mark.django_db
 

@@ -10,15 +10,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
 from marketplace.catalog.models import Account, LedgerEntry, Purchase, VectorListing
-from marketplace.catalog.services import (
-    Conflict,
-    InsufficientFunds,
-    NotFound,
-    ValidationFailed,
-    create_purchase,
-    deposit,
-    get_account,
-)
+from marketplace.catalog.services import create_purchase, deposit, get_account
+from marketplace.errors import Conflict, InsufficientFunds, NotFound, ValidationFailed
 
 pytestmark = pytest.mark.django_db
 

@@ -26,6 +26,7 @@ from marketplace.alignment.services import (
     support_matrix,
     verify_certificate,
 )
+from marketplace.errors import NotFound, ValidationFailed
 
 pytestmark = pytest.mark.django_db
 
@@ -145,7 +146,7 @@ def test_a_failure_midway_stores_nothing(toy: dict, write: Any, monkeypatch: Any
     def flaky(**kwargs: Any) -> Any:
         calls.append(kwargs["capability"])
         if len(calls) == 3:
-            raise services.ValidationFailed("disk on fire")
+            raise ValidationFailed("disk on fire")
         return original(**kwargs)
 
     monkeypatch.setattr(MeasuredRetention.objects, "update_or_create", flaky)
@@ -235,7 +236,7 @@ def test_stale_estimate_is_recomputed_when_a_new_run_arrives(
     pair = support_doc()["pairs"][0]
     pair["capabilities"]["code"]["retention"] = 0.75
     run(write(support_doc([pair], generated_at="2026-04-01T00:00:00+00:00"), "new.json"), "--no-recompute")
-    with pytest.raises(services.NotFound):
+    with pytest.raises(NotFound):
         estimate_for(listing, toy["target"], compute=False)  # the stored one is from the older run
     assert estimate_for(listing, toy["target"]).retention == pytest.approx(0.75)
 

@@ -16,8 +16,6 @@ from marketplace_helpers import D_SOURCE, D_TARGET, vector_bytes
 from alignment_plugins.vector_package import VectorPackage, content_hash
 from marketplace.catalog.models import Purchase, VectorListing
 from marketplace.catalog.services import (
-    NotExportable,
-    ValidationFailed,
     create_listing,
     create_purchase,
     delivery_bytes,
@@ -26,6 +24,7 @@ from marketplace.catalog.services import (
     read_vector_file,
     validate_vector_upload,
 )
+from marketplace.errors import NotExportable, ValidationFailed
 
 pytestmark = pytest.mark.django_db
 

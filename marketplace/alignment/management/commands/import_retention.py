@@ -26,7 +26,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from marketplace.alignment import retention, services
         from marketplace.catalog.models import Architecture
-        from marketplace.catalog.services import ServiceError
+        from marketplace.errors import ServiceError
 
         path: Path = options["path"]
         try:

@@ -38,7 +38,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from marketplace.alignment import services
         from marketplace.catalog.models import Architecture
-        from marketplace.catalog.services import ServiceError
+        from marketplace.errors import ServiceError
 
         pairs = self._pairs(options["pairs"])
         names = sorted({name for pair in pairs for name in pair})
@@ -88,7 +88,7 @@ class Command(BaseCommand):
 
     def _from_dir(self, folder: Path, pairs: list[tuple[str, str]]) -> None:
         from marketplace.alignment import services
-        from marketplace.catalog.services import ServiceError
+        from marketplace.errors import ServiceError
 
         if not folder.is_dir():
             raise CommandError(f"{folder} is not a folder")

@@ -276,8 +276,10 @@ class WMatrixTrainer:
         )
 
 
+# Shallowest hidden-state layer a recommended pair may use (0 = embeddings; 0 and 1 are not exportable to llama.cpp).
+MIN_RECOMMENDED_LAYER = 2
 RECOMMENDATION = ("recommended pair: highest mean cosine of transferred vs native CAA directions of the validation "
-                  "concepts (target standardized space), embedding layers (0) excluded; metrics on test split")
+                  "concepts (target standardized space) among pairs with both layers >= 2; metrics on test split")
 
 
 def recommend_pair(
@@ -286,8 +288,8 @@ def recommend_pair(
     """Choose the layer pair buyers should use for vectors: best mean concept-transfer cosine on validation concepts.
 
     score(i, j) = mean over validation concepts c of cos(W·v_src(c, i) / s_y, v_tgt(c, j) / s_y), with v the CAA
-    direction of c's contrastive pairs; pairs with an embedding layer (0) on either side are never chosen (unless no
-    other pair was fitted). Returns (pair, {pair key: score}).
+    direction of c's contrastive pairs; see `choose_pair` for the layers that may be chosen. Returns (pair,
+    {pair key: score}).
     """
     from alignment_plugins.concepts import concepts, native_directions, transfer_cosines
 
@@ -300,11 +302,16 @@ def recommend_pair(
 
 
 def choose_pair(scores: dict[tuple[int, int], float]) -> tuple[int, int]:
-    """The pair with the highest concept-transfer score (unitless) among pairs with no embedding layer (0) on either
-    side; NaN scores rank last; only when every fitted pair touches layer 0 is one of those returned."""
+    """The pair with the highest concept-transfer score (unitless) among pairs whose layers are both ≥ 2.
+
+    Layer 0 is the token embeddings (retrieval is trivial there, no capability lives there) and a vector delivered at
+    layer 0 or 1 cannot be exported as a llama.cpp control vector, so neither is recommended while a deeper pair was
+    fitted (then pairs without layer 0, then any pair). NaN scores rank last.
+    """
     if not scores:
         raise ValueError("no layer pairs to choose from")
-    candidates = [pair for pair in scores if pair[0] > 0 and pair[1] > 0] or list(scores)
+    candidates = ([pair for pair in scores if min(pair) >= MIN_RECOMMENDED_LAYER]
+                  or [pair for pair in scores if min(pair) > 0] or list(scores))
     return max(candidates, key=lambda pair: (np.nan_to_num(scores[pair], nan=-2.0), pair))
 
 

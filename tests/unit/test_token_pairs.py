@@ -132,5 +132,6 @@ def test_choice_never_returns_an_embedding_layer_when_a_deeper_one_transfers_bet
     assert scores[(2, 3)] == pytest.approx(1.0)
     assert choose_pair(scores) == (2, 3)
     # Even when the embedding pair scores best, it is not the recommendation while a deeper pair exists.
-    assert choose_pair({(0, 0): 0.99, (0, 2): 0.95, (1, 1): 0.2, (2, 2): 0.3}) == (2, 2)
+    assert choose_pair({(0, 0): 0.99, (0, 2): 0.95, (1, 1): 0.9, (2, 2): 0.3, (3, 2): float("nan")}) == (2, 2)
+    assert choose_pair({(0, 0): 0.5, (1, 1): 0.1}) == (1, 1)  # no pair >= 2 fitted: still never the embeddings
     assert choose_pair({(0, 0): 0.5, (0, 1): float("nan")}) == (0, 0)

@@ -30,8 +30,9 @@ from alignment_plugins.wmatrix import WMatrix, pair_key
 
 log = logging.getLogger(__name__)
 
-# Anchor pairs the maps are fit on (see configure); chosen by the concept-transfer benchmark (bench/concept_bench.py).
-DEFAULT_PAIRING = "mean"
+# Anchor pairs the maps are fit on (see configure): offset-matched tokens carry concept directions better than
+# mean-pooled texts in the concept-transfer benchmark (bench/concept_bench.py, docs/concepts.md).
+DEFAULT_PAIRING = "tokens"
 DEFAULT_REGULARIZATION = {"ridge": 1e-2, "cca": 1e-3, "lowrank": 1e-2}
 # Candidates tried per layer pair when regularization="auto" (chosen on the validation split).
 AUTO_REGULARIZATION_GRID = (1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)

@@ -1,0 +1,123 @@
+"""Language concepts: simple everyday sentences in French, Spanish, German and Italian vs their English originals.
+
+The sentences and their translations were written for this project; each row is (English, French, Spanish,
+German, Italian), the same meaning in each language.
+"""
+
+from __future__ import annotations
+
+from alignment_plugins.capabilities import ContrastivePair
+from alignment_plugins.concepts.base import Draft
+
+LANGUAGES: tuple[str, ...] = ("french", "spanish", "german", "italian")
+
+SENTENCES: tuple[tuple[str, str, str, str, str], ...] = (
+    ("The cat is sleeping on the sofa.", "Le chat dort sur le canapé.", "El gato está durmiendo en el sofá.",
+     "Die Katze schläft auf dem Sofa.", "Il gatto sta dormendo sul divano."),
+    ("My brother works in a big hospital.", "Mon frère travaille dans un grand hôpital.",
+     "Mi hermano trabaja en un hospital grande.", "Mein Bruder arbeitet in einem großen Krankenhaus.",
+     "Mio fratello lavora in un grande ospedale."),
+    ("We are going to the beach tomorrow.", "Nous allons à la plage demain.", "Mañana vamos a la playa.",
+     "Wir fahren morgen an den Strand.", "Noi andiamo in spiaggia domani."),
+    ("The weather is very cold this morning.", "Ce matin, il fait très froid.", "Esta mañana hace mucho frío.",
+     "Heute Morgen ist es sehr kalt.", "Questa mattina fa molto freddo."),
+    ("I would like a cup of coffee, please.", "Je voudrais une tasse de café, s'il vous plaît.",
+     "Quisiera una taza de café, por favor.", "Ich hätte gern eine Tasse Kaffee, bitte.",
+     "Vorrei una tazza di caffè, per favore."),
+    ("The children are playing in the garden behind the house.",
+     "Les enfants jouent dans le jardin derrière la maison.", "Los niños juegan en el jardín detrás de la casa.",
+     "Die Kinder spielen im Garten hinter dem Haus.", "I bambini giocano nel giardino dietro la casa."),
+    ("Where is the train station, please?", "Où est la gare, s'il vous plaît ?",
+     "¿Dónde está la estación de tren, por favor?", "Wo ist der Bahnhof, bitte?", "Dov'è la stazione, per favore?"),
+    ("She reads a book every evening before bed.", "Elle lit un livre chaque soir avant de dormir.",
+     "Ella lee un libro cada noche antes de dormir.", "Sie liest jeden Abend vor dem Schlafengehen ein Buch.",
+     "Lei legge un libro ogni sera prima di dormire."),
+    ("Our house has three bedrooms and a small kitchen.", "Notre maison a trois chambres et une petite cuisine.",
+     "Nuestra casa tiene tres dormitorios y una cocina pequeña.",
+     "Unser Haus hat drei Schlafzimmer und eine kleine Küche.",
+     "La nostra casa ha tre camere da letto e una piccola cucina."),
+    ("I am sorry, but I don't understand the question.", "Je suis désolé, mais je ne comprends pas la question.",
+     "Lo siento, pero no entiendo la pregunta.", "Es tut mir leid, aber ich verstehe die Frage nicht.",
+     "Mi dispiace, ma non capisco la domanda."),
+    ("The shop opens at nine in the morning.", "Le magasin ouvre à neuf heures du matin.",
+     "La tienda abre a las nueve de la mañana.", "Das Geschäft öffnet um neun Uhr morgens.",
+     "Il negozio apre alle nove di mattina."),
+    ("My parents live in a small village near the mountains.",
+     "Mes parents habitent dans un petit village près des montagnes.",
+     "Mis padres viven en un pueblo pequeño cerca de las montañas.",
+     "Meine Eltern wohnen in einem kleinen Dorf in der Nähe der Berge.",
+     "I miei genitori vivono in un piccolo paese vicino alle montagne."),
+    ("We ate fish and rice for dinner.", "Nous avons mangé du poisson et du riz au dîner.",
+     "Para cenar comimos pescado y arroz.", "Zum Abendessen haben wir Fisch und Reis gegessen.",
+     "A cena abbiamo mangiato pesce e riso."),
+    ("The dog is barking at the postman.", "Le chien aboie contre le facteur.", "El perro le está ladrando al cartero.",
+     "Der Hund bellt den Briefträger an.", "Il cane abbaia al postino."),
+    ("It is raining, so take an umbrella.", "Il pleut, alors prends un parapluie.",
+     "Está lloviendo, así que lleva un paraguas.", "Es regnet, also nimm einen Regenschirm mit.",
+     "Piove, quindi prendi un ombrello."),
+    ("My sister is learning to play the piano.", "Ma sœur apprend à jouer du piano.",
+     "Mi hermana está aprendiendo a tocar el piano.", "Meine Schwester lernt gerade, Klavier zu spielen.",
+     "Mia sorella sta imparando a suonare il pianoforte."),
+    ("The bus to the city centre is late again.", "Le bus pour le centre-ville est encore en retard.",
+     "El autobús al centro de la ciudad llega tarde otra vez.", "Der Bus in die Innenstadt hat wieder Verspätung.",
+     "L'autobus per il centro è di nuovo in ritardo."),
+    ("I need to buy bread, milk and eggs.", "Je dois acheter du pain, du lait et des œufs.",
+     "Tengo que comprar pan, leche y huevos.", "Ich muss Brot, Milch und Eier kaufen.",
+     "Devo comprare pane, latte e uova."),
+    ("The teacher explains the lesson very clearly.", "Le professeur explique la leçon très clairement.",
+     "El profesor explica la lección con mucha claridad.", "Der Lehrer erklärt die Lektion sehr deutlich.",
+     "L'insegnante spiega la lezione molto chiaramente."),
+    ("We visited the old castle last summer.", "Nous avons visité le vieux château l'été dernier.",
+     "El verano pasado visitamos el castillo antiguo.", "Letzten Sommer haben wir die alte Burg besucht.",
+     "L'estate scorsa abbiamo visitato il vecchio castello."),
+    ("Excuse me, how much does this jacket cost?", "Excusez-moi, combien coûte cette veste ?",
+     "Perdone, ¿cuánto cuesta esta chaqueta?", "Entschuldigung, wie viel kostet diese Jacke?",
+     "Scusi, quanto costa questa giacca?"),
+    ("My friend is a doctor in London.", "Mon ami est médecin à Londres.", "Mi amigo es médico en Londres.",
+     "Mein Freund ist Arzt in London.", "Il mio amico è medico a Londra."),
+    ("The water in the lake is very clean.", "L'eau du lac est très propre.", "El agua del lago está muy limpia.",
+     "Das Wasser im See ist sehr sauber.", "L'acqua del lago è molto pulita."),
+    ("I usually walk to work in the morning.", "D'habitude, je vais au travail à pied le matin.",
+     "Normalmente voy andando al trabajo por la mañana.", "Normalerweise gehe ich morgens zu Fuß zur Arbeit.",
+     "Di solito vado al lavoro a piedi la mattina."),
+    ("The film starts at eight o'clock tonight.", "Le film commence à vingt heures ce soir.",
+     "La película empieza a las ocho esta noche.", "Der Film beginnt heute Abend um acht Uhr.",
+     "Il film inizia alle otto stasera."),
+    ("They are building a new school in our town.", "Ils construisent une nouvelle école dans notre ville.",
+     "Están construyendo una escuela nueva en nuestra ciudad.", "Sie bauen eine neue Schule in unserer Stadt.",
+     "Stanno costruendo una nuova scuola nella nostra città."),
+    ("Can you help me carry these boxes?", "Peux-tu m'aider à porter ces cartons ?",
+     "¿Puedes ayudarme a llevar estas cajas?", "Kannst du mir helfen, diese Kisten zu tragen?",
+     "Puoi aiutarmi a portare queste scatole?"),
+    ("The flowers in the park are beautiful in spring.", "Les fleurs du parc sont belles au printemps.",
+     "Las flores del parque son preciosas en primavera.", "Die Blumen im Park sind im Frühling wunderschön.",
+     "I fiori del parco sono bellissimi in primavera."),
+    ("My grandfather tells funny stories after dinner.", "Mon grand-père raconte des histoires drôles après le dîner.",
+     "Mi abuelo cuenta historias divertidas después de cenar.",
+     "Mein Großvater erzählt nach dem Abendessen lustige Geschichten.",
+     "Mio nonno racconta storie divertenti dopo cena."),
+    ("We have to leave early because of the traffic.", "Nous devons partir tôt à cause de la circulation.",
+     "Tenemos que salir temprano por el tráfico.", "Wir müssen wegen des Verkehrs früh losfahren.",
+     "Dobbiamo partire presto a causa del traffico."),
+    ("The library is closed on Sundays.", "La bibliothèque est fermée le dimanche.",
+     "La biblioteca está cerrada los domingos.", "Die Bibliothek ist sonntags geschlossen.",
+     "La biblioteca è chiusa la domenica."),
+    ("I lost my keys somewhere in the house.", "J'ai perdu mes clés quelque part dans la maison.",
+     "He perdido mis llaves en algún lugar de la casa.", "Ich habe meine Schlüssel irgendwo im Haus verloren.",
+     "Ho perso le chiavi da qualche parte in casa."),
+    ("The soup is too hot to eat right now.", "La soupe est trop chaude pour la manger tout de suite.",
+     "La sopa está demasiado caliente para comerla ahora.", "Die Suppe ist zu heiß, um sie jetzt zu essen.",
+     "La zuppa è troppo calda per mangiarla adesso."),
+    ("My neighbours have two cats and a dog.", "Mes voisins ont deux chats et un chien.",
+     "Mis vecinos tienen dos gatos y un perro.", "Meine Nachbarn haben zwei Katzen und einen Hund.",
+     "I miei vicini hanno due gatti e un cane."),
+)
+
+
+def drafts() -> list[Draft]:
+    """One concept per language: its translation (positive) vs the English sentence (negative)."""
+    out = []
+    for column, name in enumerate(LANGUAGES, start=1):
+        pairs = tuple(ContrastivePair(row[column], row[0]) for row in SENTENCES)
+        out.append(Draft(name, "language", f"The same simple sentence in {name.title()} vs in English.", pairs))
+    return out

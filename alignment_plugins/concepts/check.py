@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
                    "cross_kind_mean": float(cos_cross.mean()), "cross_kind_mean_abs": float(np.abs(cos_cross).mean()),
                    "weddings_vs_past_tense": cosine(dirs["weddings"], dirs["past_tense"], scale=s),
                    "french_vs_fear": cosine(dirs["french"], dirs["fear"], scale=s),
-                   "weddings_split_half": halves["weddings"][layer], "past_tense_split_half": halves["past_tense"][layer]}
+                   "weddings_split_half": halves["weddings"][layer],
+                   "past_tense_split_half": halves["past_tense"][layer]}
             report[f"{space}/layer {layer}"] = row
             print(f"{space:12s} layer {layer:2d}: " + ", ".join(f"{k} {v:.3f}" for k, v in row.items()))
     if args.json is not None:

@@ -4,6 +4,11 @@ Broker, result backend and eager mode come from Django settings (``CELERY_`` nam
 delivery guarantees and the beat schedule are part of the code and fixed here. Importing this module reads no
 settings and imports neither torch nor the task modules (they are autodiscovered when the app finalizes).
 
+Routing: every sender (``marketplace.events``, admin actions, management commands, beat) sends a task by its stable
+name and the router picks its queue: ``marketplace.routing.route_task`` first (estimate work goes to the gpu queue
+when a matrix file it needs is not on this machine's filesystem), then the static ``TASK_ROUTES``. The router is
+named by its dotted path, so Celery imports it (and the models it reads) on the first send, after Django is set up.
+
 Workers::
 
     celery -A marketplace worker -Q default            # web-adjacent CPU work (estimates, beat fan-out)
@@ -25,26 +30,39 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings.local")
 
 
 class Queue(StrEnum):
-    """The broker queues; a task's queue is decided by its route (or, for a few events, at dispatch)."""
+    """The broker queues; a task's queue is decided by the router (see the module docstring)."""
 
     DEFAULT = "default"
     GPU = "gpu"
 
 
-# Stable task names -> queue. A snapshot test keeps this list and the registered tasks in step.
+class TaskName(StrEnum):
+    """The tasks' stable names: senders use these, never the task objects (so no sender imports a task module)."""
+
+    PRECOMPUTE_ESTIMATES = "alignment.precompute_estimates"
+    RECOMPUTE_ESTIMATES = "alignment.recompute_estimates"
+    CHECK_DRIFT_DUE = "alignment.check_drift_due"
+    TRANSLATE_PURCHASE = "alignment.translate_purchase"
+    REVALIDATE_DRIFT = "alignment.revalidate_drift"
+    RUN_ALIGNMENT_JOB = "alignment.run_alignment_job"
+    MEASURE_STITCHING = "alignment.measure_stitching"
+
+
+# Stable task name -> its queue when the router has no reason to move it. A snapshot test keeps this list and the
+# registered tasks in step.
 TASK_ROUTES: dict[str, dict[str, str]] = {
-    "alignment.precompute_estimates": {"queue": Queue.DEFAULT.value},
-    "alignment.recompute_estimates": {"queue": Queue.DEFAULT.value},
-    "alignment.check_drift_due": {"queue": Queue.DEFAULT.value},
-    "alignment.translate_purchase": {"queue": Queue.GPU.value},
-    "alignment.revalidate_drift": {"queue": Queue.GPU.value},
-    "alignment.run_alignment_job": {"queue": Queue.GPU.value},
-    "alignment.measure_stitching": {"queue": Queue.GPU.value},
+    TaskName.PRECOMPUTE_ESTIMATES.value: {"queue": Queue.DEFAULT.value},
+    TaskName.RECOMPUTE_ESTIMATES.value: {"queue": Queue.DEFAULT.value},
+    TaskName.CHECK_DRIFT_DUE.value: {"queue": Queue.DEFAULT.value},
+    TaskName.TRANSLATE_PURCHASE.value: {"queue": Queue.GPU.value},
+    TaskName.REVALIDATE_DRIFT.value: {"queue": Queue.GPU.value},
+    TaskName.RUN_ALIGNMENT_JOB.value: {"queue": Queue.GPU.value},
+    TaskName.MEASURE_STITCHING.value: {"queue": Queue.GPU.value},
 }
 
 BEAT_SCHEDULE = {
-    "alignment.check_drift_due": {
-        "task": "alignment.check_drift_due",
+    TaskName.CHECK_DRIFT_DUE.value: {
+        "task": TaskName.CHECK_DRIFT_DUE.value,
         "schedule": crontab(minute=0),  # hourly; each matrix is re-checked DRIFT_REVALIDATE_AFTER_HOURS after the last
     },
 }
@@ -56,7 +74,7 @@ app.conf.update(
     task_default_queue=Queue.DEFAULT.value,
     # One direct exchange and routing key per queue (a bare Queue(name) would bind both to the default key).
     task_queues=tuple(KombuQueue(q.value, Exchange(q.value, type="direct"), routing_key=q.value) for q in Queue),
-    task_routes=TASK_ROUTES,
+    task_routes=("marketplace.routing.route_task", TASK_ROUTES),
     task_acks_late=True,
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=1,

@@ -1,89 +1,67 @@
-"""Domain events: services call these inside their transaction; the tasks are enqueued only after it commits.
+"""Domain events: services call these inside their transaction; the tasks are sent only after it commits.
 
-Each helper registers ``transaction.on_commit(partial(task.apply_async, args=[id], queue=...))`` (Saleor/NetBox
-shape): a rolled-back transaction enqueues nothing, and a worker never receives an id whose row is not committed.
-Outside a transaction (autocommit) the task is enqueued at once. Tasks are imported lazily: this module is
-imported by the services, which the task module imports.
+A leaf dispatcher (Saleor/NetBox shape): each event registers ``transaction.on_commit`` to send a task by its stable
+name (``marketplace.celery.TaskName``) with ids as arguments. A rolled-back transaction sends nothing, and a worker
+never receives an id whose row is not committed; outside a transaction (autocommit) the task is sent at once. This
+module imports no task module and queries nothing: the queue is the router's choice (``marketplace.routing``), the
+same for services, admin actions and management commands, which all send through here.
 """
 
 from __future__ import annotations
 
 import logging
 from functools import partial
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 
-from marketplace.celery import Queue
+from marketplace.celery import TaskName, app
 
 log = logging.getLogger(__name__)
 
 
-def _enqueue(task: Any, object_id: int, queue: Queue) -> None:
-    log.debug("on commit: %s(%s) -> %s", task.name, object_id, queue)
-    transaction.on_commit(partial(task.apply_async, args=[object_id], queue=queue.value))
+def _send(name: str, args: list[int]) -> None:
+    if name not in app.tasks:  # first send in this process: autodiscover the task modules, as a worker does at start
+        app.loader.import_default_modules()
+    # The registered task runs inline under eager Celery (tests, the demo); otherwise it is published through
+    # app.send_task, where the router picks the queue.
+    app.signature(name, args=args).apply_async()
 
 
-def file_is_local(field_file: Any) -> bool:
-    """Whether a stored file can be opened from this machine's filesystem (FileSystemStorage on a shared volume)."""
-    if not field_file:
-        return False
-    try:
-        from pathlib import Path
-
-        return Path(field_file.path).is_file()
-    except (NotImplementedError, ValueError):
-        return False
-
-
-def estimates_queue(source_model_id: int) -> Queue:
-    """The queue for estimate work of a source model: default when every active matrix file from it is local."""
-    from marketplace.alignment.models import WMatrix
-
-    matrices = WMatrix.objects.filter(source_id=source_model_id, status=WMatrix.Status.ACTIVE)
-    return Queue.DEFAULT if all(file_is_local(m.file) for m in matrices) else Queue.GPU
+def send_on_commit(name: TaskName, *args: int) -> None:
+    """Send task `name` with `args` (ids) once the current transaction commits (at once in autocommit mode)."""
+    log.debug("on commit: %s%s", name.value, args)
+    transaction.on_commit(partial(_send, name.value, list(args)))
 
 
 def listing_created(listing_id: int) -> None:
     """A listing was created: precompute its compatibility estimates for every target with an active matrix."""
-    from marketplace.alignment import tasks
-    from marketplace.catalog.models import VectorListing
-
-    source_id = VectorListing.objects.filter(pk=listing_id).values_list("source_model_id", flat=True).first()
-    queue = estimates_queue(source_id) if source_id is not None else Queue.DEFAULT
-    _enqueue(tasks.precompute_estimates, listing_id, queue)
+    send_on_commit(TaskName.PRECOMPUTE_ESTIMATES, listing_id)
 
 
 def purchase_created(purchase_id: int) -> None:
     """A purchase was paid: translate the vector into the target model's space and store it (gpu queue)."""
-    from marketplace.alignment import tasks
+    send_on_commit(TaskName.TRANSLATE_PURCHASE, purchase_id)
 
-    _enqueue(tasks.translate_purchase, purchase_id, Queue.GPU)
+
+def estimates_outdated(matrix_id: int) -> None:
+    """The estimates of a matrix's pair must be brought up to date with it (a new version, or an operator asked)."""
+    send_on_commit(TaskName.RECOMPUTE_ESTIMATES, matrix_id)
 
 
 def matrix_version_created(matrix_id: int) -> None:
     """A new matrix version became active: recompute the estimates computed from the version it superseded, and
     (``settings.MEASURE_STITCHING_ON_NEW_MATRIX``) measure its stitching metrics on the gpu queue."""
-    from marketplace.alignment import tasks
-    from marketplace.alignment.models import WMatrix
-
-    source_id = WMatrix.objects.filter(pk=matrix_id).values_list("source_id", flat=True).first()
-    queue = estimates_queue(source_id) if source_id is not None else Queue.DEFAULT
-    _enqueue(tasks.recompute_estimates, matrix_id, queue)
+    estimates_outdated(matrix_id)
     if settings.MEASURE_STITCHING_ON_NEW_MATRIX:
-        _enqueue(tasks.measure_stitching, matrix_id, Queue.GPU)
+        send_on_commit(TaskName.MEASURE_STITCHING, matrix_id)
 
 
 def alignment_requested(job_id: int) -> None:
     """An alignment job was queued: train the matrix on the gpu queue."""
-    from marketplace.alignment import tasks
-
-    _enqueue(tasks.run_alignment_job, job_id, Queue.GPU)
+    send_on_commit(TaskName.RUN_ALIGNMENT_JOB, job_id)
 
 
 def drift_check_due(matrix_id: int) -> None:
     """A matrix is due for revalidation on fresh anchors (gpu queue: it runs both models)."""
-    from marketplace.alignment import tasks
-
-    _enqueue(tasks.revalidate_drift, matrix_id, Queue.GPU)
+    send_on_commit(TaskName.REVALIDATE_DRIFT, matrix_id)

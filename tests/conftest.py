@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,3 +56,18 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path
         return built[family]
 
     return _get
+
+
+@pytest.fixture
+def sent_tasks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list, str]]:
+    """Record every marketplace task sent (name, args, the queue Celery's router picks) instead of running it."""
+    from marketplace.celery import TaskName, app
+
+    calls: list[tuple[str, list, str]] = []
+    for name in TaskName:
+        def apply_async(args: Any = None, kwargs: Any = None, _name: str = name.value, **options: Any) -> None:
+            queue = app.amqp.router.route(dict(options), _name, args, kwargs)["queue"].name
+            calls.append((_name, list(args or ()), queue))
+
+        monkeypatch.setattr(app.tasks[name.value], "apply_async", apply_async)
+    return calls

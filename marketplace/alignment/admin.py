@@ -5,15 +5,14 @@ support-matrix heatmap page (``admin/support-matrix/``)."""
 from __future__ import annotations
 
 import math
-from functools import partial
+from collections.abc import Callable
 
-from celery import current_app
 from django.contrib import admin, messages
-from django.db import transaction
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from marketplace import events
 from marketplace.alignment.models import (
     AlignmentJob,
     CompatibilityEstimate,
@@ -24,8 +23,6 @@ from marketplace.alignment.models import (
     WMatrix,
 )
 
-REVALIDATE_TASK = "alignment.revalidate_drift"
-RECOMPUTE_TASK = "alignment.recompute_estimates"
 TIER_COLORS = {1: "#1b7f3b", 2: "#7cb342", 3: "#f9a825", 4: "#e53935"}
 
 
@@ -45,11 +42,6 @@ def _certificate_page_link(cert: QualityCertificate | None, label: str = "View c
         return "—"
     url = reverse("api:certificate-html", kwargs={"public_id": cert.public_id})
     return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, label)
-
-
-def _enqueue_on_commit(task_name: str, *args) -> None:
-    """Send a Celery task by name once the current transaction commits (never for a rolled-back change)."""
-    transaction.on_commit(partial(current_app.send_task, task_name, args=list(args)))
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -120,20 +112,20 @@ class WMatrixAdmin(admin.ModelAdmin):
         return format_html("{} · {}", _link(cert, f"{cert.public_id} (tier {cert.tier})"),
                            _certificate_page_link(cert))
 
-    def _enqueue_each(self, request, queryset, task_name: str, what: str) -> None:
-        """Queue `task_name` for every selected matrix once the transaction commits, and say so."""
+    def _enqueue_each(self, request, queryset, event: Callable[[int], None], what: str) -> None:
+        """Fire `event` (a ``marketplace.events`` function: sent on commit, routed) per selected matrix; say so."""
         ids = list(queryset.values_list("pk", flat=True))
         for pk in ids:
-            _enqueue_on_commit(task_name, pk)
+            event(pk)
         self.message_user(request, f"{what} queued for {len(ids)} matrix(es).", messages.SUCCESS)
 
     @admin.action(description="Revalidate now (drift check on fresh anchors)")
     def revalidate_now(self, request, queryset):
-        self._enqueue_each(request, queryset, REVALIDATE_TASK, "Drift revalidation")
+        self._enqueue_each(request, queryset, events.drift_check_due, "Drift revalidation")
 
     @admin.action(description="Recompute compatibility estimates")
     def recompute_estimates(self, request, queryset):
-        self._enqueue_each(request, queryset, RECOMPUTE_TASK, "Estimate recomputation")
+        self._enqueue_each(request, queryset, events.estimates_outdated, "Estimate recomputation")
 
     @admin.action(description="Issue a quality certificate")
     def issue_certificates(self, request, queryset):

@@ -18,8 +18,10 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F, Model
 from django.utils import timezone
 
+from marketplace import events
 from marketplace.alignment.models import AlignmentJob, TaskRun, WMatrix
 from marketplace.catalog.models import Purchase, VectorListing
+from marketplace.celery import TaskName
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +84,7 @@ def once(key: str, task_name: str, work: Callable[[], dict[str, Any] | None]) ->
     return result
 
 
-@shared_task(name="alignment.precompute_estimates", **TASK_OPTIONS)
+@shared_task(name=TaskName.PRECOMPUTE_ESTIMATES.value, **TASK_OPTIONS)
 def precompute_estimates(self: Any, listing_id: int) -> dict[str, Any]:
     """Default-config compatibility estimates of a new listing for every target with an active matrix."""
     from marketplace.alignment import services
@@ -97,7 +99,7 @@ def precompute_estimates(self: Any, listing_id: int) -> dict[str, Any]:
     return once(f"precompute_estimates:{listing_id}", self.name, work)
 
 
-@shared_task(name="alignment.recompute_estimates", **TASK_OPTIONS)
+@shared_task(name=TaskName.RECOMPUTE_ESTIMATES.value, **TASK_OPTIONS)
 def recompute_estimates(self: Any, matrix_id: int) -> dict[str, Any]:
     """Recompute the estimates of a matrix's pair after it became the active version."""
     from marketplace.alignment import services
@@ -110,7 +112,7 @@ def recompute_estimates(self: Any, matrix_id: int) -> dict[str, Any]:
     return once(f"recompute_estimates:{matrix_id}", self.name, work)
 
 
-@shared_task(name="alignment.translate_purchase", **TASK_OPTIONS)
+@shared_task(name=TaskName.TRANSLATE_PURCHASE.value, **TASK_OPTIONS)
 def translate_purchase(self: Any, purchase_id: int) -> dict[str, Any]:
     """Translate a purchased vector into the target space and store it (gpu queue)."""
     from marketplace.alignment import services
@@ -132,7 +134,7 @@ def translate_purchase(self: Any, purchase_id: int) -> dict[str, Any]:
     return once(f"translate_purchase:{purchase_id}", self.name, work)
 
 
-@shared_task(name="alignment.revalidate_drift", **TASK_OPTIONS)
+@shared_task(name=TaskName.REVALIDATE_DRIFT.value, **TASK_OPTIONS)
 def revalidate_drift(self: Any, matrix_id: int) -> dict[str, Any]:
     """Re-measure a matrix on fresh anchors (gpu queue); once per validation (key includes validated_at)."""
     from marketplace.alignment import services
@@ -149,7 +151,7 @@ def revalidate_drift(self: Any, matrix_id: int) -> dict[str, Any]:
     return once(f"revalidate_drift:{matrix_id}:{stamp}", self.name, work)
 
 
-@shared_task(name="alignment.measure_stitching", **TASK_OPTIONS)
+@shared_task(name=TaskName.MEASURE_STITCHING.value, **TASK_OPTIONS)
 def measure_stitching(self: Any, matrix_id: int) -> dict[str, Any]:
     """Measure a new matrix version's task transfer, stitching and head mapping on its models (gpu queue)."""
     from marketplace.alignment import stitching
@@ -166,10 +168,9 @@ def measure_stitching(self: Any, matrix_id: int) -> dict[str, Any]:
     return once(f"measure_stitching:{matrix_id}", self.name, work)
 
 
-@shared_task(name="alignment.check_drift_due", **TASK_OPTIONS)
+@shared_task(name=TaskName.CHECK_DRIFT_DUE.value, **TASK_OPTIONS)
 def check_drift_due(self: Any) -> dict[str, Any]:
     """Hourly (beat): enqueue revalidate_drift for every active matrix validated too long ago."""
-    from marketplace import events
     from marketplace.alignment import services
 
     now = timezone.now()
@@ -183,7 +184,7 @@ def check_drift_due(self: Any) -> dict[str, Any]:
     return once(f"check_drift_due:{now:%Y-%m-%dT%H}", self.name, work)
 
 
-@shared_task(name="alignment.run_alignment_job", **TASK_OPTIONS)
+@shared_task(name=TaskName.RUN_ALIGNMENT_JOB.value, **TASK_OPTIONS)
 def run_alignment_job(self: Any, job_id: int) -> dict[str, Any]:
     """Train the matrix of a queued alignment job (gpu queue), with progress written to the job."""
     from marketplace.alignment import services

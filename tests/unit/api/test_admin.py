@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from unittest import mock
 
 import pytest
 from django.contrib import admin
@@ -70,22 +69,30 @@ def test_ledger_entries_are_read_only(admin_client_su, superuser, user, rf):
 
 
 @pytest.mark.parametrize(
-    ("action", "task"),
-    [("revalidate_now", "alignment.revalidate_drift"), ("recompute_estimates", "alignment.recompute_estimates")],
+    ("action", "task", "queue"),
+    [("revalidate_now", "alignment.revalidate_drift", "gpu"),
+     ("recompute_estimates", "alignment.recompute_estimates", "default")],
 )
-def test_matrix_actions_enqueue_by_name_on_commit(admin_client_su, wmatrix, action, task,
+def test_matrix_actions_enqueue_by_name_on_commit(admin_client_su, wmatrix, action, task, queue, sent_tasks,
                                                   django_capture_on_commit_callbacks):
-    from celery import current_app
-
     url = reverse("admin:alignment_wmatrix_changelist")
-    with mock.patch.object(current_app, "send_task") as send_task:
-        with django_capture_on_commit_callbacks(execute=False) as callbacks:
-            response = admin_client_su.post(url, {"action": action, "_selected_action": [wmatrix.pk]})
-        assert response.status_code == 302
-        send_task.assert_not_called()  # only after commit
-        for callback in callbacks:
-            callback()
-    send_task.assert_called_once_with(task, args=[wmatrix.pk])
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = admin_client_su.post(url, {"action": action, "_selected_action": [wmatrix.pk]})
+    assert response.status_code == 302
+    assert sent_tasks == []  # only after commit
+    for callback in callbacks:
+        callback()
+    assert sent_tasks == [(task, [wmatrix.pk], queue)]
+
+
+def test_recompute_action_routes_to_gpu_when_the_matrix_file_is_not_local(admin_client_su, wmatrix, sent_tasks,
+                                                                          django_capture_on_commit_callbacks):
+    """The admin goes through the same router as the services: estimate work needing a remote file goes to gpu."""
+    wmatrix.file.storage.delete(wmatrix.file.name)  # e.g. only the GPU node's volume has it
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client_su.post(reverse("admin:alignment_wmatrix_changelist"),
+                             {"action": "recompute_estimates", "_selected_action": [wmatrix.pk]})
+    assert sent_tasks == [("alignment.recompute_estimates", [wmatrix.pk], "gpu")]
 
 
 def test_issue_certificate_action(admin_client_su, wmatrix):

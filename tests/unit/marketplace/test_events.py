@@ -10,8 +10,8 @@ import pytest
 from django.db import transaction
 from marketplace_helpers import D_SOURCE, D_TARGET
 
-from marketplace import events
-from marketplace.alignment import services, tasks
+from marketplace import routing
+from marketplace.alignment import services
 from marketplace.alignment.models import CompatibilityEstimate, TaskRun
 from marketplace.catalog.models import Purchase, VectorListing
 from marketplace.catalog.services import create_purchase, deposit, read_vector_file
@@ -21,14 +21,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list, str]]:
-    """Record apply_async calls (task name, args, queue) instead of running them."""
-    calls: list[tuple[str, list, str]] = []
-    for task in (tasks.precompute_estimates, tasks.recompute_estimates, tasks.translate_purchase,
-                 tasks.revalidate_drift, tasks.run_alignment_job):
-        monkeypatch.setattr(task, "apply_async",
-                            lambda args=None, queue=None, _n=task.name, **kw: calls.append((_n, args, queue)))
-    return calls
+def enqueued(sent_tasks: list[tuple[str, list, str]]) -> list[tuple[str, list, str]]:
+    """Record the tasks sent (task name, args, the queue the router picks) instead of running them."""
+    return sent_tasks
 
 
 def test_listing_creation_estimates_every_target_with_a_matrix(
@@ -62,11 +57,29 @@ def test_events_fire_only_after_commit(toy: dict, make_listing: Any, enqueued: l
 def test_estimate_work_goes_to_gpu_when_a_matrix_file_is_not_local(
     stored_matrix: Any, make_listing: Any, enqueued: list, django_capture_on_commit_callbacks: Any
 ) -> None:
-    assert events.estimates_queue(stored_matrix.source_id) == "default"
+    assert routing.estimates_queue(stored_matrix.source_id) == "default"
     stored_matrix.file.storage.delete(stored_matrix.file.name)  # e.g. only the GPU node's volume has it
     with django_capture_on_commit_callbacks(execute=True):
         listing = make_listing()
     assert enqueued == [("alignment.precompute_estimates", [listing.id], "gpu")]
+
+
+def test_events_publish_to_the_queue_the_router_picks(
+    stored_matrix: Any, make_listing: Any, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Without eager Celery the event is published by name through app.send_task, whose router picks the queue."""
+    from marketplace import celery_app
+
+    published: list[tuple[str, str]] = []
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
+    monkeypatch.setattr(celery_app.amqp, "send_task_message",
+                        lambda producer, name, message, queue=None, **kw: published.append((name, queue.name)))
+    with django_capture_on_commit_callbacks(execute=True):
+        make_listing()
+    stored_matrix.file.storage.delete(stored_matrix.file.name)
+    with django_capture_on_commit_callbacks(execute=True):
+        make_listing()
+    assert published == [("alignment.precompute_estimates", "default"), ("alignment.precompute_estimates", "gpu")]
 
 
 def test_purchase_delivers_translated_vector(

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from marketplace import events
+from marketplace.alignment.certificates import issue_certificate, verify_certificate
 from marketplace.alignment.models import (
     AlignmentJob,
     CompatibilityEstimate,
@@ -22,6 +23,9 @@ from marketplace.alignment.models import (
     TaskRun,
     WMatrix,
 )
+from marketplace.alignment.support import support_matrix
+from marketplace.catalog.models import Architecture
+from marketplace.errors import ServiceError
 
 TIER_COLORS = {1: "#1b7f3b", 2: "#7cb342", 3: "#f9a825", 4: "#e53935"}
 
@@ -129,9 +133,6 @@ class WMatrixAdmin(admin.ModelAdmin):
 
     @admin.action(description="Issue a quality certificate")
     def issue_certificates(self, request, queryset):
-        from marketplace.alignment.services import issue_certificate
-        from marketplace.errors import ServiceError
-
         for matrix in queryset.select_related("source", "target"):
             try:
                 cert = issue_certificate(matrix)
@@ -166,8 +167,6 @@ class QualityCertificateAdmin(ReadOnlyAdmin):
 
     @admin.display(description="signature valid", boolean=True)
     def signature_valid(self, obj: QualityCertificate) -> bool:
-        from marketplace.alignment.services import verify_certificate
-
         return bool(verify_certificate(obj))
 
 
@@ -269,9 +268,6 @@ def _cell_style(row: dict) -> str:
 
 def support_matrix_context() -> dict:
     """Sources × targets grid of the support matrix: each cell is None or the row plus its style."""
-    from marketplace.alignment.services import support_matrix
-    from marketplace.catalog.models import Architecture
-
     rows = support_matrix()
     # every runnable model on both axes, so that missing pairs show as gaps (candidates for an alignment job)
     runnable = set(Architecture.objects.exclude(support_level=Architecture.Support.METADATA)

@@ -16,7 +16,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
+from alignment_plugins import models as engine_models
+from alignment_plugins.certificate import json_safe, validate_support_matrix
+from alignment_plugins.certificate import retention_section as engine_section
+from marketplace.alignment import architectures
 from marketplace.alignment.models import MeasuredRetention
 from marketplace.catalog.models import Architecture, VectorListing
 from marketplace.errors import NotFound, ValidationFailed
@@ -47,8 +52,6 @@ def capability_key(name: str | None) -> str:
 
 
 def _measured_at(value: str) -> datetime:
-    from django.utils import timezone
-
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if timezone.is_naive(parsed):
         parsed = parsed.replace(tzinfo=UTC)
@@ -61,17 +64,13 @@ def _resolve_models(data: dict[str, Any], register: bool) -> tuple[dict[str, Arc
     missing = [name for name in names if name not in rows]
     registered: list[str] = []
     if missing:
-        from alignment_plugins.models import known_models
-
-        unknown = sorted(set(missing) - set(known_models())) if register else missing
+        unknown = sorted(set(missing) - set(engine_models.known_models())) if register else missing
         if unknown:
             hint = "" if register else " (registration disabled)"
             raise NotFound(f"unknown model(s) {unknown}: not registered{hint} and not known to the engine; "
                            "run `manage.py register_models` or fix the file")
-        from marketplace.alignment.services import register_architectures
-
         log.info("registering %s", ", ".join(missing))
-        for row in register_architectures(missing):
+        for row in architectures.register_architectures(missing):
             rows[row.name] = row
             registered.append(row.name)
     for name in names:
@@ -96,8 +95,6 @@ def import_support_matrix(data: Any, *, register: bool = True) -> ImportResult:
     ``register_architectures``. A registered model whose hidden size differs from the file's: ValidationFailed.
     Rows are keyed by (source, target, capability, measured_at = generated_at): a re-import updates them.
     """
-    from alignment_plugins.certificate import json_safe, validate_support_matrix
-
     errors = validate_support_matrix(data)
     if errors:
         more = f" (and {len(errors) - 10} more)" if len(errors) > 10 else ""
@@ -179,8 +176,6 @@ def measurement_for(listing: VectorListing, target: Architecture) -> MeasuredRet
 
 def retention_section(source: Architecture, target: Architecture) -> dict[str, Any] | None:
     """The certificate's ``retention`` section from the pair's latest run, or None when never measured."""
-    from alignment_plugins.certificate import retention_section as engine_section
-
     rows = latest_run(source, target)
     if not rows:
         return None

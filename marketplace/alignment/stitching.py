@@ -8,10 +8,14 @@ names) are skipped with the reason recorded, never failed.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
+from alignment_plugins import models as engine_models
+from marketplace.alignment.certificates import record_extra_metrics
+from marketplace.alignment.drift import drift_anchors
+from marketplace.alignment.matrix_files import load_engine_matrix
 from marketplace.alignment.models import WMatrix
-from marketplace.alignment.services import drift_anchors, load_engine_matrix, record_extra_metrics
 
 log = logging.getLogger(__name__)
 
@@ -21,18 +25,14 @@ STITCHING_TEXTS = 32  # evaluation texts; as many again train the task-transfer 
 
 def runnable(name: str) -> tuple[bool, str]:
     """Whether the engine can load model `name`, and why not (no torch import for names it cannot know)."""
-    from pathlib import Path
-
-    from alignment_plugins.models import UnknownModelError, known_models, model_info
-
-    spec = known_models().get(name)
+    spec = engine_models.known_models().get(name)
     if spec is not None and not spec.runnable:
         return False, f"{name} is metadata only"
     if spec is None and "/" not in name and not Path(name).exists():  # neither packaged, a path, nor a hub id
         return False, f"unknown model {name!r}: not a packaged model, a local path or a hub id"
     try:
-        info = model_info(name)
-    except UnknownModelError as exc:
+        info = engine_models.model_info(name)
+    except engine_models.UnknownModelError as exc:
         return False, str(exc)
     except Exception as exc:  # a broken local path or config: report, don't crash the worker
         return False, f"{type(exc).__name__}: {exc}"
@@ -51,6 +51,7 @@ def measure_stitching(matrix: WMatrix, *, num_texts: int = STITCHING_TEXTS, devi
         if not ok:
             log.info("stitching metrics of %s skipped: %s", matrix.public_id, reason)
             return {"not_measured": reason}
+    # Model-running engine code (it loads both models): imported on the GPU path only.
     from alignment_plugins.models import load_model
     from alignment_plugins.stitching import certificate_metrics
 

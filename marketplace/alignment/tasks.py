@@ -4,7 +4,7 @@ Conventions (see docs in marketplace/celery.py): explicit stable names, ids only
 ``reject_on_worker_lost`` (a message is redelivered if its worker dies), retries with exponential backoff on
 database errors and on rows that are not visible yet, and every body inside :func:`once`, so a redelivered
 message finds its TaskRun SUCCEEDED and does nothing twice. Nothing here imports torch at module level: the gpu
-tasks reach torch only through the services' GPU paths.
+tasks reach torch only through the services' GPU paths (training, drift checks, stitching).
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ from django.db.models import F, Model
 from django.utils import timezone
 
 from marketplace import events
+from marketplace.alignment import drift, estimates, jobs, stitching
 from marketplace.alignment.models import AlignmentJob, TaskRun, WMatrix
+from marketplace.catalog import delivery
 from marketplace.catalog.models import Purchase, VectorListing
 from marketplace.celery import TaskName
 
@@ -87,14 +89,12 @@ def once(key: str, task_name: str, work: Callable[[], dict[str, Any] | None]) ->
 @shared_task(name=TaskName.PRECOMPUTE_ESTIMATES.value, **TASK_OPTIONS)
 def precompute_estimates(self: Any, listing_id: int) -> dict[str, Any]:
     """Default-config compatibility estimates of a new listing for every target with an active matrix."""
-    from marketplace.alignment import services
-
     listing = _load(VectorListing, listing_id, select=["source_model"])
 
     def work() -> dict[str, Any]:
-        estimates = services.precompute_estimates(listing)
-        return {"listing": listing.public_id, "estimates": len(estimates),
-                "targets": sorted(e.target.name for e in estimates)}
+        made = estimates.precompute_estimates(listing)
+        return {"listing": listing.public_id, "estimates": len(made),
+                "targets": sorted(e.target.name for e in made)}
 
     return once(f"precompute_estimates:{listing_id}", self.name, work)
 
@@ -102,12 +102,10 @@ def precompute_estimates(self: Any, listing_id: int) -> dict[str, Any]:
 @shared_task(name=TaskName.RECOMPUTE_ESTIMATES.value, **TASK_OPTIONS)
 def recompute_estimates(self: Any, matrix_id: int) -> dict[str, Any]:
     """Recompute the estimates of a matrix's pair after it became the active version."""
-    from marketplace.alignment import services
-
     matrix = _load(WMatrix, matrix_id, select=["source", "target"])
 
     def work() -> dict[str, Any]:
-        return {"matrix": matrix.public_id, "estimates": len(services.recompute_estimates(matrix))}
+        return {"matrix": matrix.public_id, "estimates": len(estimates.recompute_estimates(matrix))}
 
     return once(f"recompute_estimates:{matrix_id}", self.name, work)
 
@@ -115,13 +113,11 @@ def recompute_estimates(self: Any, matrix_id: int) -> dict[str, Any]:
 @shared_task(name=TaskName.TRANSLATE_PURCHASE.value, **TASK_OPTIONS)
 def translate_purchase(self: Any, purchase_id: int) -> dict[str, Any]:
     """Translate a purchased vector into the target space and store it (gpu queue)."""
-    from marketplace.alignment import services
-
     purchase = _load(Purchase, purchase_id)
 
     def work() -> dict[str, Any]:
         try:
-            services.translate_for_purchase(purchase)
+            delivery.deliver_purchase(purchase)
         except (OperationalError, RetryLater):
             raise
         except Exception as exc:  # permanent: record it on the purchase for the buyer and operators
@@ -137,15 +133,13 @@ def translate_purchase(self: Any, purchase_id: int) -> dict[str, Any]:
 @shared_task(name=TaskName.REVALIDATE_DRIFT.value, **TASK_OPTIONS)
 def revalidate_drift(self: Any, matrix_id: int) -> dict[str, Any]:
     """Re-measure a matrix on fresh anchors (gpu queue); once per validation (key includes validated_at)."""
-    from marketplace.alignment import services
-
     matrix = _load(WMatrix, matrix_id, select=["source", "target"])
     stamp = matrix.validated_at.isoformat() if matrix.validated_at else "never"
 
     def work() -> dict[str, Any]:
         if matrix.status != WMatrix.Status.ACTIVE:
             return {"matrix": matrix.public_id, "status": matrix.status, "checked": False}
-        check = services.run_drift_check(matrix)
+        check = drift.run_drift_check(matrix)
         return {"matrix": matrix.public_id, "checked": True, "status": check.status, "drift": check.drift}
 
     return once(f"revalidate_drift:{matrix_id}:{stamp}", self.name, work)
@@ -154,8 +148,6 @@ def revalidate_drift(self: Any, matrix_id: int) -> dict[str, Any]:
 @shared_task(name=TaskName.MEASURE_STITCHING.value, **TASK_OPTIONS)
 def measure_stitching(self: Any, matrix_id: int) -> dict[str, Any]:
     """Measure a new matrix version's task transfer, stitching and head mapping on its models (gpu queue)."""
-    from marketplace.alignment import stitching
-
     matrix = _load(WMatrix, matrix_id, select=["source", "target"])
 
     def work() -> dict[str, Any]:
@@ -171,12 +163,10 @@ def measure_stitching(self: Any, matrix_id: int) -> dict[str, Any]:
 @shared_task(name=TaskName.CHECK_DRIFT_DUE.value, **TASK_OPTIONS)
 def check_drift_due(self: Any) -> dict[str, Any]:
     """Hourly (beat): enqueue revalidate_drift for every active matrix validated too long ago."""
-    from marketplace.alignment import services
-
     now = timezone.now()
 
     def work() -> dict[str, Any]:
-        due = list(services.due_for_drift_check(now).values_list("id", flat=True))
+        due = list(drift.due_for_drift_check(now).values_list("id", flat=True))
         for matrix_id in due:
             events.drift_check_due(matrix_id)
         return {"enqueued": due}
@@ -187,14 +177,12 @@ def check_drift_due(self: Any) -> dict[str, Any]:
 @shared_task(name=TaskName.RUN_ALIGNMENT_JOB.value, **TASK_OPTIONS)
 def run_alignment_job(self: Any, job_id: int) -> dict[str, Any]:
     """Train the matrix of a queued alignment job (gpu queue), with progress written to the job."""
-    from marketplace.alignment import services
-
     job = _load(AlignmentJob, job_id, select=["source", "target"])
 
     def work() -> dict[str, Any]:
         if job.status == AlignmentJob.Status.SUCCEEDED and job.matrix_id:
             return {"job": job.public_id, "matrix_id": job.matrix_id}
-        matrix = services.run_alignment_job(job)
+        matrix = jobs.run_alignment_job(job)
         return {"job": job.public_id, "matrix": matrix.public_id, "version": matrix.version}
 
     return once(f"run_alignment_job:{job_id}", self.name, work)

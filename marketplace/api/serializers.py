@@ -9,9 +9,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from alignment_plugins.certificate import ALGORITHM
+from marketplace.alignment.certificates import verify_certificate
 from marketplace.alignment.models import AlignmentJob, CompatibilityEstimate, QualityCertificate, WMatrix
+from marketplace.catalog.delivery import DELIVERY_FORMATS
 from marketplace.catalog.models import Account, Architecture, LedgerEntry, Purchase, VectorListing
-from marketplace.catalog.services import DELIVERY_FORMATS
 
 AMEM_FIELD = {"max_digits": 18, "decimal_places": 4}
 MAX_IDEMPOTENCY_KEY = 80
@@ -210,13 +212,9 @@ class CertificateSerializer(serializers.ModelSerializer):
         return _absolute(self, "certificate-html", public_id=obj.public_id)
 
     def get_algorithm(self, obj: QualityCertificate) -> str:
-        from alignment_plugins.certificate import ALGORITHM
-
         return ALGORITHM
 
     def get_signature_valid(self, obj: QualityCertificate) -> bool:
-        from marketplace.alignment.services import verify_certificate
-
         return bool(verify_certificate(obj))
 
 

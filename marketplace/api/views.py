@@ -24,12 +24,14 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 
-from marketplace.alignment import services as alignment_services
+from alignment_plugins.manager import get_plugin_manager
+from marketplace.alignment import certificates, estimates, jobs, support
 from marketplace.alignment.models import AlignmentJob, QualityCertificate, WMatrix
 from marketplace.api import serializers as s
 from marketplace.api.exceptions import ApiError, PayloadTooLarge
-from marketplace.catalog import services as catalog_services
+from marketplace.catalog import delivery, ledger, listings, purchases
 from marketplace.catalog.models import Architecture, Purchase, VectorListing
+from marketplace.errors import NotFound
 
 PUBLIC_ID = r"[A-Za-z0-9_]+"
 ALIGNMENT_HINT = "request alignment via POST /api/v1/alignment-jobs/"
@@ -185,7 +187,7 @@ class VectorListingViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
         if upload.size > limit:
             raise PayloadTooLarge(f"Vector file of {upload.size} bytes exceeds the {limit}-byte limit.",
                                   details={"max_bytes": limit, "size": upload.size})
-        listing = catalog_services.create_listing(
+        listing = listings.create_listing(
             seller=request.user,
             name=data["name"],
             description=data["description"],
@@ -212,13 +214,13 @@ class VectorListingViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
         query.is_valid(raise_exception=True)
         target = query.validated_data["target_model"]
         try:
-            estimate = alignment_services.estimate_for(
+            estimate = estimates.estimate_for(
                 listing,
                 target,
                 quantization=query.validated_data["quantization"] or None,
                 custom_fine_tune=query.validated_data["custom_fine_tune"],
             )
-        except catalog_services.NotFound as exc:
+        except NotFound as exc:
             raise ApiError(
                 f"{exc} ({ALIGNMENT_HINT})",
                 status_code=status.HTTP_404_NOT_FOUND,
@@ -343,7 +345,7 @@ class CertificateViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"], url_path="html")
     def html(self, request, public_id=None):
         cert = self.get_object()
-        response = HttpResponse(alignment_services.certificate_html(cert), content_type="text/html; charset=utf-8")
+        response = HttpResponse(certificates.certificate_html(cert), content_type="text/html; charset=utf-8")
         response["Content-Security-Policy"] = CERTIFICATE_PAGE_CSP
         response["X-Content-Type-Options"] = "nosniff"
         return response
@@ -365,7 +367,7 @@ class SupportMatrixViewSet(viewsets.ViewSet):
     permission_classes = [permissions.AllowAny]
 
     def list(self, request):
-        rows = alignment_services.support_matrix()
+        rows = support.support_matrix()
         return Response({"count": len(rows), "results": s.SupportMatrixRowSerializer(rows, many=True).data})
 
 
@@ -415,7 +417,7 @@ class PurchaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             raise ValidationError({"idempotency_key": ["required (in the body or the Idempotency-Key header)"]})
         if len(key) > s.MAX_IDEMPOTENCY_KEY:
             raise ValidationError({"idempotency_key": [f"at most {s.MAX_IDEMPOTENCY_KEY} characters"]})
-        purchase, created = catalog_services.create_purchase(
+        purchase, created = purchases.create_purchase(
             buyer=request.user, listing=data["listing"], target_model=data["target_model"], idempotency_key=key,
         )
         body = self.get_serializer(purchase).data
@@ -442,7 +444,7 @@ class PurchaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             "model's family; a vector delivered at layer 0 or 1, or for a model llama.cpp cannot run, is 409."
         ),
         tags=["purchases"],
-        parameters=[OpenApiParameter("format", str, enum=list(catalog_services.DELIVERY_FORMATS),
+        parameters=[OpenApiParameter("format", str, enum=list(delivery.DELIVERY_FORMATS),
                                      description="file format (default safetensors)")],
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **_errors(400, 401, 404, 409)},
     )
@@ -450,14 +452,14 @@ class PurchaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     def vector(self, request, public_id=None):
         purchase = self.get_object()
         fmt = request.query_params.get("format", "safetensors").strip().lower() or "safetensors"
-        if fmt not in catalog_services.DELIVERY_FORMATS:
-            raise ValidationError({"format": [f"must be one of {list(catalog_services.DELIVERY_FORMATS)}"]})
+        if fmt not in delivery.DELIVERY_FORMATS:
+            raise ValidationError({"format": [f"must be one of {list(delivery.DELIVERY_FORMATS)}"]})
         _require_delivered(purchase)
-        filename = catalog_services.delivery_filename(purchase, fmt)
-        content_type = catalog_services.DELIVERY_FORMATS[fmt][1]
+        filename = delivery.delivery_filename(purchase, fmt)
+        content_type = delivery.DELIVERY_FORMATS[fmt][1]
         if fmt == "safetensors":
             return _file_response(purchase.translated_vector, filename, content_type)
-        content = catalog_services.delivery_bytes(purchase, fmt)
+        content = delivery.delivery_bytes(purchase, fmt)
         response = HttpResponse(content, content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         response["X-Content-SHA256"] = hashlib.sha256(content).hexdigest()
@@ -504,7 +506,7 @@ class AlignmentJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
         payload = s.AlignmentJobCreateSerializer(data=request.data, context=self.get_serializer_context())
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        job = alignment_services.request_alignment(
+        job = jobs.request_alignment(
             user=request.user, source=data["source"], target=data["target"], num_anchors=data["num_anchors"],
         )
         body = self.get_serializer(job).data
@@ -520,8 +522,6 @@ class PluginViewSet(viewsets.ViewSet):
     permission_classes = [permissions.AllowAny]
 
     def list(self, request):
-        from alignment_plugins.manager import get_plugin_manager
-
         manager = get_plugin_manager()
         manager.load_entrypoint_plugins(settings.ALIGNMENT_PLUGINS_ALLOW)
         infos = [
@@ -543,5 +543,5 @@ class AccountViewSet(viewsets.GenericViewSet):
                    responses={200: s.AccountSerializer, **_errors(401)})
     @action(detail=False, methods=["get"])
     def me(self, request):
-        account = catalog_services.get_account(request.user)
+        account = ledger.get_account(request.user)
         return Response(self.get_serializer(account).data)

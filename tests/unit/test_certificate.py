@@ -103,9 +103,9 @@ def test_marketplace_canonical_json_is_the_engines() -> None:
     import django
 
     django.setup()
-    from marketplace.alignment import services
+    from marketplace.alignment import estimates
 
-    assert services.canonical_json is c.canonical_json
+    assert estimates.canonical_json is c.canonical_json
 
 
 # --------------------------------------------------------------------------------------------- signatures

@@ -1,7 +1,7 @@
 """The marketplace end to end through a real broker and a real worker process, once per broker (Redis, RabbitMQ).
 
 Synthetic architectures (hidden sizes 8 → 6 and 8 → 4) and ridge-fitted .wmatrix files stored through
-``alignment.services.store_matrix`` stand in for real models, so the flow needs no model weights. Over HTTP (DRF's
+``alignment.matrices.store_matrix`` stand in for real models, so the flow needs no model weights. Over HTTP (DRF's
 APIClient, API keys): a seller lists a vector → the worker writes the compatibility estimates of every target with a
 matrix → a buyer reads one, pays, and the worker delivers the translated vector → the ledger is debited once, the
 buyer downloads it, nobody else can → a duplicated task message changes nothing → the worker never loaded torch.
@@ -99,9 +99,9 @@ def test_listing_estimates_purchase_delivery_and_duplicate_message(
     from django.db.models import Sum
     from safetensors.numpy import load
 
-    from marketplace.alignment import services as alignment_services
+    from marketplace.alignment.matrices import store_matrix
     from marketplace.alignment.models import CompatibilityEstimate, TaskRun
-    from marketplace.catalog import services as catalog_services
+    from marketplace.catalog.ledger import deposit
     from marketplace.catalog.models import Account, LedgerEntry, Purchase, VectorListing
     from marketplace.celery import app
 
@@ -114,7 +114,7 @@ def test_listing_estimates_purchase_delivery_and_duplicate_message(
     source = _architecture("itest-source", SOURCE_DIM, "llama")
     for seed, (name, dim) in enumerate(TARGETS.items()):
         _architecture(name, dim, "gemma3")
-        stored = alignment_services.store_matrix(_write_wmatrix(tmp_path / f"{name}.wmatrix", source.name, name,
+        stored = store_matrix(_write_wmatrix(tmp_path / f"{name}.wmatrix", source.name, name,
                                                                 dim, seed))
         assert stored.status == "active" and stored.version == 1
     _architecture(UNALIGNED, 5, "qwen2")
@@ -156,7 +156,7 @@ def test_listing_estimates_purchase_delivery_and_duplicate_message(
     assert CompatibilityEstimate.objects.filter(listing=listing).count() == len(TARGETS)  # served, not recomputed
 
     # --- the buyer deposits and buys: 202, delivered by the worker ---------------------------------------------
-    catalog_services.deposit(buyer, DEPOSIT, memo="itest")
+    deposit(buyer, DEPOSIT, memo="itest")
     order = {"listing": listing_id, "target_model": "itest-target-a", "idempotency_key": "itest-order-1"}
     response = buyer_api.post("/api/v1/purchases/", order, format="json")
     assert response.status_code == 202, response.content

@@ -31,7 +31,7 @@ def test_every_model_is_registered():
 
 
 def test_every_changelist_loads(admin_client_su, listing, wmatrix, user):
-    from marketplace.catalog.services import deposit
+    from marketplace.catalog.ledger import deposit
 
     deposit(user, Decimal("5"))
     for model in _registered():
@@ -49,7 +49,7 @@ def test_change_pages_load(admin_client_su, listing, wmatrix):
 
 
 def test_ledger_entries_are_read_only(admin_client_su, superuser, user, rf):
-    from marketplace.catalog.services import deposit
+    from marketplace.catalog.ledger import deposit
 
     deposit(user, Decimal("5"))
     entry = LedgerEntry.objects.filter(account__user=user).first()

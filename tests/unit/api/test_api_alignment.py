@@ -36,7 +36,7 @@ def test_wmatrix_certificate(client_anon, wmatrix):
     response = client_anon.get(url)
     assert response.status_code == 404 and error_of(response)["code"] == "certificate_not_found"
 
-    from marketplace.alignment.services import issue_certificate
+    from marketplace.alignment.certificates import issue_certificate
 
     cert = issue_certificate(wmatrix)
     body = client_anon.get(url).json()

@@ -100,11 +100,11 @@ def test_create_listing_multipart(client_for, seller, archs):
     ids=["wrong-dim", "nan", "garbage"],
 )
 def test_upload_validation_errors_surface_the_service_message(client_for, seller, archs, data):
-    from marketplace.catalog import services
+    from marketplace.catalog import listings
     from marketplace.errors import ValidationFailed
 
     with pytest.raises(ValidationFailed) as expected:
-        services.create_listing(seller=seller, name="Polite", description="", source_model=archs["src"], layer=2,
+        listings.create_listing(seller=seller, name="Polite", description="", source_model=archs["src"], layer=2,
                                 capability_domain="style", grade="B", price=Decimal("1"), vector_bytes=data)
     response = client_for(seller).post("/api/v1/vectors/", _upload_form(data), format="multipart")
     assert response.status_code == 400, response.content

@@ -26,7 +26,7 @@ HOSTILE = '"><script>alert(1)</script>'
 
 @pytest.fixture
 def cert(wmatrix):
-    from marketplace.alignment.services import issue_certificate
+    from marketplace.alignment.certificates import issue_certificate
 
     return issue_certificate(wmatrix)
 
@@ -36,7 +36,7 @@ def cka_matrix(archs, tmp_path):
     """An active src-model → lonely-model matrix stored by the service from a file holding a CKA matrix."""
     from alignment_plugins.solvers import RidgeSolver
     from alignment_plugins.wmatrix import WMatrix as EngineWMatrix
-    from marketplace.alignment.services import store_matrix
+    from marketplace.alignment.matrices import store_matrix
 
     rng = np.random.default_rng(1)
     x = rng.standard_normal((64, 8))
@@ -105,7 +105,7 @@ def test_certificate_list_and_not_found(client_anon, cert, cka_matrix):
 
 
 def test_certificate_html_page(client_anon, cka_matrix):
-    from marketplace.alignment.services import latest_certificate
+    from marketplace.alignment.certificates import latest_certificate
 
     cert = latest_certificate(cka_matrix)
     response = client_anon.get(f"/api/v1/certificates/{cert.public_id}/html/")
@@ -144,7 +144,7 @@ def test_support_matrix_endpoint_reports_measured_retention(client_anon, wmatrix
     assert (estimate["retention"], estimate["ci_low"], estimate["ci_high"]) == pytest.approx((0.58, 0.5, 0.66))
 
     # a certificate issued now carries the measured retention, signed
-    from marketplace.alignment.services import issue_certificate
+    from marketplace.alignment.certificates import issue_certificate
 
     cert = issue_certificate(wmatrix)
     body = client_anon.get(f"/api/v1/certificates/{cert.public_id}/").json()
@@ -179,7 +179,7 @@ def test_admin_links_to_the_certificate_page(admin_client_su, cert, tmp_path):
 
 def test_file_sha256_matches(cka_matrix):
     """Sanity: the stored matrix the page is drawn from is the file that was certified."""
-    from marketplace.alignment.services import latest_certificate
+    from marketplace.alignment.certificates import latest_certificate
 
     cert = latest_certificate(cka_matrix)
     with cka_matrix.file.open("rb") as handle:

@@ -114,7 +114,9 @@ def _matrix(source, target, pair, tmp_path: Path):
 
 def _delivered(user, seller, source, target, layer: int, data: bytes, django_capture_on_commit_callbacks):
     """List `data` on `source` at `layer`, buy it for `target` and run the real delivery (translate_for_purchase)."""
-    from marketplace.catalog.services import create_listing, create_purchase, deposit
+    from marketplace.catalog.ledger import deposit
+    from marketplace.catalog.listings import create_listing
+    from marketplace.catalog.purchases import create_purchase
 
     listing = create_listing(seller=seller, name="Formal", description="formal register", source_model=source,
                              layer=layer, capability_domain="style", grade="A", price=Decimal("5"), vector_bytes=data)
@@ -195,7 +197,8 @@ def test_vector_download_in_three_formats(client_for, user, other_user, client_a
 
 def test_gguf_of_layer_1_is_409(client_for, user, seller, listing, wmatrix, django_capture_on_commit_callbacks):
     """The api fixtures' matrix maps source layer 2 to target layer 1: direction.0 cannot be written."""
-    from marketplace.catalog.services import create_purchase, deposit
+    from marketplace.catalog.ledger import deposit
+    from marketplace.catalog.purchases import create_purchase
 
     deposit(user, Decimal("10"))
     with django_capture_on_commit_callbacks(execute=True):
@@ -218,7 +221,8 @@ def test_gguf_of_layer_1_is_409(client_for, user, seller, listing, wmatrix, djan
 def test_gguf_for_a_family_llama_cpp_cannot_run_is_409(client_for, user, seller, listing,
                                                        django_capture_on_commit_callbacks):
     """The api fixtures' models are of family "tiny": no llama.cpp architecture."""
-    from marketplace.catalog.services import create_purchase, deposit
+    from marketplace.catalog.ledger import deposit
+    from marketplace.catalog.purchases import create_purchase
 
     deposit(user, Decimal("10"))
     with django_capture_on_commit_callbacks(execute=True):

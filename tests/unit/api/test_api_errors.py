@@ -53,14 +53,14 @@ def test_409_download_before_delivery(client_for, user, listing, archs):
 
 def test_service_errors_map_to_their_status(key_client, listing, archs, monkeypatch):
     from marketplace import errors
-    from marketplace.catalog import services
+    from marketplace.catalog import purchases
 
     for exc_class, status in ((errors.InsufficientFunds, 402), (errors.Conflict, 409),
                               (errors.ValidationFailed, 400), (errors.NotFound, 404)):
         def _raise(*args, exc_class=exc_class, **kwargs):
             raise exc_class("service said no")
 
-        monkeypatch.setattr(services, "create_purchase", _raise)
+        monkeypatch.setattr(purchases, "create_purchase", _raise)
         response = key_client.post("/api/v1/purchases/", {"listing": listing.public_id, "target_model": "tgt-model",
                                                           "idempotency_key": "k1"}, format="json")
         assert response.status_code == status, (exc_class, response.content)

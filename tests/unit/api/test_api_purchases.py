@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def funded(user):
-    from marketplace.catalog.services import deposit
+    from marketplace.catalog.ledger import deposit
 
     deposit(user, Decimal("100"), memo="test funds")
     return user
@@ -26,7 +26,7 @@ def _debits(user) -> list[LedgerEntry]:
 
 
 def test_same_key_twice_is_one_purchase_one_debit(funded, key_client, listing, wmatrix):
-    from marketplace.catalog.services import get_account
+    from marketplace.catalog.ledger import get_account
 
     payload = {"listing": listing.public_id, "target_model": "tgt-model", "idempotency_key": "order-1"}
     first = key_client.post("/api/v1/purchases/", payload, format="json")

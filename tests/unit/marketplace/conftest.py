@@ -75,7 +75,7 @@ def stored_matrix(
     toy: dict[str, Any], wmatrix_file: Callable[..., Path], django_capture_on_commit_callbacks: Any
 ) -> Any:
     """The toy-src → toy-tgt matrix stored as v1 (with its certificate)."""
-    from marketplace.alignment.services import store_matrix
+    from marketplace.alignment.matrices import store_matrix
 
     with django_capture_on_commit_callbacks(execute=True):
         return store_matrix(wmatrix_file())
@@ -93,7 +93,7 @@ def users(django_user_model: Any) -> dict[str, Any]:
 @pytest.fixture
 def make_listing(users: dict[str, Any], toy: dict[str, Any]) -> Callable[..., Any]:
     """Factory: create a listing through the service (events run only inside a capture block)."""
-    from marketplace.catalog.services import create_listing
+    from marketplace.catalog.listings import create_listing
 
     def make(layer: int = 1, price: str = "10", vector: Any = None, seller: Any = None, **fields: Any) -> Any:
         v = np.arange(1, D_SOURCE + 1, dtype=np.float32) if vector is None else vector

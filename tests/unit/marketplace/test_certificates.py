@@ -7,16 +7,16 @@ from typing import Any
 
 import pytest
 
-from marketplace.alignment.models import QualityCertificate, WMatrix
-from marketplace.alignment.services import (
-    canonical_json,
+from marketplace.alignment.certificates import (
     issue_certificate,
     latest_certificate,
     sign_payload,
-    store_matrix,
     tier_for,
     verify_certificate,
 )
+from marketplace.alignment.estimates import canonical_json
+from marketplace.alignment.matrices import store_matrix
+from marketplace.alignment.models import QualityCertificate, WMatrix
 from marketplace.errors import NotFound, ValidationFailed
 
 

@@ -7,15 +7,10 @@ from typing import Any
 
 import pytest
 
+from marketplace.alignment.estimates import config_key, estimate_for, normalize_config, structural_mismatch
+from marketplace.alignment.matrices import store_matrix
 from marketplace.alignment.models import CompatibilityEstimate, WMatrix
-from marketplace.alignment.services import (
-    config_key,
-    estimate_for,
-    normalize_config,
-    store_matrix,
-    structural_mismatch,
-    support_matrix,
-)
+from marketplace.alignment.support import support_matrix
 from marketplace.errors import NotFound, ValidationFailed
 
 pytestmark = pytest.mark.django_db

@@ -11,10 +11,15 @@ from django.db import transaction
 from marketplace_helpers import D_SOURCE, D_TARGET
 
 from marketplace import routing
-from marketplace.alignment import services
+from marketplace.alignment.jobs import request_alignment
+from marketplace.alignment.matrices import store_matrix
+from marketplace.alignment.matrix_files import load_engine_matrix
 from marketplace.alignment.models import CompatibilityEstimate, TaskRun
+from marketplace.catalog import delivery
+from marketplace.catalog.ledger import deposit
 from marketplace.catalog.models import Purchase, VectorListing
-from marketplace.catalog.services import create_purchase, deposit, read_vector_file
+from marketplace.catalog.purchases import create_purchase
+from marketplace.catalog.vector_files import read_vector_file
 from marketplace.errors import Conflict, ValidationFailed
 
 pytestmark = pytest.mark.django_db
@@ -31,8 +36,8 @@ def test_listing_creation_estimates_every_target_with_a_matrix(
 ) -> None:
     third = arch("toy-third", 4, 2, family="phi")
     with django_capture_on_commit_callbacks(execute=True):
-        services.store_matrix(wmatrix_file())
-        services.store_matrix(wmatrix_file(target="toy-third", d_target=4))
+        store_matrix(wmatrix_file())
+        store_matrix(wmatrix_file(target="toy-third", d_target=4))
         listing = make_listing(layer=1)
     estimates = CompatibilityEstimate.objects.filter(listing=listing)
     assert {e.target.name for e in estimates} == {"toy-tgt", "toy-third"}  # not toy-other: it has no matrix
@@ -97,7 +102,7 @@ def test_purchase_delivers_translated_vector(
     delivered, meta = read_vector_file(purchase.translated_vector)
     assert delivered.shape == (D_TARGET,) and delivered.dtype == np.float32
 
-    engine = services.load_engine_matrix(stored_matrix)
+    engine = load_engine_matrix(stored_matrix)
     _, linear = engine.map_for(2)
     mapped = engine.transform(vector.astype(np.float32).astype(np.float64), layer=2, direction=True)
     cos = delivered @ mapped / (np.linalg.norm(delivered) * np.linalg.norm(mapped))
@@ -133,7 +138,7 @@ def test_failed_translation_marks_the_purchase(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     listing = make_listing(price="0")
-    monkeypatch.setattr(services, "translate_for_purchase", lambda p: (_ for _ in ()).throw(ValueError("bad map")))
+    monkeypatch.setattr(delivery, "deliver_purchase", lambda p: (_ for _ in ()).throw(ValueError("bad map")))
     with pytest.raises(ValueError), django_capture_on_commit_callbacks(execute=True):
         purchase, _ = create_purchase(buyer=users["buyer"], listing=listing, target_model=toy["target"],
                                       idempotency_key="fail")
@@ -144,16 +149,16 @@ def test_failed_translation_marks_the_purchase(
 def test_alignment_request_enqueues_a_gpu_job_once(toy: dict, users: dict, stored_matrix: Any, enqueued: list,
                                                    django_capture_on_commit_callbacks: Any) -> None:
     with django_capture_on_commit_callbacks(execute=True):
-        job = services.request_alignment(user=users["buyer"], source=toy["source"], target=toy["other"],
+        job = request_alignment(user=users["buyer"], source=toy["source"], target=toy["other"],
                                          num_anchors=100)
     assert enqueued == [("alignment.run_alignment_job", [job.id], "gpu")]
     assert job.status == "queued" and job.num_anchors == 100
     with pytest.raises(Conflict) as info:
-        services.request_alignment(user=users["buyer"], source=toy["source"], target=toy["other"])
+        request_alignment(user=users["buyer"], source=toy["source"], target=toy["other"])
     assert info.value.extra == {"job_id": job.public_id}
     with pytest.raises(Conflict) as info:  # the pair already has an active matrix
-        services.request_alignment(user=users["buyer"], source=toy["source"], target=toy["target"])
+        request_alignment(user=users["buyer"], source=toy["source"], target=toy["target"])
     assert info.value.extra == {"matrix_id": stored_matrix.public_id}
     with pytest.raises(ValidationFailed, match="same model"):
-        services.request_alignment(user=users["buyer"], source=toy["source"], target=toy["source"])
+        request_alignment(user=users["buyer"], source=toy["source"], target=toy["source"])
     assert len(enqueued) == 1

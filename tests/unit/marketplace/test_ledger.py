@@ -9,8 +9,9 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
+from marketplace.catalog.ledger import deposit, get_account
 from marketplace.catalog.models import Account, LedgerEntry, Purchase, VectorListing
-from marketplace.catalog.services import create_purchase, deposit, get_account
+from marketplace.catalog.purchases import create_purchase
 from marketplace.errors import Conflict, InsufficientFunds, NotFound, ValidationFailed
 
 pytestmark = pytest.mark.django_db

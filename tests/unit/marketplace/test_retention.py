@@ -15,17 +15,20 @@ from django.core.management import CommandError, call_command
 
 from alignment_plugins import certificate as engine
 from alignment_plugins.__main__ import main as cli
-from marketplace.alignment import retention, services
-from marketplace.alignment.models import CompatibilityEstimate, MeasuredRetention, QualityCertificate, WMatrix
-from marketplace.alignment.services import (
+from marketplace.alignment import architectures, retention
+from marketplace.alignment.certificates import (
     certificate_document,
     certificate_html,
-    estimate_for,
     issue_certificate,
     latest_certificate,
-    support_matrix,
+    record_extra_metrics,
     verify_certificate,
 )
+from marketplace.alignment.estimates import estimate_for
+from marketplace.alignment.matrices import store_matrix
+from marketplace.alignment.matrix_files import matrix_cka
+from marketplace.alignment.models import CompatibilityEstimate, MeasuredRetention, QualityCertificate, WMatrix
+from marketplace.alignment.support import support_matrix
 from marketplace.errors import NotFound, ValidationFailed
 
 pytestmark = pytest.mark.django_db
@@ -164,7 +167,7 @@ def test_missing_known_models_are_registered(toy: dict, write: Any, monkeypatch:
         registered.append(list(names))
         return [Architecture.objects.create(name=n, hidden_size=4, num_layers=2) for n in names]
 
-    monkeypatch.setattr(services, "register_architectures", fake_register)
+    monkeypatch.setattr(architectures, "register_architectures", fake_register)
     pair = {**support_doc()["pairs"][0], "target": "gemma3-270m"}
     doc = support_doc([pair], **{"gemma3-270m": {"fingerprint": "sha256:gg", "layer": 3, "hidden_size": 4}})
     assert "registered gemma3-270m" in run(write(doc))
@@ -189,8 +192,8 @@ def test_estimate_switches_to_measured_retention(
     output = run(write(support_doc()))
     assert "toy-src -> toy-tgt: " in output and "estimate(s) recomputed" in output
     assert "re-issued with the measured retention" in output
-    cert = services.latest_certificate(stored_matrix)
-    assert cert.payload["retention"]["median"]["retention"] is not None and services.verify_certificate(cert)
+    cert = latest_certificate(stored_matrix)
+    assert cert.payload["retention"]["median"]["retention"] is not None and verify_certificate(cert)
 
     est = estimate_for(code, toy["target"])
     assert est.pk == before.pk and est.basis == "measured_retention"
@@ -260,7 +263,7 @@ def test_support_matrix_reports_measured_retention(stored_matrix: WMatrix, toy: 
 def test_certificate_carries_retention_and_stitching(stored_matrix: WMatrix, write: Any, tmp_path: Path,
                                                      settings: Any, capsys: Any) -> None:
     run(write(support_doc()))
-    cert = services.record_extra_metrics(stored_matrix, "stitching", {"stitched_loss_ratio": 1.2, "nan": float("nan")})
+    cert = record_extra_metrics(stored_matrix, "stitching", {"stitched_loss_ratio": 1.2, "nan": float("nan")})
     payload = cert.payload
     assert stored_matrix.extra_metrics["stitching"] == {"stitched_loss_ratio": 1.2, "nan": None}
     assert payload["stitching"] == {"stitched_loss_ratio": 1.2, "nan": None}
@@ -346,8 +349,8 @@ def test_certificate_html_from_the_stored_matrix(toy: dict, tmp_path: Path, writ
     }
     run(write(support_doc([pair])))
     with django_capture_on_commit_callbacks(execute=True):
-        matrix = services.store_matrix(engine_matrix.save(tmp_path / "with-cka.wmatrix"))
-    cka, layers = services.matrix_cka(matrix)
+        matrix = store_matrix(engine_matrix.save(tmp_path / "with-cka.wmatrix"))
+    cka, layers = matrix_cka(matrix)
     assert cka.shape == (3, 2) and layers == {"source": [0, 1, 2], "target": [0, 1]}
     cert = latest_certificate(matrix)
     page = certificate_html(cert)

@@ -60,7 +60,7 @@ def test_register_architectures_support_levels(monkeypatch: pytest.MonkeyPatch, 
     import alignment_plugins.models as engine_models
     from alignment_plugins.catalog import PackageMissing
     from alignment_plugins.types import ArchitectureInfo, ModelSpec
-    from marketplace.alignment.services import register_architectures
+    from marketplace.alignment.architectures import register_architectures
     from marketplace.catalog.models import Architecture
 
     def missing() -> Path:

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from marketplace.alignment import services, stitching, tasks
+from marketplace.alignment import stitching, tasks
+from marketplace.alignment.certificates import latest_certificate
 from marketplace.alignment.models import TaskRun
 
 
@@ -45,4 +46,4 @@ def test_new_matrix_event_enqueues_the_measurement(
     with django_capture_on_commit_callbacks(execute=True):
         events.matrix_version_created(stored_matrix.id)
     assert len(seen()) == 1
-    assert services.latest_certificate(stored_matrix) is not None
+    assert latest_certificate(stored_matrix) is not None

@@ -14,8 +14,12 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from marketplace import celery_app
-from marketplace.alignment import services, tasks
+from marketplace.alignment import jobs, tasks, training
+from marketplace.alignment.certificates import latest_certificate
+from marketplace.alignment.drift import drift_anchors, run_drift_check
+from marketplace.alignment.matrices import active_matrix, store_matrix
 from marketplace.alignment.models import AlignmentJob, DriftCheck, TaskRun, WMatrix
+from marketplace.catalog import delivery
 from marketplace.celery import TASK_ROUTES, Queue
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -56,11 +60,12 @@ def test_app_configuration() -> None:
     assert beat["schedule"].minute == {0} and len(beat["schedule"].hour) == 24
 
 
-def test_importing_tasks_and_services_does_not_import_torch() -> None:
+def test_importing_any_marketplace_module_does_not_import_torch() -> None:
     code = (
-        "import sys, django; django.setup()\n"
-        "import marketplace.alignment.tasks, marketplace.alignment.services, marketplace.catalog.services\n"
-        "import marketplace.events, marketplace.celery\n"
+        "import importlib, pkgutil, sys, django; django.setup()\n"
+        "import marketplace\n"
+        "for m in pkgutil.walk_packages(marketplace.__path__, 'marketplace.'):\n"
+        "    if '.settings.' not in m.name and '.migrations.' not in m.name: importlib.import_module(m.name)\n"
         "from marketplace import celery_app; celery_app.loader.import_default_modules()\n"
         "heavy = sorted(m for m in ('torch', 'transformers') if m in sys.modules)\n"
         "assert not heavy, heavy\n"
@@ -107,14 +112,15 @@ def test_redelivered_translation_does_the_work_once(
 ) -> None:
     from decimal import Decimal
 
-    from marketplace.catalog.services import create_purchase, deposit
+    from marketplace.catalog.ledger import deposit
+    from marketplace.catalog.purchases import create_purchase
 
     deposit(users["buyer"], Decimal("10"))
     purchase, _ = create_purchase(buyer=users["buyer"], listing=make_listing(), target_model=toy["target"],
                                   idempotency_key="t")  # not committed: no event fires here
     calls: list[int] = []
-    real = services.translate_for_purchase
-    monkeypatch.setattr(services, "translate_for_purchase", lambda p: (calls.append(p.pk), real(p))[1])
+    real = delivery.deliver_purchase
+    monkeypatch.setattr(delivery, "deliver_purchase", lambda p: (calls.append(p.pk), real(p))[1])
     first = tasks.translate_purchase.apply(args=[purchase.id]).get()
     second = tasks.translate_purchase.apply(args=[purchase.id]).get()
     assert calls == [purchase.pk]
@@ -150,14 +156,14 @@ def test_drift_check(stored_matrix: WMatrix, monkeypatch: pytest.MonkeyPatch, ob
 
     monkeypatch.setattr(evaluation, "evaluate", _fake_evaluate(observed, warnings))
     before = stored_matrix.validated_at
-    check = services.run_drift_check(stored_matrix, anchors=["a"] * 20)
+    check = run_drift_check(stored_matrix, anchors=["a"] * 20)
     stored_matrix.refresh_from_db()
     assert check.status == status and check.drift == pytest.approx(0.84 - observed)
     assert check.fingerprint_changed == bool(warnings)
     if status == "ok":
         assert stored_matrix.status == "active" and stored_matrix.validated_at > before
     else:
-        assert stored_matrix.status == "drifted" and services.active_matrix(stored_matrix.source,
+        assert stored_matrix.status == "drifted" and active_matrix(stored_matrix.source,
                                                                             stored_matrix.target) is None
 
 
@@ -171,11 +177,11 @@ def test_drift_anchors_are_fresh_and_exclude_training(toy: dict, wmatrix_file: A
     training = load_builtin().sample(100, seed=0)
     anchors = {"hash": training.content_hash, "seed": 0, "counts": {"train": 80, "validation": 10, "test": 10}}
     with django_capture_on_commit_callbacks(execute=True):
-        matrix = services.store_matrix(wmatrix_file(anchors=anchors))
-    fresh = services.drift_anchors(matrix, 50, today=date(2025, 1, 2))
+        matrix = store_matrix(wmatrix_file(anchors=anchors))
+    fresh = drift_anchors(matrix, 50, today=date(2025, 1, 2))
     assert len(fresh) == 50 and not set(fresh.texts) & set(training.texts)
-    assert fresh == services.drift_anchors(matrix, 50, today=date(2025, 1, 2))  # seeded by the date
-    assert fresh != services.drift_anchors(matrix, 50, today=date(2025, 1, 3))
+    assert fresh == drift_anchors(matrix, 50, today=date(2025, 1, 2))  # seeded by the date
+    assert fresh != drift_anchors(matrix, 50, today=date(2025, 1, 3))
 
 
 @pytest.mark.django_db
@@ -206,9 +212,9 @@ def test_alignment_job_failure_is_recorded(toy: dict, users: dict, monkeypatch: 
     def no_model(name: str, **kwargs: Any) -> Any:
         raise RuntimeError(f"cannot load {name}")
 
-    monkeypatch.setattr(services, "_best_device", lambda: "cpu")
+    monkeypatch.setattr(training, "best_device", lambda: "cpu")
     monkeypatch.setattr(alignment_plugins.models, "load_model", no_model)
-    job = services.request_alignment(user=users["buyer"], source=toy["source"], target=toy["target"], num_anchors=100)
+    job = jobs.request_alignment(user=users["buyer"], source=toy["source"], target=toy["target"], num_anchors=100)
     with pytest.raises(RuntimeError, match="cannot load toy-src"):
         tasks.run_alignment_job.apply(args=[job.id]).get()
     job.refresh_from_db()
@@ -216,12 +222,9 @@ def test_alignment_job_failure_is_recorded(toy: dict, users: dict, monkeypatch: 
     assert job.message.startswith("loading toy-src and toy-tgt") and job.progress == 0.0
 
 
-@pytest.mark.slow  # torch + two tiny models: ~10 s alone, ~3 s when the engine tests already loaded them
-@pytest.mark.django_db
-def test_alignment_job_trains_stores_and_reports_progress(
-    arch: Any, users: dict, tiny_model: Any, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
-) -> None:
-    """The real trainer on two tiny seeded models (llama → gemma3, d=32) through the gpu task."""
+@pytest.fixture
+def tiny_pair(arch: Any, tiny_model: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
+    """Two tiny seeded models (llama → gemma3, d=32, 3 blocks) known to the engine and registered; training on cpu."""
     import alignment_plugins.models as engine_models
     from alignment_plugins.types import ModelSpec
 
@@ -230,14 +233,23 @@ def test_alignment_job_trains_stores_and_reports_progress(
         known[f"tiny-{family}"] = ModelSpec(name=f"tiny-{family}", family=family, kind="causal",
                                             locate=lambda f=family: tiny_model(f))
     monkeypatch.setattr(engine_models, "known_models", lambda: known)
-    monkeypatch.setattr(services, "_best_device", lambda: "cpu")
-    source, target = arch("tiny-llama", 32, 3), arch("tiny-gemma3", 32, 3, family="gemma3")
+    monkeypatch.setattr(training, "best_device", lambda: "cpu")
+    return arch("tiny-llama", 32, 3), arch("tiny-gemma3", 32, 3, family="gemma3")
+
+
+@pytest.mark.slow  # torch + two tiny models: ~10 s alone, ~3 s when the engine tests already loaded them
+@pytest.mark.django_db
+def test_alignment_job_trains_stores_and_reports_progress(
+    tiny_pair: tuple[Any, Any], users: dict, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The real trainer on two tiny seeded models (llama → gemma3, d=32) through the gpu task."""
+    source, target = tiny_pair
     seen: list[tuple[float, str]] = []
-    monkeypatch.setattr(services, "run_alignment_job",
-                        lambda job, progress_cb=None, _real=services.run_alignment_job: _real(
+    monkeypatch.setattr(jobs, "run_alignment_job",
+                        lambda job, progress_cb=None, _real=jobs.run_alignment_job: _real(
                             job, lambda f, m: seen.append((f, m))))
     with django_capture_on_commit_callbacks(execute=True):
-        job = services.request_alignment(user=users["buyer"], source=source, target=target, num_anchors=100)
+        job = jobs.request_alignment(user=users["buyer"], source=source, target=target, num_anchors=100)
     job.refresh_from_db()
     assert job.status == AlignmentJob.Status.SUCCEEDED and job.progress == 1.0 and job.eta_seconds == 0.0
     assert job.matrix is not None and job.matrix.version == 1 and job.matrix.status == "active"
@@ -252,4 +264,45 @@ def test_alignment_job_trains_stores_and_reports_progress(
     assert stitching["pair"] == [job.matrix.best_source_layer, job.matrix.best_target_layer]
     assert 0.0 <= stitching["task_transfer"]["source_accuracy"] <= 1.0
     assert job.matrix.certificates.count() == 2
-    assert services.latest_certificate(job.matrix).payload["stitching"]["pair"] == stitching["pair"]
+    assert latest_certificate(job.matrix).payload["stitching"]["pair"] == stitching["pair"]
+
+
+# ------------------------------------------------------------------------------------------ commands
+@pytest.mark.slow  # trains on two tiny models, as the job above
+@pytest.mark.django_db
+def test_precompute_support_matrix_trains_with_the_jobs_recipe(
+    tiny_pair: tuple[Any, Any], tmp_path: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The command trains through ``training.train_and_store`` (all layers, ridge) and stores a certified v1."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    source, target = tiny_pair
+    out = StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("precompute_support_matrix", "--pairs", f"{source.name}:{target.name}", "--num-anchors", "100",
+                     "--device", "cpu", "--out-dir", str(tmp_path), stdout=out)
+    assert (tmp_path / "tiny-llama-to-tiny-gemma3.wmatrix").is_file()
+    matrix = active_matrix(source, target)
+    assert matrix is not None and matrix.version == 1 and len(matrix.layer_map) == 4
+    text = out.getvalue()
+    assert f"tiny-llama -> tiny-gemma3: v1 {matrix.public_id}" in text and "(signature valid)" in text
+
+
+@pytest.mark.django_db
+def test_precompute_support_matrix_stores_files_from_a_folder(
+    toy: dict, wmatrix_file: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    folder = wmatrix_file().parent
+    out = StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("precompute_support_matrix", "--pairs", "toy-src:toy-tgt", "toy-src:toy-other",
+                     "--from-dir", str(folder), stdout=out)
+    matrix = active_matrix(toy["source"], toy["target"])
+    assert matrix is not None and f"toy-src -> toy-tgt: v1 {matrix.public_id}" in out.getvalue()
+    assert "toy-src -> toy-other: no .wmatrix file" in out.getvalue()

@@ -14,16 +14,12 @@ import pytest
 from marketplace_helpers import D_SOURCE, D_TARGET, vector_bytes
 
 from alignment_plugins.vector_package import VectorPackage, content_hash
+from marketplace.catalog.delivery import delivery_bytes, delivery_package
+from marketplace.catalog.ledger import deposit
+from marketplace.catalog.listings import create_listing
 from marketplace.catalog.models import Purchase, VectorListing
-from marketplace.catalog.services import (
-    create_listing,
-    create_purchase,
-    delivery_bytes,
-    delivery_package,
-    deposit,
-    read_vector_file,
-    validate_vector_upload,
-)
+from marketplace.catalog.purchases import create_purchase
+from marketplace.catalog.vector_files import read_vector_file, validate_vector_upload
 from marketplace.errors import NotExportable, ValidationFailed
 
 pytestmark = pytest.mark.django_db
@@ -217,7 +213,7 @@ import numpy as np
 import django, os
 os.environ["DJANGO_SETTINGS_MODULE"] = "marketplace.settings.test"
 django.setup()
-import marketplace.api.views, marketplace.catalog.services
+import marketplace.api.views, marketplace.catalog.delivery
 from alignment_plugins.vector_package import VectorPackage, export_control_vector, llama_cpp_model_hint
 import gguf
 pkg = VectorPackage.create({3: np.ones(8, np.float32)}, source_model="smollm2-135m-instruct", source_fingerprint="",

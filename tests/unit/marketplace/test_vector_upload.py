@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from marketplace_helpers import D_SOURCE, vector_bytes
 
-from marketplace.catalog.services import read_vector_file, validate_vector_upload
+from marketplace.catalog.vector_files import read_vector_file, validate_vector_upload
 from marketplace.errors import ValidationFailed
 
 GOOD = np.linspace(-1.0, 1.0, D_SOURCE)

@@ -6,6 +6,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from marketplace import events
+from marketplace.alignment.drift import due_for_drift_check, run_drift_check
+from marketplace.alignment.models import WMatrix
+
 
 class Command(BaseCommand):
     help = ("Revalidate W-matrices whose last validation is older than DRIFT_REVALIDATE_AFTER_HOURS: enqueue the "
@@ -17,12 +21,8 @@ class Command(BaseCommand):
         parser.add_argument("--num-anchors", type=int, default=200, help="fresh anchors per check (with --now)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from marketplace import events
-        from marketplace.alignment import services
-        from marketplace.alignment.models import WMatrix
-
         matrices = (WMatrix.objects.filter(status=WMatrix.Status.ACTIVE) if options["all"]
-                    else services.due_for_drift_check())
+                    else due_for_drift_check())
         matrices = list(matrices.select_related("source", "target"))
         if not matrices:
             self.stdout.write("no matrix is due for a drift check")
@@ -30,7 +30,7 @@ class Command(BaseCommand):
         for matrix in matrices:
             label = f"{matrix.source.name} -> {matrix.target.name} v{matrix.version}"
             if options["now"]:
-                check = services.run_drift_check(matrix, num_anchors=options["num_anchors"])
+                check = run_drift_check(matrix, num_anchors=options["num_anchors"])
                 style = self.style.SUCCESS if check.status == "ok" else self.style.WARNING
                 self.stdout.write(style(f"{label}: {check.status} ({check.detail})"))
             else:

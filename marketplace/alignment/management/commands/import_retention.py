@@ -8,6 +8,12 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from alignment_plugins.certificate import CertificateError, read_json_file
+from marketplace.alignment import retention
+from marketplace.alignment.certificates import issue_certificate
+from marketplace.alignment.estimates import recompute_estimates
+from marketplace.alignment.matrices import active_matrix
+from marketplace.catalog.models import Architecture
+from marketplace.errors import ServiceError
 
 
 class Command(BaseCommand):
@@ -24,10 +30,6 @@ class Command(BaseCommand):
                             help="do not recompute the estimates (nor re-issue the certificates) of the imported pairs")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from marketplace.alignment import retention, services
-        from marketplace.catalog.models import Architecture
-        from marketplace.errors import ServiceError
-
         path: Path = options["path"]
         try:
             data = read_json_file(path)  # schema errors are reported by the import, which stores nothing then
@@ -47,11 +49,11 @@ class Command(BaseCommand):
         for source_name, target_name in result.pairs:
             source = Architecture.objects.get(name=source_name)
             target = Architecture.objects.get(name=target_name)
-            matrix = services.active_matrix(source, target)
+            matrix = active_matrix(source, target)
             if matrix is None:
                 self.stdout.write(f"{source_name} -> {target_name}: no active matrix, no estimates to recompute")
                 continue
-            estimates = services.recompute_estimates(matrix)
-            cert = services.issue_certificate(matrix)  # the certificate now states the measured retention
+            estimates = recompute_estimates(matrix)
+            cert = issue_certificate(matrix)  # the certificate now states the measured retention
             self.stdout.write(f"{source_name} -> {target_name}: {len(estimates)} estimate(s) recomputed; "
                               f"certificate {cert.public_id} re-issued with the measured retention")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -11,14 +10,15 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from marketplace.alignment.architectures import register_architectures
+from marketplace.alignment.certificates import latest_certificate, verify_certificate
+from marketplace.alignment.matrices import active_matrix, store_matrix
+from marketplace.alignment.matrix_files import read_header
+from marketplace.alignment.training import best_device, train_and_store
+from marketplace.catalog.models import Architecture
+from marketplace.errors import ServiceError
+
 DEFAULT_MODELS = ("smollm2-135m-instruct", "gemma3-270m", "qwen2.5-coder-0.5b-instruct")
-
-
-def _header(path: Path) -> dict[str, Any]:
-    from safetensors import safe_open
-
-    with safe_open(str(path), framework="numpy") as handle:
-        return json.loads((handle.metadata() or {}).get("metadata", "{}"))
 
 
 class Command(BaseCommand):
@@ -36,41 +36,32 @@ class Command(BaseCommand):
         parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from marketplace.alignment import services
-        from marketplace.catalog.models import Architecture
-        from marketplace.errors import ServiceError
-
         pairs = self._pairs(options["pairs"])
         names = sorted({name for pair in pairs for name in pair})
         missing = [n for n in names if not Architecture.objects.filter(name=n).exists()]
         if missing:
             self.stdout.write(f"registering {', '.join(missing)}")
-            services.register_architectures(missing)
+            register_architectures(missing)
         rows = {a.name: a for a in Architecture.objects.filter(name__in=names)}
         if options["from_dir"]:
             self._from_dir(options["from_dir"], pairs)
             return
         out_dir = options["out_dir"] or Path(settings.ALIGNMENT_MATRIX_DIR)
         out_dir.mkdir(parents=True, exist_ok=True)
-        device = options["device"] or services._best_device()
+        device = options["device"] or best_device()
         for source, target in pairs:
             if not (rows[source].runnable and rows[target].runnable):
                 self.stdout.write(self.style.WARNING(f"{source} -> {target}: not runnable here, skipped"))
                 continue
-            current = services.active_matrix(rows[source], rows[target])
+            current = active_matrix(rows[source], rows[target])
             if current is not None and not options["retrain"]:
                 self.stdout.write(f"{source} -> {target}: active v{current.version} ({current.public_id}), skipped")
                 continue
             started = time.monotonic()
             self.stdout.write(f"{source} -> {target}: training on {options['num_anchors']} anchors ({device})")
-            from alignment_plugins.trainer import WMatrixTrainer
-
-            trainer = WMatrixTrainer(source, target, device=device)
-            trainer.configure(num_anchors=options["num_anchors"], layers="all", optimization="ridge")
-            engine = trainer.train(epochs=0, validation_split=0.2)
-            path = engine.save(out_dir / f"{source}-to-{target}.wmatrix")
             try:
-                matrix = services.store_matrix(path)
+                matrix = train_and_store(source, target, num_anchors=options["num_anchors"],
+                                         path=out_dir / f"{source}-to-{target}.wmatrix", device=device)
             except ServiceError as exc:
                 raise CommandError(str(exc)) from None
             self._report(matrix, time.monotonic() - started)
@@ -87,15 +78,12 @@ class Command(BaseCommand):
         return pairs
 
     def _from_dir(self, folder: Path, pairs: list[tuple[str, str]]) -> None:
-        from marketplace.alignment import services
-        from marketplace.errors import ServiceError
-
         if not folder.is_dir():
             raise CommandError(f"{folder} is not a folder")
         found: dict[tuple[str, str], Path] = {}
         for path in sorted(folder.glob("*.wmatrix")):
             try:
-                meta = _header(path)
+                meta = read_header(path)
             except Exception as exc:  # not a readable file: say so and go on
                 self.stdout.write(self.style.WARNING(f"{path.name}: unreadable ({exc})"))
                 continue
@@ -108,14 +96,12 @@ class Command(BaseCommand):
                 continue
             started = time.monotonic()
             try:
-                matrix = services.store_matrix(found[pair])
+                matrix = store_matrix(found[pair])
             except ServiceError as exc:
                 raise CommandError(str(exc)) from None
             self._report(matrix, time.monotonic() - started)
 
     def _report(self, matrix: Any, seconds: float) -> None:
-        from marketplace.alignment.services import latest_certificate, verify_certificate
-
         cert = latest_certificate(matrix)
         best = matrix.best_metrics
         self.stdout.write(self.style.SUCCESS(

@@ -6,6 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from marketplace.alignment.architectures import register_architectures
+
 
 class Command(BaseCommand):
     help = "Register every model the alignment engine knows (packaged GGUF models are converted once, cached)."
@@ -14,8 +16,6 @@ class Command(BaseCommand):
         parser.add_argument("names", nargs="*", help="only these model names (default: all)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from marketplace.alignment.services import register_architectures
-
         rows = register_architectures(options["names"] or None)
         width = max((len(r.name) for r in rows), default=4)
         for row in rows:

@@ -1,0 +1,61 @@
+"""Training a matrix: the one recipe (all source layers, ridge, 80/10/10 split) that alignment jobs, the
+``precompute_support_matrix`` command and the demo use to train a pair and store it as its next version."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from marketplace.alignment.matrices import store_matrix
+from marketplace.alignment.models import WMatrix
+
+log = logging.getLogger(__name__)
+
+#: Held-out share of the anchors: half validation, half test (the trainer's 80/10/10 split).
+VALIDATION_SPLIT = 0.2
+
+Progress = Callable[[float, str], None]
+
+
+def best_device() -> str:
+    """"cuda" when a GPU is visible to torch, else "cpu"."""
+    import torch  # only on the training path (GPU worker, commands): the web process and CPU worker never get here
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def train_and_store(source: str, target: str, *, num_anchors: int, path: Path, device: str | None = None,
+                    report: Progress | None = None) -> WMatrix:
+    """Train a W-Matrix from model `source` to `target` on `num_anchors` built-in anchors, write it to `path` and
+    store it as the pair's next active version (``store_matrix``: certificate issued, estimates recomputed).
+
+    Recipe: ``WMatrixTrainer`` over all source layers, ridge maps along the CKA layer map, 80/10/10 train /
+    validation / test split (held-out metrics on the test split). `report(fraction 0..1, message)` is called per
+    phase: loading both models on `device` (default ``best_device()``), sampling anchors, extracting each model's
+    hidden states (cached on disk, so the trainer's own pass reads them back), layer correspondence and fit,
+    storing.
+    """
+    # Model-running engine code: imported on the training path only, never by the web process or CPU worker.
+    from alignment_plugins.extraction import extract, resolve_layers
+    from alignment_plugins.models import load_model
+    from alignment_plugins.trainer import WMatrixTrainer
+
+    say = report or (lambda fraction, message: None)
+    device = device or best_device()
+    say(0.0, f"loading {source} and {target} on {device}")
+    source_model = load_model(source, device=device)
+    target_model = load_model(target, device=device)
+    trainer = WMatrixTrainer(source_model, target_model, device=device)
+    trainer.configure(num_anchors=num_anchors, layers="all", optimization="ridge")
+    say(0.05, f"sampling {num_anchors} anchors")
+    anchors = trainer.prepare_anchors(VALIDATION_SPLIT)[0]
+    for fraction, model in ((0.10, source_model), (0.45, target_model)):
+        layers = resolve_layers("all", model.num_layers)
+        say(fraction, f"extracting {model.name} hidden states ({len(anchors)} anchors, {len(layers)} layers)")
+        extract(model, anchors, layers, pooling=trainer.pooling, cache=True)
+    say(0.80, "layer correspondence (CKA) and ridge fit")
+    engine = trainer.train(epochs=0, validation_split=VALIDATION_SPLIT)
+    say(0.95, "storing the matrix and issuing its certificate")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return store_matrix(engine.save(path))

@@ -1,0 +1,76 @@
+"""The AMEM ledger: accounts, deposits and the money movement of a sale, always as double entries.
+
+Nothing else writes ledger rows or balances: every transaction's entries share one id and sum to zero.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+
+from marketplace.catalog.models import Account, LedgerEntry, Purchase
+from marketplace.errors import ValidationFailed
+
+
+def as_amount(value: Any, what: str) -> Decimal:
+    """`value` as an AMEM amount (Decimal, finite, at most 4 decimals); ValidationFailed naming `what` otherwise."""
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise ValidationFailed(f"{what} must be a decimal number, got {value!r}") from None
+    if not amount.is_finite():
+        raise ValidationFailed(f"{what} must be finite, got {value!r}")
+    if amount != amount.quantize(Decimal("0.0001")):
+        raise ValidationFailed(f"{what} has more than 4 decimal places: {value!r}")
+    return amount
+
+
+def get_account(user: Any) -> Account:
+    """Return the user's AMEM account, creating an empty one on first use."""
+    account, _ = Account.objects.get_or_create(user=user)
+    return account
+
+
+def deposit(user: Any, amount: Decimal, memo: str = "") -> uuid.UUID:
+    """Credit `amount` AMEM to the user; returns the ledger transaction id.
+
+    Double entry: the platform's issuance side (account=None, kind=mint, −amount) and the user's side
+    (kind=deposit, +amount) share one transaction id, so every transaction sums to zero.
+    """
+    amount = as_amount(amount, "deposit amount")
+    if amount <= 0:
+        raise ValidationFailed(f"deposit amount must be positive, got {amount}")
+    txid = uuid.uuid4()
+    with transaction.atomic():
+        account = get_account(user)
+        Account.objects.select_for_update().filter(pk=account.pk).update(balance=F("balance") + amount)
+        LedgerEntry.objects.bulk_create([
+            LedgerEntry(transaction_id=txid, account=None, amount=-amount, kind=LedgerEntry.Kind.MINT,
+                        memo=memo[:200]),
+            LedgerEntry(transaction_id=txid, account=account, amount=amount, kind=LedgerEntry.Kind.DEPOSIT,
+                        memo=memo[:200]),
+        ])
+    return txid
+
+
+def record_sale(purchase: Purchase, buyer_account: Account, seller_account: Account) -> uuid.UUID:
+    """Move the purchase's price (AMEM) from the buyer's to the seller's account; returns the transaction id.
+
+    Double entry: buyer −price (kind=purchase) and seller +price (kind=sale) share one transaction id. Call inside
+    the purchase's transaction with both accounts locked (``create_purchase`` does).
+    """
+    price, txid = purchase.price, uuid.uuid4()
+    Account.objects.filter(pk=buyer_account.pk).update(balance=F("balance") - price)
+    Account.objects.filter(pk=seller_account.pk).update(balance=F("balance") + price)
+    memo = f"{purchase.public_id} {purchase.listing.public_id}"
+    LedgerEntry.objects.bulk_create([
+        LedgerEntry(transaction_id=txid, account=buyer_account, amount=-price, kind=LedgerEntry.Kind.PURCHASE,
+                    purchase=purchase, memo=memo),
+        LedgerEntry(transaction_id=txid, account=seller_account, amount=price, kind=LedgerEntry.Kind.SALE,
+                    purchase=purchase, memo=memo),
+    ])
+    return txid

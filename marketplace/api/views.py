@@ -431,15 +431,15 @@ class PurchaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     def download(self, request, public_id=None):
         purchase = self.get_object()
         _require_delivered(purchase)
-        filename = f"{purchase.listing.public_id}__{purchase.target_model.name}.safetensors"
-        return _file_response(purchase.translated_vector, filename, "application/octet-stream")
+        return _delivery_response(purchase, "safetensors")
 
     @extend_schema(
         summary="Download the delivered vector as safetensors, a vector package or a llama.cpp control vector",
         description=(
-            "`format=safetensors` (default): the delivered file (same as `download/`). `format=vpkg`: a vector "
-            "package of the target model, method `transferred`, with `transfer` metadata (matrix id and version, "
-            "source model and layer, norm mode, norms). `format=gguf`: a llama.cpp control-vector GGUF "
+            "`format=safetensors` (default): the delivered vector as tensor `vector`, the package's metadata as JSON "
+            "under the header key `metadata` (same as `download/`). `format=vpkg`: the stored vector package of the "
+            "target model, method `transferred`, with `transfer` metadata (matrix id and version, source model and "
+            "layer, norm mode, norms). `format=gguf`: a llama.cpp control-vector GGUF "
             "(`--control-vector`), the delivered layer L written as `direction.{L-1}`, model hint from the target "
             "model's family; a vector delivered at layer 0 or 1, or for a model llama.cpp cannot run, is 409."
         ),
@@ -455,15 +455,17 @@ class PurchaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         if fmt not in delivery.DELIVERY_FORMATS:
             raise ValidationError({"format": [f"must be one of {list(delivery.DELIVERY_FORMATS)}"]})
         _require_delivered(purchase)
-        filename = delivery.delivery_filename(purchase, fmt)
-        content_type = delivery.DELIVERY_FORMATS[fmt][1]
-        if fmt == "safetensors":
-            return _file_response(purchase.translated_vector, filename, content_type)
-        content = delivery.delivery_bytes(purchase, fmt)
-        response = HttpResponse(content, content_type=content_type)
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        response["X-Content-SHA256"] = hashlib.sha256(content).hexdigest()
-        return response
+        return _delivery_response(purchase, fmt)
+
+
+def _delivery_response(purchase: Purchase, fmt: str) -> HttpResponse:
+    """The delivered vector in `fmt` as an attachment, with its sha256 in ``X-Content-SHA256``."""
+    filename = delivery.delivery_filename(purchase, fmt)
+    content = delivery.delivery_bytes(purchase, fmt)
+    response = HttpResponse(content, content_type=delivery.DELIVERY_FORMATS[fmt][1])
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["X-Content-SHA256"] = hashlib.sha256(content).hexdigest()
+    return response
 
 
 def _require_delivered(purchase: Purchase) -> None:

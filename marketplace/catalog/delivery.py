@@ -1,9 +1,8 @@
-"""Delivery: a paid purchase's vector translated into the target model's space and stored (gpu queue), and the
-buyer's downloads of it (safetensors, vector package, llama.cpp control vector)."""
+"""Delivery: a paid purchase's vector translated into the target model's space and stored as a vector package of the
+target model (gpu queue), and the buyer's downloads of it (safetensors, the package, llama.cpp control vector)."""
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,13 @@ from alignment_plugins.vector_package import (
 from marketplace.alignment.matrices import active_matrix
 from marketplace.alignment.translation import RESCALE_RULE, translate_vector
 from marketplace.catalog.models import Architecture, Purchase
-from marketplace.catalog.vector_files import package_provenance, read_vector_file, vector_file_bytes, vector_sha256
+from marketplace.catalog.vector_files import (
+    delivered_package,
+    package_download,
+    read_package,
+    read_stored,
+    vector_sha256,
+)
 from marketplace.errors import Conflict, NotExportable, NotFound, ValidationFailed
 
 #: Download formats of a delivered vector: format -> (file suffix, Content-Type).
@@ -39,8 +44,8 @@ def deliver_purchase(purchase: Purchase) -> None:
     Translated with ``alignment.translation.translate_vector`` through the matrix recorded on the purchase (the
     version the buyer was quoted), else the pair's active one. Source, mapped and delivered norms, the
     factor, layers, matrix version, norm mode ("map": the norm the map implies; "native" for an identity delivery),
-    the listing's package provenance (``package_provenance``, null for a plain upload) and the vector's sha256 go
-    into the file's JSON metadata header (the vpkg and GGUF downloads are built from it).
+    the listing's package provenance and the vector's sha256 are recorded in the stored package
+    (``vector_files.delivered_package``), from which every download is made.
     Same source and target: the vector is copied. Already delivered: nothing happens.
     """
     purchase = Purchase.objects.select_related("listing__source_model", "target_model", "matrix").get(pk=purchase.pk)
@@ -48,13 +53,12 @@ def deliver_purchase(purchase: Purchase) -> None:
         return
     listing = purchase.listing
     Purchase.objects.filter(pk=purchase.pk).update(status=Purchase.Status.PROCESSING)
-    vector, _ = read_vector_file(listing.vector_file)
+    vector = read_package(listing.vector_file).vector(listing.layer)
     source_norm = float(np.linalg.norm(vector.astype(np.float64)))
     meta: dict[str, Any] = {
         "purchase": purchase.public_id, "listing": listing.public_id,
         "source_model": listing.source_model.name, "target_model": purchase.target_model.name,
         "source_layer": listing.layer, "source_norm": source_norm, "source_sha256": listing.vector_sha256,
-        "package": package_provenance(listing.package),
     }
     if purchase.target_model_id == listing.source_model_id:
         delivered = vector.astype(np.float32)
@@ -77,8 +81,8 @@ def deliver_purchase(purchase: Purchase) -> None:
         raise ValueError("the translated vector has non-finite values")
     meta.update(dim=int(delivered.shape[0]), sha256=vector_sha256(delivered),
                 delivered_at=timezone.now().isoformat(timespec="seconds"))
-    content = vector_file_bytes(delivered, json_safe(meta))
-    purchase.translated_vector.save(f"{purchase.public_id}.safetensors", ContentFile(content), save=False)
+    content = delivered_package(purchase, delivered, json_safe(meta)).to_bytes()
+    purchase.translated_vector.save(f"{purchase.public_id}.vpkg", ContentFile(content), save=False)
     purchase.target_layer = meta["target_layer"]
     purchase.status = Purchase.Status.DELIVERED
     purchase.delivered_at = timezone.now()
@@ -95,75 +99,16 @@ def _check_delivered(purchase: Purchase) -> None:
         )
 
 
-def delivered_vector(purchase: Purchase) -> tuple[np.ndarray, dict[str, Any]]:
-    """(vector, metadata) of a delivered purchase's file; Conflict (409) while it is not delivered."""
-    _check_delivered(purchase)
-    return read_vector_file(purchase.translated_vector)
-
-
 def delivery_filename(purchase: Purchase, fmt: str) -> str:
     """The download file name of a purchase in `fmt` (``<listing>__<target model><suffix>``)."""
     return f"{purchase.listing.public_id}__{purchase.target_model.name}{DELIVERY_FORMATS[fmt][0]}"
 
 
-def delivery_package(purchase: Purchase) -> Any:
-    """The delivered vector as a ``VectorPackage`` of the target model (one layer: the delivered layer).
-
-    Translated through a W-Matrix: method "transferred" and a ``transfer`` record (matrix id, version, method and
-    file digest, source model and layer, norm mode, norms, rescale factor). Same model (identity delivery): the
-    listing's own method, ``transfer.matrix`` null and norm mode "native". Capability, domain, contrastive data
-    hash, recommended coefficient, pooling and token position come from the listing's package; for a plain upload
-    the capability is the listing's name and the unknown keys say "unknown".
-    """
-    vector, meta = delivered_vector(purchase)
-    listing, target = purchase.listing, purchase.target_model
-    provenance = meta.get("package") or package_provenance(listing.package) or {}
-    layer = int(meta.get("target_layer", purchase.target_layer))
-    matrix_id = meta.get("matrix")
-    transferred = matrix_id is not None
-    norm_mode = meta.get("norm_mode") or ("map" if transferred else "native")
-    norms = {key: meta[key] for key in ("source_norm", "mapped_norm", "delivered_norm", "source_standardized_norm")
-             if meta.get(key) is not None}
-    transfer: dict[str, Any] = {
-        "matrix": matrix_id, "matrix_version": meta.get("matrix_version"),
-        "matrix_method": meta.get("method") if transferred else None,
-        "wmatrix_sha256": purchase.matrix.file_sha256 if transferred and purchase.matrix_id else None,
-        "source_model": meta.get("source_model", listing.source_model.name),
-        "source_layer": meta.get("source_layer", listing.layer), "target_layer": layer,
-        "source_sha256": meta.get("source_sha256", listing.vector_sha256),
-        "source_fingerprint": provenance.get("source_fingerprint", ""),
-        "source_method": provenance.get("method"),
-        "norm_mode": norm_mode, "norms": norms, "rescale_factor": meta.get("rescale_factor"),
-    }
-    if meta.get("rescale"):
-        transfer["rescale"] = meta["rescale"]
-    extra: dict[str, Any] = {"purchase": purchase.public_id, "listing": listing.public_id,
-                             "delivered_at": meta.get("delivered_at"), "sha256": meta.get("sha256")}
-    if not provenance:
-        extra["provenance"] = ("plain safetensors upload: pooling, token position and special-token handling of the "
-                               "source vector are unknown")
-    num_layers = target.num_layers if target.num_layers and target.num_layers >= layer else None
-    try:
-        return VectorPackage.create(
-            {layer: vector},
-            source_model=target.name,
-            source_fingerprint=target.weight_fingerprint or "",
-            method="transferred" if transferred else str(provenance.get("method") or "unknown"),
-            capability=str(provenance.get("capability") or listing.name),
-            domain=str(provenance.get("domain") or listing.capability_domain),
-            contrastive_data_hash=str(provenance.get("contrastive_data_hash") or ""),
-            recommended_coefficient=float(provenance.get("recommended_coefficient", 1.0)),
-            grade=listing.grade,
-            token_position=str(provenance.get("token_position") or "unknown"),
-            pooling=str(provenance.get("pooling") or "unknown"),
-            special_tokens_excluded=bool(provenance.get("special_tokens_excluded", False)),
-            num_layers=num_layers,
-            description=listing.description or None,
-            transfer=json.loads(json.dumps(transfer, allow_nan=False)),
-            extra=extra,
-        )
-    except (VectorPackageError, ValueError, TypeError) as exc:
-        raise NotExportable(f"the delivered vector of {purchase.public_id} cannot be packaged: {exc}") from None
+def delivery_package(purchase: Purchase) -> VectorPackage:
+    """The delivered vector as stored: a ``VectorPackage`` of the target model (one layer: the delivered layer);
+    Conflict (409) while it is not delivered. See ``vector_files.delivered_package`` for its metadata."""
+    _check_delivered(purchase)
+    return read_stored(purchase.translated_vector)[1]
 
 
 def control_vector_hint(target: Architecture) -> str:
@@ -209,14 +154,13 @@ def delivery_control_vector(purchase: Purchase) -> bytes:
 
 
 def delivery_bytes(purchase: Purchase, fmt: str) -> bytes:
-    """The delivered vector's file in `fmt` ("safetensors", "vpkg" or "gguf"); see DELIVERY_FORMATS."""
+    """The delivered vector's file in `fmt` (see DELIVERY_FORMATS): "vpkg" the stored package file (validated),
+    "safetensors" its vector as a plain safetensors file (``vector_files.package_download``), "gguf" a llama.cpp
+    control vector."""
     if fmt not in DELIVERY_FORMATS:
         raise ValidationFailed(f"format must be one of {', '.join(DELIVERY_FORMATS)}, got {fmt!r}")
-    if fmt == "vpkg":
-        return delivery_package(purchase).to_bytes()
     if fmt == "gguf":
         return delivery_control_vector(purchase)
     _check_delivered(purchase)
-    stored = purchase.translated_vector
-    with stored.storage.open(stored.name, "rb") as handle:
-        return handle.read()
+    data, package = read_stored(purchase.translated_vector)
+    return data if fmt == "vpkg" else package_download(package)

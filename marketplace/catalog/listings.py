@@ -12,7 +12,7 @@ from django.db import transaction
 from marketplace import events
 from marketplace.catalog.ledger import as_amount
 from marketplace.catalog.models import Architecture, VectorListing
-from marketplace.catalog.vector_files import read_vector_upload, vector_file_bytes, vector_sha256
+from marketplace.catalog.vector_files import listing_package, read_vector_upload, vector_sha256
 from marketplace.errors import ValidationFailed
 
 
@@ -34,8 +34,8 @@ def create_listing(
     (0 = embeddings), price ≥ 0 with at most 4 decimals, a known grade, a non-empty name and domain, and a valid
     vector (``validate_vector_upload``): a plain safetensors vector, or a vector package for this source model
     (layer None: the package's only layer), whose metadata is kept in ``listing.package``. The listing's vector is
-    stored as a float32 safetensors file; ``vector_sha256`` is the digest of its float32 bytes. Nothing is stored
-    when any rule fails.
+    stored as a one-layer vector package (``vector_files.listing_package``); ``vector_sha256`` is the digest of its
+    float32 bytes. Nothing is stored when any rule fails.
     """
     if not source_model.runnable:
         raise ValidationFailed(
@@ -77,12 +77,8 @@ def create_listing(
             vector_norm=float(np.linalg.norm(vector.astype(np.float64))), vector_sha256=digest,
             package=package, status=VectorListing.Status.ACTIVE,
         )
-        file_meta: dict[str, Any] = {"listing": listing.public_id, "source_model": source_model.name,
-                                     "layer": layer, "sha256": digest}
-        if package:
-            file_meta["package"] = package
-        content = vector_file_bytes(vector, file_meta)
-        listing.vector_file.save(f"{listing.public_id}.safetensors", ContentFile(content), save=False)
+        content = listing_package(listing, vector, package).to_bytes()
+        listing.vector_file.save(f"{listing.public_id}.vpkg", ContentFile(content), save=False)
         listing.save()
         events.listing_created(listing.id)
     return listing

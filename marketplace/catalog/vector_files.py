@@ -1,7 +1,12 @@
-"""Vector files: uploads (a plain safetensors vector or a vector package, validated in full), the stored vector
-files (float32 safetensors with a JSON metadata header) and their digests.
+"""Vector files: every capability vector the marketplace stores is an engine vector package (``.vpkg``).
 
-A leaf module (numpy, safetensors, the engine's ``vector_package``): it imports no service and queries nothing.
+Uploads are a plain safetensors vector or a vector package (``read_vector_upload``, validated in full); the listing
+stores either as a one-layer package (``listing_package``). A delivery is stored as a package of the target model
+(``delivered_package``). Downloads are that package, a plain safetensors file (``plain_vector_bytes``: tensor
+"vector", the package metadata as JSON in the header) or a llama.cpp control vector built from it.
+
+A leaf module (numpy, safetensors, the engine's ``vector_package``): it reads the fields of the rows it is given and
+queries nothing, so services and data migrations (historical rows) share it.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +22,7 @@ import numpy as np
 from django.conf import settings
 from safetensors.numpy import load, save
 
+from alignment_plugins.certificate import canonical_json, json_safe
 from alignment_plugins.vector_package import FORMAT as PACKAGE_FORMAT
 from alignment_plugins.vector_package import VectorPackage, VectorPackageError
 from marketplace.errors import ValidationFailed
@@ -25,6 +32,8 @@ _DTYPES = {"F16": "float16", "F32": "float32", "F64": "float64"}
 #: Package keys a delivered vector keeps from the listing's package (its provenance).
 PROVENANCE_KEYS = ("method", "capability", "domain", "contrastive_data_hash", "recommended_coefficient",
                    "token_position", "pooling", "special_tokens_excluded", "source_fingerprint")
+PLAIN_UPLOAD = ("plain safetensors upload: pooling, token position and special-token handling of the source vector "
+                "are unknown")
 
 
 # ---------------------------------------------------------------------------------------------------- uploads
@@ -64,15 +73,16 @@ def read_vector_upload(
         raise ValidationFailed(f"vector file is {len(data)} bytes; the limit is {limit} bytes")
     if not data:
         raise ValidationFailed("vector file is empty")
-    header = _safetensors_header(data)
+    header = safetensors_header(data)
     file_meta = header.get("__metadata__")
     if isinstance(file_meta, dict) and file_meta.get("format") == PACKAGE_FORMAT:
         return _read_package_upload(data, expected_dim=expected_dim, source_model=source_model, layer=layer)
     return VectorUpload(_plain_vector(data, header, expected_dim), layer, None)
 
 
-def _safetensors_header(data: bytes) -> dict[str, Any]:
-    """Parse the JSON header of a safetensors file (8-byte little-endian length, then JSON)."""
+def safetensors_header(data: bytes) -> dict[str, Any]:
+    """Parse the JSON header of a safetensors file (8-byte little-endian length, then JSON); ValidationFailed when
+    it is not one."""
     if len(data) < 8:
         raise ValidationFailed("not a safetensors file: it is shorter than the 8-byte header length")
     (length,) = struct.unpack("<Q", data[:8])
@@ -164,19 +174,28 @@ def vector_sha256(vector: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(vector, dtype="<f4").tobytes()).hexdigest()
 
 
-def vector_file_bytes(vector: np.ndarray, metadata: dict[str, Any]) -> bytes:
-    """A float32 safetensors file holding ``vector`` under the key "vector" with a JSON metadata header."""
-    header = {"format": "capability-vector", "metadata": json.dumps(metadata, sort_keys=True, allow_nan=False)}
-    return save({VECTOR_KEY: np.ascontiguousarray(vector, dtype=np.float32)}, metadata=header)
+def plain_vector_bytes(vector: np.ndarray, metadata: Mapping[str, str] | None = None) -> bytes:
+    """A plain safetensors file: the float32 vector under "vector" and `metadata` (strings) in its header."""
+    return save({VECTOR_KEY: np.ascontiguousarray(vector, dtype=np.float32)}, metadata=dict(metadata or {}))
 
 
-def read_vector_file(field_file: Any) -> tuple[np.ndarray, dict[str, Any]]:
-    """Read a stored vector file (a FieldFile); return (float32 vector, its JSON metadata)."""
+# ---------------------------------------------------------------------------------------------- stored files
+def read_stored(field_file: Any) -> tuple[bytes, VectorPackage]:
+    """The bytes of a stored package file (a FieldFile) and the package they hold, validated (integrity included)."""
     with field_file.open("rb") as handle:
         data = handle.read()
-    header = _safetensors_header(data)
-    meta = header.get("__metadata__") or {}
-    return load(data)[VECTOR_KEY].astype(np.float32), json.loads(meta.get("metadata", "{}"))
+    return data, VectorPackage.from_bytes(data, field_file.name)
+
+
+def read_package(field_file: Any) -> VectorPackage:
+    """The vector package of a stored file (a FieldFile), validated (integrity digest included)."""
+    return read_stored(field_file)[1]
+
+
+def package_download(package: VectorPackage) -> bytes:
+    """The safetensors download of a one-layer package: its vector under "vector", the package's metadata as
+    canonical JSON under the header key "metadata" (no format tag or digest: a plain vector file, re-uploadable)."""
+    return plain_vector_bytes(package.vector(), {"metadata": canonical_json(package.metadata)})
 
 
 def package_provenance(package: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -184,3 +203,85 @@ def package_provenance(package: dict[str, Any] | None) -> dict[str, Any] | None:
     if not package:
         return None
     return {key: package[key] for key in PROVENANCE_KEYS if key in package}
+
+
+def _num_layers(model: Any, layer: int) -> int | None:
+    return model.num_layers if model.num_layers and model.num_layers >= layer else None
+
+
+def listing_package(listing: Any, vector: np.ndarray, upload: dict[str, Any] | None) -> VectorPackage:
+    """The file a listing stores: a one-layer package of its source model at ``listing.layer``.
+
+    A package upload keeps its metadata (provenance, creation time, library version); a plain upload gets method,
+    token position and pooling "unknown", capability = the listing's name, domain = its capability domain,
+    recommended coefficient 1 and a provenance note. ``extra`` records the listing id and the vector's sha256.
+    """
+    layer, source = int(listing.layer), listing.source_model
+    extra = {"listing": listing.public_id, "sha256": listing.vector_sha256}
+    if upload:
+        meta = {key: value for key, value in upload.items() if key not in ("layers", "hidden_size")}
+        meta["extra"] = {**(upload.get("extra") or {}), **extra}
+        return VectorPackage({layer: vector}, meta)
+    return VectorPackage.create(
+        {layer: vector}, source_model=source.name, source_fingerprint=source.weight_fingerprint or "",
+        method="unknown", capability=listing.name, domain=listing.capability_domain, contrastive_data_hash="",
+        grade=listing.grade, token_position="unknown", pooling="unknown", special_tokens_excluded=False,
+        num_layers=_num_layers(source, layer), description=listing.description or None,
+        extra={**extra, "provenance": PLAIN_UPLOAD},
+    )
+
+
+def delivered_package(purchase: Any, vector: np.ndarray, record: dict[str, Any]) -> VectorPackage:
+    """The file a delivery stores: a one-layer package of the target model at the delivered layer.
+
+    `record` describes the delivery (keys: target_layer, matrix, matrix_version, method (the matrix's), norm_mode,
+    source_model/layer/sha256, the norms, rescale_factor, rescale, delivered_at, sha256). Translated through a
+    W-Matrix: method "transferred" and a ``transfer`` record (matrix id, version, method and file digest, source
+    model and layer, norm mode, norms, rescale factor). Same model (identity delivery): the listing's own method,
+    ``transfer.matrix`` null and norm mode "native". Capability, domain, contrastive data hash, recommended
+    coefficient, pooling and token position come from the listing's package; for a plain upload the capability
+    is the listing's name and the unknown keys say "unknown".
+    """
+    listing, target = purchase.listing, purchase.target_model
+    provenance = package_provenance(listing.package) or {}
+    layer = int(record.get("target_layer", purchase.target_layer))
+    matrix_id = record.get("matrix")
+    transferred = matrix_id is not None
+    norm_mode = record.get("norm_mode") or ("map" if transferred else "native")
+    norms = {key: record[key] for key in ("source_norm", "mapped_norm", "delivered_norm", "source_standardized_norm")
+             if record.get(key) is not None}
+    transfer: dict[str, Any] = {
+        "matrix": matrix_id, "matrix_version": record.get("matrix_version"),
+        "matrix_method": record.get("method") if transferred else None,
+        "wmatrix_sha256": purchase.matrix.file_sha256 if transferred and purchase.matrix_id else None,
+        "source_model": record.get("source_model", listing.source_model.name),
+        "source_layer": record.get("source_layer", listing.layer), "target_layer": layer,
+        "source_sha256": record.get("source_sha256", listing.vector_sha256),
+        "source_fingerprint": provenance.get("source_fingerprint", ""),
+        "source_method": provenance.get("method"),
+        "norm_mode": norm_mode, "norms": norms, "rescale_factor": record.get("rescale_factor"),
+    }
+    if record.get("rescale"):
+        transfer["rescale"] = record["rescale"]
+    extra: dict[str, Any] = {"purchase": purchase.public_id, "listing": listing.public_id,
+                             "delivered_at": record.get("delivered_at"), "sha256": record.get("sha256")}
+    if not provenance:
+        extra["provenance"] = PLAIN_UPLOAD
+    return VectorPackage.create(
+        {layer: vector},
+        source_model=target.name,
+        source_fingerprint=target.weight_fingerprint or "",
+        method="transferred" if transferred else str(provenance.get("method") or "unknown"),
+        capability=str(provenance.get("capability") or listing.name),
+        domain=str(provenance.get("domain") or listing.capability_domain),
+        contrastive_data_hash=str(provenance.get("contrastive_data_hash") or ""),
+        recommended_coefficient=float(provenance.get("recommended_coefficient", 1.0)),
+        grade=listing.grade,
+        token_position=str(provenance.get("token_position") or "unknown"),
+        pooling=str(provenance.get("pooling") or "unknown"),
+        special_tokens_excluded=bool(provenance.get("special_tokens_excluded", False)),
+        num_layers=_num_layers(target, layer),
+        description=listing.description or None,
+        transfer=json_safe(transfer),
+        extra=json_safe(extra),
+    )

@@ -106,6 +106,10 @@ def make_listing(seller, archs) -> Callable[..., object]:
     from marketplace.catalog.models import VectorListing
 
     def _make(**overrides):
+        from safetensors.numpy import load
+
+        from marketplace.catalog.vector_files import listing_package
+
         data = vector_bytes(SRC_DIM, seed=overrides.pop("seed", 0))
         fields = {
             "seller": seller, "name": "Formal tone", "description": "more formal register",
@@ -115,7 +119,8 @@ def make_listing(seller, archs) -> Callable[..., object]:
         }
         fields.update(overrides)
         listing = VectorListing(**fields)
-        listing.vector_file.save("v.safetensors", ContentFile(data), save=False)
+        package = listing_package(listing, load(data)["vector"], None)  # stored as the services store it
+        listing.vector_file.save("v.vpkg", ContentFile(package.to_bytes()), save=False)
         listing.save()
         return listing
 

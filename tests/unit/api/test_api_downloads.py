@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from django.core.files.base import ContentFile
 
 from alignment_plugins.vector_package import VectorPackage
 from marketplace.catalog.models import Purchase, VectorListing
+from marketplace.catalog.vector_files import safetensors_header
 
 pytestmark = pytest.mark.django_db
 
@@ -144,12 +146,14 @@ def test_vector_download_in_three_formats(client_for, user, other_user, client_a
     assert detail["vector_urls"]["gguf"].endswith(f"{url}?format=gguf")
     stem = f"{purchase.listing.public_id}__tgt-llama"
 
-    response = buyer.get(url)  # default: safetensors, the delivered file itself
+    response = buyer.get(url)  # default: safetensors, the delivered vector under "vector" with the package metadata
     assert response.status_code == 200
-    delivered_file = b"".join(response.streaming_content)
-    stored = purchase.translated_vector
-    with stored.storage.open(stored.name, "rb") as handle:
-        assert delivered_file == handle.read()
+    delivered_file = response.content
+    with purchase.translated_vector.open("rb") as handle:
+        stored_file = handle.read()  # what the delivery stored
+    stored = VectorPackage.from_bytes(stored_file)
+    assert json.loads(safetensors_header(delivered_file)["__metadata__"]["metadata"]) == stored.metadata
+    assert response["X-Content-SHA256"] == hashlib.sha256(delivered_file).hexdigest()
     assert f'filename="{stem}.safetensors"' in response["Content-Disposition"]
     assert response["Content-Type"] == "application/octet-stream"
     from safetensors.numpy import load
@@ -162,6 +166,7 @@ def test_vector_download_in_three_formats(client_for, user, other_user, client_a
     assert response["Content-Type"] == "application/octet-stream"
     assert response["X-Content-SHA256"] == hashlib.sha256(response.content).hexdigest()
     package = VectorPackage.from_bytes(response.content)
+    assert response.content == stored_file  # the stored package itself
     meta = package.metadata
     assert (meta["method"], meta["source_model"], meta["layers"], meta["hidden_size"]) == (
         "transferred", "tgt-llama", [3], TGT_DIM)

@@ -7,8 +7,10 @@ from decimal import Decimal
 import pytest
 from api_helpers import TGT_DIM, error_of, vector_bytes
 from django.core.files.base import ContentFile
+from safetensors.numpy import load
 
 from marketplace.catalog.models import LedgerEntry, Purchase
+from marketplace.catalog.vector_files import delivered_package
 
 pytestmark = pytest.mark.django_db
 
@@ -72,7 +74,8 @@ def test_insufficient_funds_is_402(user, key_client, listing, wmatrix):
 def delivered(user, listing, archs, wmatrix):
     purchase = Purchase(buyer=user, listing=listing, target_model=archs["tgt"], price=listing.price,
                         idempotency_key="done", matrix=wmatrix, target_layer=1, status=Purchase.Status.DELIVERED)
-    purchase.translated_vector.save("out.safetensors", ContentFile(vector_bytes(TGT_DIM, seed=3)), save=False)
+    package = delivered_package(purchase, load(vector_bytes(TGT_DIM, seed=3))["vector"], {"matrix": wmatrix.public_id})
+    purchase.translated_vector.save("out.vpkg", ContentFile(package.to_bytes()), save=False)
     purchase.save()
     return purchase
 
@@ -86,7 +89,7 @@ def test_buyer_only_detail_and_download(delivered, client_for, user, other_user,
 
     response = buyer.get(f"{url}download/")
     assert response.status_code == 200
-    assert b"".join(response.streaming_content) == vector_bytes(TGT_DIM, seed=3)
+    assert load(response.content)["vector"].tobytes() == load(vector_bytes(TGT_DIM, seed=3))["vector"].tobytes()
     assert f'filename="{delivered.listing.public_id}__tgt-model.safetensors"' in response["Content-Disposition"]
 
     stranger = client_for(other_user)

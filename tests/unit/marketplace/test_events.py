@@ -19,7 +19,7 @@ from marketplace.catalog import delivery
 from marketplace.catalog.ledger import deposit
 from marketplace.catalog.models import Purchase, VectorListing
 from marketplace.catalog.purchases import create_purchase
-from marketplace.catalog.vector_files import read_vector_file
+from marketplace.catalog.vector_files import read_package
 from marketplace.errors import Conflict, ValidationFailed
 
 pytestmark = pytest.mark.django_db
@@ -99,7 +99,9 @@ def test_purchase_delivers_translated_vector(
     purchase.refresh_from_db()
     assert purchase.status == Purchase.Status.DELIVERED and purchase.delivered_at is not None
     assert purchase.target_layer == 1 and purchase.matrix_id == stored_matrix.id
-    delivered, meta = read_vector_file(purchase.translated_vector)
+    package = read_package(purchase.translated_vector)  # stored as a package of the target model
+    delivered, meta = package.vector(1), package.metadata
+    transfer, norms = meta["transfer"], meta["transfer"]["norms"]
     assert delivered.shape == (D_TARGET,) and delivered.dtype == np.float32
 
     engine = load_engine_matrix(stored_matrix)
@@ -110,14 +112,15 @@ def test_purchase_delivers_translated_vector(
     # ... rescaled to the same size in target standard deviations as the source has in source ones
     assert np.linalg.norm(delivered / linear.scale_y) == pytest.approx(
         np.linalg.norm(vector / linear.scale_x), rel=1e-5)
-    assert meta["mapped_norm"] == pytest.approx(float(np.linalg.norm(mapped)), rel=1e-6)
-    assert meta["delivered_norm"] == pytest.approx(float(np.linalg.norm(delivered)), rel=1e-5)
-    assert meta["source_norm"] == pytest.approx(float(np.linalg.norm(vector)), rel=1e-6)
-    assert (meta["source_layer"], meta["target_layer"], meta["matrix_version"]) == (2, 1, 1)
-    assert meta["matrix"] == stored_matrix.public_id and meta["target_model"] == "toy-tgt"
+    assert norms["mapped_norm"] == pytest.approx(float(np.linalg.norm(mapped)), rel=1e-6)
+    assert norms["delivered_norm"] == pytest.approx(float(np.linalg.norm(delivered)), rel=1e-5)
+    assert norms["source_norm"] == pytest.approx(float(np.linalg.norm(vector)), rel=1e-6)
+    assert (transfer["source_layer"], transfer["target_layer"], transfer["matrix_version"]) == (2, 1, 1)
+    assert package.layers == [1]
+    assert transfer["matrix"] == stored_matrix.public_id and meta["source_model"] == "toy-tgt"
     import hashlib
 
-    assert meta["sha256"] == hashlib.sha256(delivered.astype("<f4").tobytes()).hexdigest()
+    assert meta["extra"]["sha256"] == hashlib.sha256(delivered.astype("<f4").tobytes()).hexdigest()
 
 
 def test_identity_purchase_is_a_copy(toy: dict, users: dict, make_listing: Any,
@@ -128,9 +131,11 @@ def test_identity_purchase_is_a_copy(toy: dict, users: dict, make_listing: Any,
         purchase, _ = create_purchase(buyer=users["buyer"], listing=listing, target_model=toy["source"],
                                       idempotency_key="same-model")
     purchase.refresh_from_db()
-    delivered, meta = read_vector_file(purchase.translated_vector)
-    np.testing.assert_array_equal(delivered, vector.astype(np.float32))
-    assert purchase.status == "delivered" and meta["method"] == "identity" and meta["matrix"] is None
+    package = read_package(purchase.translated_vector)
+    np.testing.assert_array_equal(package.vector(1), vector.astype(np.float32))
+    transfer = package.metadata["transfer"]
+    assert purchase.status == "delivered" and package.metadata["source_model"] == "toy-src"  # identity: no matrix
+    assert transfer["matrix"] is None and transfer["norm_mode"] == "native" and transfer["rescale_factor"] == 1.0
 
 
 def test_failed_translation_marks_the_purchase(

@@ -3,6 +3,7 @@ vector as a package (.vpkg) or a llama.cpp control-vector GGUF."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from decimal import Decimal
@@ -12,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 from marketplace_helpers import D_SOURCE, D_TARGET, vector_bytes
+from safetensors.numpy import load as safetensors_load
 
 from alignment_plugins.vector_package import VectorPackage, content_hash
 from marketplace.catalog.delivery import delivery_bytes, delivery_package
@@ -19,7 +21,7 @@ from marketplace.catalog.ledger import deposit
 from marketplace.catalog.listings import create_listing
 from marketplace.catalog.models import Purchase, VectorListing
 from marketplace.catalog.purchases import create_purchase
-from marketplace.catalog.vector_files import read_vector_file, validate_vector_upload
+from marketplace.catalog.vector_files import read_package, safetensors_header, validate_vector_upload
 from marketplace.errors import NotExportable, ValidationFailed
 
 pytestmark = pytest.mark.django_db
@@ -49,20 +51,22 @@ def _list(users: dict, toy: dict, data: bytes, layer: int | None = 2, **fields: 
 # ------------------------------------------------------------------------------------------------ uploads
 def test_package_upload_stores_the_layer_vector_and_the_metadata(users: dict, toy: dict) -> None:
     listing = _list(users, toy, package_bytes(), layer=2)
-    stored, meta = read_vector_file(listing.vector_file)
-    np.testing.assert_array_equal(stored, VECTORS[2])
+    stored = read_package(listing.vector_file)  # the listing's file is a one-layer package
+    np.testing.assert_array_equal(stored.vector(2), VECTORS[2])
     assert listing.layer == 2 and listing.vector_dim == D_SOURCE
     package = listing.package
     assert (package["method"], package["capability"], package["domain"]) == ("caa", "politeness", "style")
     assert package["contrastive_data_hash"] == DATA_HASH and package["recommended_coefficient"] == 4.0
     assert package["layers"] == [1, 2, 3] and package["source_model"] == "toy-src"
-    assert meta["package"]["method"] == "caa" and meta["layer"] == 2  # the stored file describes itself too
+    meta = stored.metadata  # the stored file describes itself too
+    assert (meta["method"], meta["capability"], meta["layers"]) == ("caa", "politeness", [2])
+    assert meta["contrastive_data_hash"] == DATA_HASH and meta["extra"]["listing"] == listing.public_id
 
 
 def test_package_layer_is_taken_from_a_single_layer_package(users: dict, toy: dict) -> None:
     listing = _list(users, toy, package_bytes((3,)), layer=None)
     assert listing.layer == 3
-    np.testing.assert_array_equal(read_vector_file(listing.vector_file)[0], VECTORS[3])
+    np.testing.assert_array_equal(read_package(listing.vector_file).vector(3), VECTORS[3])
 
 
 def test_validate_vector_upload_accepts_a_package() -> None:
@@ -106,7 +110,11 @@ def test_bad_package_uploads_are_refused_and_nothing_is_stored(
 def test_plain_uploads_still_work(users: dict, toy: dict) -> None:
     listing = _list(users, toy, vector_bytes(np.arange(1, D_SOURCE + 1)), layer=1)
     assert listing.package == {} and listing.layer == 1
-    assert "package" not in read_vector_file(listing.vector_file)[1]
+    stored = read_package(listing.vector_file)  # converted to a package on upload, its provenance unknown
+    meta = stored.metadata
+    assert stored.layers == [1] and meta["method"] == "unknown" and meta["source_model"] == "toy-src"
+    assert meta["capability"] == "Polite" and "plain safetensors upload" in meta["extra"]["provenance"]
+    np.testing.assert_array_equal(stored.vector(1), np.arange(1, D_SOURCE + 1, dtype=np.float32))
 
 
 # ----------------------------------------------------------------------------------------------- delivery
@@ -136,8 +144,9 @@ def test_translated_delivery_as_package_and_control_vector(
     listing = _list(users, toy, package_bytes(), layer=3)
     purchase = _buy(users, listing, toy["target"], django_capture_on_commit_callbacks)
     assert purchase.target_layer == 2  # LAYER_MAP: 3 -> 2
-    delivered, meta = read_vector_file(purchase.translated_vector)
-    assert meta["norm_mode"] == "map" and meta["package"]["capability"] == "politeness"
+    stored = read_package(purchase.translated_vector)  # a delivery is stored as the target model's package
+    delivered = stored.vector(2)
+    assert stored.metadata["transfer"]["norm_mode"] == "map" and stored.metadata["capability"] == "politeness"
 
     package = VectorPackage.from_bytes(delivery_bytes(purchase, "vpkg"))
     np.testing.assert_array_equal(package.vector(2), delivered)
@@ -162,9 +171,9 @@ def test_translated_delivery_as_package_and_control_vector(
     assert list(tensors) == ["direction.1"]  # layer L -> direction.{L-1}
     np.testing.assert_array_equal(tensors["direction.1"], delivered)
 
-    stored = purchase.translated_vector
-    with stored.storage.open(stored.name, "rb") as handle:
-        assert delivery_bytes(purchase, "safetensors") == handle.read()
+    plain = delivery_bytes(purchase, "safetensors")  # the vector under "vector", the package metadata as JSON
+    np.testing.assert_array_equal(safetensors_load(plain)["vector"], delivered)
+    assert json.loads(safetensors_header(plain)["__metadata__"]["metadata"]) == m
     with pytest.raises(ValidationFailed, match="format must be one of"):
         delivery_bytes(purchase, "onnx")
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from marketplace_helpers import D_SOURCE, vector_bytes
 
-from marketplace.catalog.vector_files import read_vector_file, validate_vector_upload
+from marketplace.catalog.vector_files import read_package, validate_vector_upload
 from marketplace.errors import ValidationFailed
 
 GOOD = np.linspace(-1.0, 1.0, D_SOURCE)
@@ -82,12 +82,13 @@ def test_listing_stores_float32_file_with_digest(make_listing: Any) -> None:
 
     vector = np.linspace(0.5, 4.0, D_SOURCE)
     listing = make_listing(vector=vector)
-    stored, meta = read_vector_file(listing.vector_file)
-    np.testing.assert_array_equal(stored, vector.astype(np.float32))
+    stored = read_package(listing.vector_file)
+    np.testing.assert_array_equal(stored.vector(1), vector.astype(np.float32))
     assert listing.vector_dim == D_SOURCE
     assert listing.vector_norm == pytest.approx(float(np.linalg.norm(vector.astype(np.float32))), rel=1e-6)
-    assert listing.vector_sha256 == hashlib.sha256(vector.astype("<f4").tobytes()).hexdigest() == meta["sha256"]
-    assert meta["listing"] == listing.public_id and meta["layer"] == 1
+    extra = stored.metadata["extra"]
+    assert listing.vector_sha256 == hashlib.sha256(vector.astype("<f4").tobytes()).hexdigest() == extra["sha256"]
+    assert extra["listing"] == listing.public_id and stored.layers == [1]
 
 
 @pytest.mark.django_db

@@ -34,7 +34,7 @@ from marketplace.catalog.ledger import deposit, get_account
 from marketplace.catalog.listings import create_listing
 from marketplace.catalog.models import Architecture, Purchase, VectorListing
 from marketplace.catalog.purchases import create_purchase
-from marketplace.catalog.vector_files import read_vector_file, vector_file_bytes, vector_sha256
+from marketplace.catalog.vector_files import plain_vector_bytes, read_package, vector_sha256
 
 SOURCE, TARGET = "smollm2-135m-instruct", "gemma3-270m"
 LAYER = 15
@@ -161,7 +161,7 @@ class Command(BaseCommand):
             description=(f"Difference of mean {SOURCE} hidden states at layer {LAYER} between {DOMAIN_PLUS} and "
                          f"{DOMAIN_MINUS} anchor texts: steers toward code-like content."),
             source_model=source, layer=LAYER, capability_domain="code", grade="B", price=PRICE,
-            vector_bytes=vector_file_bytes(vector, {"made_by": "manage.py demo"}),
+            vector_bytes=plain_vector_bytes(vector, {"made_by": "manage.py demo"}),
         )
         return listing, info
 
@@ -202,20 +202,22 @@ class Command(BaseCommand):
         return purchase
 
     def show_delivery(self, purchase: Any, listing: Any, matrix: Any) -> None:
-        vector, meta = read_vector_file(purchase.translated_vector)
+        package = read_package(purchase.translated_vector)
+        vector, meta = package.vector(), package.metadata
+        transfer, norms = meta["transfer"], meta["transfer"]["norms"]
         sha = vector_sha256(vector)
         first = ", ".join(f"{v:+.4f}" for v in vector[:6])
         self.stdout.write(
             f"      status {purchase.status} at {purchase.delivered_at:%Y-%m-%d %H:%M:%S} UTC → "
             f"{purchase.translated_vector.name}"
         )
-        self.stdout.write(f"      {meta.get('target_model')} layer {meta.get('target_layer')}: dims {vector.shape[0]}, "
-                          f"norm {np.linalg.norm(vector):.4f} (raw map output {meta.get('mapped_norm', 0):.4f}, "
-                          f"rescale ×{meta.get('rescale_factor', 1):.3f}; "
-                          f"source norm {meta.get('source_norm', 0):.4f})")
+        self.stdout.write(f"      {meta['source_model']} layer {package.layers[0]}: dims {vector.shape[0]}, "
+                          f"norm {np.linalg.norm(vector):.4f} (raw map output {norms.get('mapped_norm', 0):.4f}, "
+                          f"rescale ×{transfer.get('rescale_factor') or 1:.3f}; "
+                          f"source norm {norms.get('source_norm', 0):.4f})")
         self.stdout.write(f"      first values [{first}, …]")
-        self.stdout.write(f"      sha256 {sha} ({'matches' if sha == meta.get('sha256') else 'DOES NOT MATCH'} "
-                          "the file's header)")
+        matches = sha == meta["extra"].get("sha256")
+        self.stdout.write(f"      sha256 {sha} ({'matches' if matches else 'DOES NOT MATCH'} the file's header)")
         out = Path(settings.BASE_DIR) / "out"
         out.mkdir(exist_ok=True)
         for fmt in ("vpkg", "gguf"):  # what GET /api/v1/purchases/<id>/vector/?format=… serves the buyer

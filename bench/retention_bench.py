@@ -294,7 +294,7 @@ def stitching(args: argparse.Namespace, work: Path) -> None:
 # ---------------------------------------------------------------------------------------------------- report
 def _delivered_norm(work: Path, source: str, target: str, cap_name: str, models: dict[str, int]) -> float:
     """Norm of the vector the marketplace delivers (same size in target standard deviations as the source vector
-    has in source standard deviations; see marketplace translate_for_purchase), raw target units."""
+    has in source standard deviations; see marketplace.alignment.translation.translate_vector), raw target units."""
     from alignment_plugins.vectors import standardized_rescale
     from alignment_plugins.wmatrix import WMatrix
 

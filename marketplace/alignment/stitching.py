@@ -51,15 +51,14 @@ def measure_stitching(matrix: WMatrix, *, num_texts: int = STITCHING_TEXTS, devi
         if not ok:
             log.info("stitching metrics of %s skipped: %s", matrix.public_id, reason)
             return {"not_measured": reason}
-    # Model-running engine code (it loads both models): imported on the GPU path only.
-    from alignment_plugins.models import load_model
+    # Model-running engine code (it runs both models): imported on the GPU path only.
     from alignment_plugins.stitching import certificate_metrics
 
     anchors = drift_anchors(matrix, num_anchors=2 * num_texts)
     texts, labels = anchors.texts, anchors.domains  # sampled grouped by domain: interleave the two halves
     engine = load_engine_matrix(matrix)
-    source = load_model(matrix.source.name, device=device)
-    target = load_model(matrix.target.name, device=device)
+    source = engine_models.load_model(matrix.source.name, device=device)
+    target = engine_models.load_model(matrix.target.name, device=device)
     metrics = certificate_metrics(
         source, target, engine, texts[1::2], labels=labels[1::2], train_texts=texts[0::2],
         train_labels=labels[0::2], max_texts=num_texts,

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from alignment_plugins import models as engine_models
 from marketplace.alignment.matrices import store_matrix
 from marketplace.alignment.models import WMatrix
 
@@ -38,14 +39,13 @@ def train_and_store(source: str, target: str, *, num_anchors: int, path: Path, d
     """
     # Model-running engine code: imported on the training path only, never by the web process or CPU worker.
     from alignment_plugins.extraction import extract, resolve_layers
-    from alignment_plugins.models import load_model
     from alignment_plugins.trainer import WMatrixTrainer
 
     say = report or (lambda fraction, message: None)
     device = device or best_device()
     say(0.0, f"loading {source} and {target} on {device}")
-    source_model = load_model(source, device=device)
-    target_model = load_model(target, device=device)
+    source_model = engine_models.load_model(source, device=device)
+    target_model = engine_models.load_model(target, device=device)
     trainer = WMatrixTrainer(source_model, target_model, device=device)
     trainer.configure(num_anchors=num_anchors, layers="all", optimization="ridge")
     say(0.05, f"sampling {num_anchors} anchors")

@@ -22,6 +22,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from alignment_plugins import models as engine_models
 from alignment_plugins.anchors import load_builtin
 from marketplace.alignment.architectures import register_architectures
 from marketplace.alignment.certificates import latest_certificate, verify_certificate
@@ -176,9 +177,8 @@ class Command(BaseCommand):
         """mean(hidden states | code texts) − mean(hidden states | general-knowledge texts) at `layer`."""
         # Model-running engine code: imported when the demo extracts, not when the command module is loaded.
         from alignment_plugins.extraction import extract
-        from alignment_plugins.models import load_model
 
-        model = load_model(model_name)
+        model = engine_models.load_model(model_name)
         plus, minus = self.domain_texts()
         a = extract(model, plus, [layer])[layer].astype(np.float64)
         b = extract(model, minus, [layer])[layer].astype(np.float64)

@@ -215,6 +215,31 @@ def test_capability_data_is_deterministic_and_held_out(name: str) -> None:
     assert all(p.positive != p.negative for p in cap.pairs)
 
 
+def test_lexicon_rate_counts_words_for_minus_against_per_word() -> None:
+    rates = vectors.lexicon_rate(["Le chat est sur la table, and the dog!", "", "Wow!! So good"],
+                                 ("le", "la", "est", "!", "wow"), ("the", "and"))
+    assert rates[0] == pytest.approx((4 - 2) / 10)  # le est la ! | and the; 9 words and "!"
+    assert rates[1] == 0.0
+    assert rates[2] == pytest.approx(3 / 5)  # wow ! ! so good: wow and both "!" count
+
+
+def test_capabilities_cover_kinds_and_half_are_read_on_generated_text() -> None:
+    caps = [get_capability(name) for name in CAPABILITIES]
+    assert len(caps) >= 6 and len({c.domain for c in caps}) >= 4
+    generated = [c for c in caps if c.scorer.endswith("_generation")]
+    assert 2 * len(generated) >= len(caps)
+    for cap in generated:
+        if cap.scorer == "lexicon_generation":
+            assert cap.words[0] and cap.words[1] and not set(cap.words[0]) & set(cap.words[1])
+
+
+def test_french_pairs_are_french_on_the_positive_side() -> None:
+    cap = get_capability("french")
+    fr, en = cap.words
+    for pair in cap.pairs:
+        assert vectors.lexicon_rate([pair.positive], fr, en)[0] > 0 > vectors.lexicon_rate([pair.negative], fr, en)[0]
+
+
 def test_ab_option_order_is_balanced() -> None:
     cap = get_capability("risk_seeking")
     risky_words = ("chance", "start-up", "shortcut", "volatile", "last-minute", "strange", "unmarked", "spinning")

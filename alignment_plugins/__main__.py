@@ -331,7 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", required=True, help="model name, local HF directory, .gguf file or hub id")
     p.add_argument("--target", required=True)
     p.add_argument("--num-anchors", type=int, default=None, help="default: the whole anchor set")
-    p.add_argument("--anchors-file", default=None, help="JSONL of {text, domain} lines (default: built-in corpus)")
+    p.add_argument("--anchors-file", default=None,
+                   help="JSONL of {text, domain} lines, or builtin[:VERSION] (default: the built-in corpus)")
     p.add_argument("--domains", nargs="*", default=None)
     p.add_argument("--layers", type=_parse_layers, default="all", help="source layers: all or i,j,...")
     p.add_argument("--optimization", default="ridge", help="svd | ridge | cca | lowrank | a plugin's solver")

@@ -5,8 +5,9 @@ of the directed pairs with layers="all"; the table reports the best layer pair's
 (standardized spaces) against the targets of the issue (decoder pairs: semantic preservation >= 0.95, top-1
 accuracy >= 0.97).
 
-    python bench/quality_bench.py                      # all 10,536 anchors, four models, 12 pairs
+    python bench/quality_bench.py                      # the whole default corpus (v2: 15,003 anchors), 12 pairs
     python bench/quality_bench.py --num-anchors 1000   # quicker
+    python bench/quality_bench.py --anchors builtin:v1 # the corpus of the results measured before v2
 """
 
 from __future__ import annotations
@@ -29,17 +30,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", default=MODELS)
     parser.add_argument("--num-anchors", type=int, default=None, help="default: the whole built-in corpus")
+    parser.add_argument("--anchors", default=None,
+                        help="builtin[:VERSION] or a JSONL file (default: the built-in corpus, CORPUS_VERSION)")
     parser.add_argument("--optimization", default="ridge")
     parser.add_argument("--regularization", default=None, help="a number or 'auto' (per pair, on validation)")
     parser.add_argument("--out", default="docs/results.md")
     args = parser.parse_args()
 
-    from alignment_plugins.anchors import load_builtin
+    from alignment_plugins.anchors import load_anchors
     from alignment_plugins.extraction import extract
     from alignment_plugins.models import load_model
     from alignment_plugins.trainer import WMatrixTrainer
 
-    anchors = load_builtin().sample(args.num_anchors, seed=0)
+    anchors = load_anchors(args.anchors).sample(args.num_anchors, seed=0)
     started = time.perf_counter()
     extraction: dict[str, dict] = {}
     rows: list[dict] = []

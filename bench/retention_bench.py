@@ -544,7 +544,7 @@ def _markdown(doc: dict[str, Any], meta: dict[str, Any], measured: dict[str, Any
                 f"[{_fmt(tt.get('ci_low'))}, {_fmt(tt.get('ci_high'))}] | {_fmt(tt.get('source_accuracy'))} | "
                 f"{_fmt(af.get('value'), 3)} [{_fmt(af.get('ci_low'), 3)}, {_fmt(af.get('ci_high'), 3)}] | "
                 f"{_fmt(sl.get('stitched'))} / {_fmt(sl.get('native'))} | {grad} | {_fmt(hm.get('value'))} |")
-        lines += ["", "Definitions are in `alignment_plugins/stitching.py`; the full dicts (intervals, head pairs) are "
+        lines += ["", "Definitions are in `alignment_plugins/stitching/`; the full dicts (intervals, head pairs) are "
                   "under each pair's `stitching` key in the JSON."]
     if doc.get("curve"):
         caps = list(doc["curve"][0]["mean_cosine"])

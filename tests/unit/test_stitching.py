@@ -43,15 +43,7 @@ def _wmatrix(linear: LinearMap, pair: tuple[int, int], dx: int, dy: int) -> WMat
                    maps={pair: linear}, layer_map=[pair], best_pair=pair, method=linear.method)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Tiny models: one torch thread is fastest and avoids stalls on a busy 2-core machine."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
@@ -116,18 +108,18 @@ def test_jensen_shannon_bounds() -> None:
 
 
 def test_character_offset_alignment() -> None:
-    from alignment_plugins.stitching import _overlap_weights
+    from alignment_plugins.stitching.splice import overlap_weights
 
     text = "hello world"
     target = np.array([[0, 0], [0, 5], [5, 11]])  # special token, "hello", " world" (leading space trimmed)
     source = np.array([[0, 0], [0, 3], [3, 5], [6, 8], [8, 11]])  # BOS, "hel", "lo", "wo", "rld"
-    weights = _overlap_weights(text, target, np.array([False, True, True]), source,
-                               np.array([False, True, True, True, True]))
+    weights = overlap_weights(text, target, np.array([False, True, True]), source,
+                              np.array([False, True, True, True, True]))
     expected = np.array([[0, 0, 0, 0, 0], [0, 0.5, 0.5, 0, 0], [0, 0, 0, 0.5, 0.5]])
     np.testing.assert_allclose(weights, expected)
     # Source position 0 is an attention sink and is never used; a target token covered only by it keeps its state.
-    weights = _overlap_weights(text, target, np.array([False, True, True]), np.array([[0, 5], [5, 11]]),
-                               np.array([False, True]))
+    weights = overlap_weights(text, target, np.array([False, True, True]), np.array([[0, 5], [5, 11]]),
+                              np.array([False, True]))
     np.testing.assert_allclose(weights, [[0, 0], [0, 0], [0, 1]])
 
 
@@ -229,7 +221,7 @@ def test_stitch_at_embeddings_and_last_layer(trained_llama) -> None:
 
 
 def test_destroying_map_lowers_fidelity_and_raises_loss(trained_llama) -> None:
-    from alignment_plugins.architectures.hf_common import pooled_states
+    from alignment_plugins.architectures.hf_residual import pooled_states
 
     model = trained_llama
     d = model.info.hidden_size
@@ -251,7 +243,7 @@ def test_destroying_map_lowers_fidelity_and_raises_loss(trained_llama) -> None:
 def test_cross_family_certificate(tiny_model) -> None:
     from tiny_models import CORPUS
 
-    from alignment_plugins.architectures.hf_common import pooled_states
+    from alignment_plugins.architectures.hf_residual import pooled_states
     from alignment_plugins.manager import get_plugin_manager
     from alignment_plugins.models import load_model
 

@@ -11,9 +11,8 @@ Every interval is a 95% percentile bootstrap (paired where two runs are compared
 the task probe.
 """
 
-from alignment_plugins.stitching.assignment import linear_assignment
 from alignment_plugins.stitching.gradients import gradient_stability
-from alignment_plugins.stitching.head_mapping import head_mapping
+from alignment_plugins.stitching.head_mapping import head_mapping, match_heads
 from alignment_plugins.stitching.metrics import attention_fidelity, jensen_shannon, stitched_loss
 from alignment_plugins.stitching.report import certificate_metrics
 from alignment_plugins.stitching.splice import StitchedOutput, stitched_forward
@@ -26,7 +25,7 @@ __all__ = [
     "gradient_stability",
     "head_mapping",
     "jensen_shannon",
-    "linear_assignment",
+    "match_heads",
     "stitched_forward",
     "stitched_loss",
     "task_transfer_accuracy",

@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 
 from alignment_plugins.solvers.base import LinearMap
-from alignment_plugins.stitching.assignment import linear_assignment
 from alignment_plugins.stitching.splice import BATCH, MapLike, Pair, resolve_pair, run_forward, trimmed_spans
 from alignment_plugins.types import LoadedModel
 
@@ -103,6 +102,23 @@ def _head_blocks(source: LoadedModel, target: LoadedModel, pair: Pair) -> Pair:
     return min(pair[0], source.num_layers - 1), min(pair[1], target.num_layers - 1)
 
 
+def match_heads(similarity: np.ndarray) -> list[dict[str, Any]]:
+    """One-to-one head pairs maximizing Σ similarity (scipy's linear_sum_assignment; min(Hs, Ht) pairs, rows ascending).
+
+    Returns [{"source_head", "target_head", "similarity"}]; a non-finite or non-2-D matrix raises ValueError.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    sim = np.asarray(similarity, dtype=np.float64)
+    if sim.ndim != 2:
+        raise ValueError(f"similarity must be a 2-D matrix, got shape {sim.shape}")
+    if not np.isfinite(sim).all():
+        raise ValueError("similarity contains non-finite values")
+    rows, cols = linear_sum_assignment(sim, maximize=True)
+    return [{"source_head": int(r), "target_head": int(c), "similarity": float(sim[r, c])}
+            for r, c in zip(rows, cols, strict=True)]
+
+
 def head_mapping(
     source: LoadedModel,
     target: LoadedModel,
@@ -117,8 +133,7 @@ def head_mapping(
     renormalized; special tokens and position 0 (attention sinks) are dropped as queries and keys first, and the
     same pooling of uniform attention over the visible keys is subtracted (the baseline every head shares).
     similarity = Pearson correlation of the two heads' word-level deviations over all texts (lower triangle for
-    causal pairs);
-    the assignment maximizing Σ similarity is found with the Hungarian algorithm (min(Hs, Ht) pairs). Blocks i and j
+    causal pairs); the assignment maximizing Σ similarity is ``match_heads`` (min(Hs, Ht) pairs). Blocks i and j
     are those reading hidden-state layers i and j (the last block for the final layer). Returns {"value" (= mean
     similarity of the matched pairs), "pairs": [{"source_head", "target_head", "similarity"}], "similarity": (Hs, Ht)
     nested list, "source_block", "target_block", ...}.
@@ -132,9 +147,7 @@ def head_mapping(
         raise ValueError("no texts")
     blocks = _head_blocks(source, target, pair)
     sim = _similarity_matrix(source, target, blocks, texts, max_length)
-    rows, cols = linear_assignment(sim, maximize=True)
-    pairs = [{"source_head": int(r), "target_head": int(c), "similarity": float(sim[r, c])}
-             for r, c in zip(rows, cols, strict=True)]
+    pairs = match_heads(sim)
     return {
         "value": float(np.mean([p["similarity"] for p in pairs])),
         "mean_similarity": float(np.mean([p["similarity"] for p in pairs])),

@@ -43,6 +43,8 @@ from typing import Any
 
 import numpy as np
 
+from alignment_plugins.formats import canonical_json, json_safe
+
 __all__ = [
     "ALGORITHM", "DEFAULT_TIER_BANDS", "FORMAT", "KEY_ENV", "CertificateError", "build_payload", "canonical_json",
     "certify_wmatrix", "document", "json_safe", "key_id", "load_key", "load_support_matrix", "metric_intervals",
@@ -67,29 +69,7 @@ class CertificateError(ValueError):
     """A malformed certificate document or support-matrix file (not merely an invalid signature)."""
 
 
-# ------------------------------------------------------------------------------------------------ JSON, keys
-def json_safe(value: Any) -> Any:
-    """A JSON-safe copy: non-finite floats become None, numpy scalars/arrays become Python values, keys str."""
-    if isinstance(value, Mapping):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, np.ndarray):
-        return json_safe(value.tolist())
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(float(value)) else None
-    return value
-
-
-def canonical_json(payload: Any) -> str:
-    """The canonical JSON of a payload: sorted keys, no whitespace, ASCII, no NaN (what certificates sign)."""
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
-
-
+# ------------------------------------------------------------------------------------------------------- keys
 def _key_bytes(key: str | bytes) -> bytes:
     if isinstance(key, str):
         key = key.encode()

@@ -6,8 +6,9 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from alignment_plugins.formats import finite_or_none
 from alignment_plugins.manager import get_plugin_manager
-from alignment_plugins.stitching.metrics import batch_logits, finite_or_none, token_losses
+from alignment_plugins.stitching.metrics import batch_logits, token_losses
 from alignment_plugins.stitching.splice import MapLike, SpliceBatch, batches, require_lm_head, resolve_pair
 from alignment_plugins.types import LoadedModel
 

@@ -5,12 +5,12 @@ Every interval is a 95% percentile bootstrap (paired where two runs are compared
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
+from alignment_plugins.formats import finite_or_none
 from alignment_plugins.retention import bootstrap_interval
 from alignment_plugins.stitching.splice import (
     MapLike,
@@ -24,12 +24,6 @@ from alignment_plugins.types import LoadedModel
 
 LEVEL = 0.95
 RESAMPLES = 1000
-
-
-def finite_or_none(value: float) -> float | None:
-    """A Python float, or None where it is NaN/inf (JSON has no NaN)."""
-    value = float(value)
-    return value if math.isfinite(value) else None
 
 
 def interval(statistic: Callable[[np.ndarray], float], n: int, *, seed: int = 0) -> tuple[float | None, float | None]:

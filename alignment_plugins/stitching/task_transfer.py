@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from alignment_plugins.formats import finite_or_none
 from alignment_plugins.solvers.base import LinearMap
-from alignment_plugins.stitching.metrics import finite_or_none, interval
+from alignment_plugins.stitching.metrics import interval
 from alignment_plugins.stitching.splice import Pair, resolve_pair
 from alignment_plugins.wmatrix import WMatrix
 

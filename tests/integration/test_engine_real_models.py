@@ -53,7 +53,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, Path]:
 
     trainer = WMatrixTrainer(SOURCE, TARGET, seed=0)
     trainer.configure(num_anchors=600, layers="all", optimization="ridge")
-    wmatrix = trainer.train(epochs=0, validation_split=0.3)
+    wmatrix = trainer.train(epochs=0, validation_split=0.15, test_split=0.15)
     path = wmatrix.save(tmp_path_factory.mktemp("wm") / "s2g.wmatrix")
     return wmatrix, path
 

@@ -9,8 +9,6 @@ Loading validates all of it and never unpickles anything.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from alignment_plugins.formats import document_header, read_document
 from alignment_plugins.solvers.base import TENSOR_KEYS, LinearMap
 
 FORMAT = "wmatrix"
@@ -169,8 +168,7 @@ class WMatrix:
         path.parent.mkdir(parents=True, exist_ok=True)
         tensors = self.tensors()
         meta = self.metadata()
-        header = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "metadata": _canonical(meta),
-                  "integrity": _integrity(meta, tensors)}
+        header = document_header(FORMAT, FORMAT_VERSION, meta, tensors)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         save_file(tensors, str(tmp), metadata=header)
         os.replace(tmp, path)
@@ -220,19 +218,6 @@ class WMatrix:
         )
 
 
-def _canonical(meta: Mapping[str, Any]) -> str:
-    return json.dumps(meta, sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
-def _integrity(meta: Mapping[str, Any], tensors: Mapping[str, np.ndarray]) -> str:
-    digest = hashlib.sha256(_canonical(meta).encode())
-    for name in sorted(tensors):
-        array = np.ascontiguousarray(tensors[name])
-        digest.update(f"{name}:{array.dtype.str}:{array.shape}".encode())
-        digest.update(array.tobytes())
-    return "sha256:" + digest.hexdigest()
-
-
 def _as_finite_array(values: Any, what: str) -> np.ndarray:
     if hasattr(values, "detach"):
         values = values.detach().cpu().float().numpy()
@@ -246,39 +231,16 @@ def _as_finite_array(values: Any, what: str) -> np.ndarray:
 
 def read_file(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Read and validate a .wmatrix file; return (metadata, tensors) or raise WMatrixFormatError."""
-    from safetensors import safe_open
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such .wmatrix file")
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         raise WMatrixFormatError(f"{path}: {size} bytes exceeds the {MAX_FILE_BYTES}-byte limit for a .wmatrix")
-    try:
-        with safe_open(str(path), framework="numpy") as handle:
-            header = handle.metadata() or {}
-            tensors = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
-    except Exception as exc:  # safetensors raises its own error types for truncation and bad headers
-        raise WMatrixFormatError(f"{path}: not a readable .wmatrix file (truncated or corrupted): {exc}") from exc
-    if header.get("format") != FORMAT:
-        raise WMatrixFormatError(f"{path}: not a .wmatrix file (header format is {header.get('format')!r})")
-    try:
-        version = int(header.get("format_version", ""))
-    except ValueError as exc:
-        raise WMatrixFormatError(f"{path}: bad format_version {header.get('format_version')!r}") from exc
-    if version not in SUPPORTED_VERSIONS:
-        raise WMatrixFormatError(
-            f"{path}: format version {version} is not supported by this library (supports {SUPPORTED_VERSIONS}); "
-            "upgrade alignment_plugins"
-        )
-    try:
-        meta = json.loads(header["metadata"])
-    except (KeyError, json.JSONDecodeError) as exc:
-        raise WMatrixFormatError(f"{path}: metadata header is missing or not valid JSON: {exc}") from exc
-    if header.get("integrity") != _integrity(meta, tensors):
-        raise WMatrixFormatError(
-            f"{path}: integrity check failed: metadata or tensor bytes were modified after the file was written"
-        )
+    meta, tensors = read_document(path, format_name=FORMAT, supported_versions=SUPPORTED_VERSIONS,
+                                  label=".wmatrix file", error=WMatrixFormatError)
+    if not isinstance(meta, dict):
+        raise WMatrixFormatError(f"{path}: metadata must be a JSON object, got {type(meta).__name__}")
     _validate(meta, tensors, path)
     return meta, tensors
 

@@ -44,7 +44,7 @@ def run_pair(source: Any, target: Any, anchors: Any, pairing: str, regularizatio
     started = time.perf_counter()
     trainer = WMatrixTrainer(source, target, anchors=anchors, seed=0)
     trainer.configure(layers="all", optimization="ridge", regularization=regularization, pairing=pairing)
-    wm = trainer.train(validation_split=0.2)
+    wm = trainer.train(validation_split=0.1, test_split=0.1)
     held = concepts("held_out")
     src = native_directions(source, held, sorted({i for i, _ in wm.maps}))
     tgt_states = concept_states(target, held, sorted({j for _, j in wm.maps}))

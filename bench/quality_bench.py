@@ -65,7 +65,7 @@ def main() -> None:
                 regularization = float(regularization)
             trainer.configure(layers="all", optimization=args.optimization, regularization=regularization)
             t = time.perf_counter()
-            wm = trainer.train(epochs=0, validation_split=0.2)
+            wm = trainer.train(epochs=0, validation_split=0.1, test_split=0.1)
             row = {"source": source, "target": target, "best_pair": list(wm.best_pair), **wm.metrics,
                    "counts": wm.anchors["counts"], "seconds": round(time.perf_counter() - t, 1)}
             rows.append(row)

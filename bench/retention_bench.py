@@ -35,6 +35,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from alignment_plugins.formats import json_safe  # noqa: E402
 from alignment_plugins.retention import as_arrays, bootstrap_interval, retention_statistics  # noqa: E402
 
 DEFAULT_MODELS = {"smollm2-135m-instruct": 9, "gemma3-270m": 6, "qwen2.5-coder-0.5b-instruct": 8}
@@ -359,10 +360,6 @@ def _dose_response(effects: dict[str, list[float]], coefficients: list[float]) -
     return out
 
 
-def _finite(value: float) -> float | None:
-    return float(value) if value is not None and math.isfinite(value) else None
-
-
 def report(args: argparse.Namespace, work: Path) -> None:
     """Statistics with bootstrap intervals, dose-response plots, docs/support-matrix.md and .json."""
     import matplotlib
@@ -485,19 +482,9 @@ def report(args: argparse.Namespace, work: Path) -> None:
     if (work / "curve.json").is_file():
         doc["curve"] = json.loads((work / "curve.json").read_text())["rows"]
     doc = json.loads(json.dumps(doc, default=_json_default), parse_constant=lambda _: None)
-    _write_json(ROOT / "docs" / "support-matrix.json", _nan_to_none(doc))
+    _write_json(ROOT / "docs" / "support-matrix.json", json_safe(doc))
     (ROOT / "docs" / "support-matrix.md").write_text(_markdown(doc, meta, measured))
     print(f"wrote docs/support-matrix.md and .json ({len(pairs_out)} pairs)")
-
-
-def _nan_to_none(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _nan_to_none(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_nan_to_none(v) for v in value]
-    return value
 
 
 def _fmt(value: Any, digits: int = 2) -> str:
@@ -595,7 +582,7 @@ def _markdown(doc: dict[str, Any], meta: dict[str, Any], measured: dict[str, Any
                 f"[{_fmt(tt.get('ci_low'))}, {_fmt(tt.get('ci_high'))}] | {_fmt(tt.get('source_accuracy'))} | "
                 f"{_fmt(af.get('value'), 3)} [{_fmt(af.get('ci_low'), 3)}, {_fmt(af.get('ci_high'), 3)}] | "
                 f"{_fmt(sl.get('stitched'))} / {_fmt(sl.get('native'))} | {grad} | {_fmt(hm.get('value'))} |")
-        lines += ["", "Definitions are in `alignment_plugins/stitching.py`; the full dicts (intervals, head pairs) are "
+        lines += ["", "Definitions are in `alignment_plugins/stitching/`; the full dicts (intervals, head pairs) are "
                   "under each pair's `stitching` key in the JSON."]
     pred = doc.get("prediction", {})
     if pred.get("concept_benchmark_cosine"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,3 +56,23 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path
         return built[family]
 
     return _get
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """One torch thread for a module: tiny models gain nothing from intra-op threads, and OpenMP spinning makes them
+    ~30x slower on a busy machine."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture
+def llama(tiny_model: Callable[[str], Path]) -> Any:
+    """The tiny llama (untied lm_head), loaded through the plugin host."""
+    from alignment_plugins import models
+
+    return models.load_model(str(tiny_model("llama")))

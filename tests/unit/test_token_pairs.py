@@ -107,7 +107,7 @@ def test_trainer_pairing_modes(tiny_model: Callable[[str], Path], tmp_path: Path
     out = {}
     for pairing in ("mean", "tokens", "both"):
         trainer = WMatrixTrainer(str(tiny_model("llama")), str(tiny_model("qwen2")), anchors=anchors, seed=1)
-        wm = trainer.configure(layers=[1, 2], pairing=pairing).train(validation_split=0.3)
+        wm = trainer.configure(layers=[1, 2], pairing=pairing).train(validation_split=0.15, test_split=0.15)
         out[pairing] = wm
         assert wm.anchors["pairing"] == pairing
     counts = out["mean"].anchors["counts"]

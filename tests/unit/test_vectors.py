@@ -15,20 +15,7 @@ from alignment_plugins.solvers.base import LinearMap  # noqa: E402
 from alignment_plugins.types import LoadedModel  # noqa: E402
 from alignment_plugins.wmatrix import WMatrix  # noqa: E402
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """Tiny models gain nothing from intra-op threads; OpenMP spinning slows them down on a busy machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
-@pytest.fixture
-def llama(tiny_model) -> LoadedModel:
-    """The tiny llama (untied lm_head)."""
-    return models.load_model(str(tiny_model("llama")))
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # ------------------------------------------------------------------------------------------- reduction methods

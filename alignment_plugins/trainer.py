@@ -215,6 +215,9 @@ class WMatrixTrainer:
             pairs = [(i, j) for i in source_layers for j in target_layers]
         else:
             pairs = list(layer_map)
+        embedding = embedding_pair(source, target, source_layers, target_layers)
+        if embedding is not None and embedding not in pairs:
+            pairs.append(embedding)
         timings["layer_correspondence"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
@@ -270,7 +273,7 @@ class WMatrixTrainer:
         timings["recommendation"] = time.perf_counter() - clock
         return WMatrix(
             source=_model_meta(source), target=_model_meta(target), maps=maps, layer_map=layer_map,
-            best_pair=best, recommended_pair=recommended, method=self.config["optimization"],
+            best_pair=best, recommended_pair=recommended, embedding_pair=embedding, method=self.config["optimization"],
             hyperparams={"normalization": self.config["normalization"], **self.config["solver_hyperparams"],
                          **({"regularization": "auto"} if self.config["auto_regularization"] else {}),
                          "pooling": self.pooling, "dtype": self.dtype, "layer_pairs": self.config["layer_pairs"],
@@ -346,6 +349,21 @@ def recommend_pair(
     cosines = transfer_cosines(maps, src_dirs, tgt_dirs)
     scores = {pair: float(np.nanmean(list(row.values()))) for pair, row in cosines.items()}
     return choose_pair(scores), {pair_key(pair): score for pair, score in sorted(scores.items())}
+
+
+def embedding_pair(
+    source: LoadedModel, target: LoadedModel, source_layers: Sequence[int], target_layers: Sequence[int]
+) -> tuple[int, int] | None:
+    """(last source layer, last target layer) when either model is a sentence encoder, else None.
+
+    An encoder is used by pooling its last layer (the embedding-migration use: re-embedding a vector store made with
+    one encoder into another's space), so that pair is fitted and reported whatever the layer map says.
+    """
+    if "encoder" not in (source.info.kind, target.info.kind):
+        return None
+    if source.num_layers not in source_layers:
+        return None
+    return source.num_layers, max(target_layers)
 
 
 def choose_pair(scores: dict[tuple[int, int], float]) -> tuple[int, int]:

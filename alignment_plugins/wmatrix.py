@@ -58,6 +58,9 @@ class WMatrix:
     # The pair buyers should use for vectors (chosen on validation concepts, never an embedding layer); None in files
     # written before it existed, where the best retrieval pair stands in.
     recommended_pair: Pair | None = None
+    # For a sentence encoder on either side: the pair of last layers (what users embed with, pooled), reported for the
+    # embedding-migration use beside the recommended pair; None for decoder-only pairs.
+    embedding_pair: Pair | None = None
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     library_version: str = ""
 
@@ -73,6 +76,10 @@ class WMatrix:
             self.recommended_pair = tuple(self.recommended_pair)  # type: ignore[assignment]
             if self.recommended_pair not in self.maps:
                 raise ValueError(f"recommended pair {self.recommended_pair} has no fitted map")
+        if self.embedding_pair is not None:
+            self.embedding_pair = tuple(self.embedding_pair)  # type: ignore[assignment]
+            if self.embedding_pair not in self.maps:
+                raise ValueError(f"embedding pair {self.embedding_pair} has no fitted map")
 
     @property
     def headline_pair(self) -> Pair:
@@ -144,6 +151,7 @@ class WMatrix:
             "pair_hyperparams": {pair_key(p): m.hyperparams for p, m in sorted(self.maps.items())},
             "best_pair": list(self.best_pair),
             "recommended_pair": list(self.recommended_pair) if self.recommended_pair is not None else None,
+            "embedding_pair": list(self.embedding_pair) if self.embedding_pair is not None else None,
             "anchors": self.anchors,
             "metrics": self.pair_metrics,
             "cka_layers": self.cka_layers,
@@ -198,6 +206,7 @@ class WMatrix:
             pair_metrics=meta.get("metrics", {}), cka=tensors.get("cka"), cka_layers=meta.get("cka_layers", {}),
             training=meta.get("training", {}), created_at=meta.get("created_at", ""),
             recommended_pair=tuple(meta["recommended_pair"]) if meta.get("recommended_pair") else None,
+            embedding_pair=tuple(meta["embedding_pair"]) if meta.get("embedding_pair") else None,
             library_version=meta.get("library_version", ""),
         )
 
@@ -207,6 +216,9 @@ class WMatrix:
         meta.pop("pair_hyperparams")
         meta["best"] = {"pair": list(self.best_pair), **self.pair_metrics.get(pair_key(self.best_pair), {})}
         meta["recommended"] = {"pair": list(self.headline_pair), **self.metrics}
+        if self.embedding_pair is not None:
+            meta["embedding"] = {"pair": list(self.embedding_pair),
+                                 **self.pair_metrics.get(pair_key(self.embedding_pair), {})}
         return meta
 
     def __repr__(self) -> str:
@@ -259,7 +271,7 @@ def _validate(meta: dict[str, Any], tensors: Mapping[str, np.ndarray], path: Pat
     pairs = {tuple(p) for p in meta["pairs"]}
     if not pairs:
         raise WMatrixFormatError(f"{path}: no layer pairs")
-    for role in ("best_pair", "recommended_pair"):
+    for role in ("best_pair", "recommended_pair", "embedding_pair"):
         if meta.get(role) is not None and tuple(meta[role]) not in pairs:
             raise WMatrixFormatError(f"{path}: {role.replace('_', ' ')} {meta[role]} has no tensors")
     for i, j in sorted(pairs):

@@ -180,7 +180,10 @@ def render_html(
 
     info = [("source model", source.get("name")), ("source weight fingerprint", source.get("fingerprint")),
             ("target model", target.get("name")), ("target weight fingerprint", target.get("fingerprint")),
-            ("best layer pair (source → target)", " → ".join(str(i) for i in payload.get("best_pair") or [])),
+            ("recommended layer pair for vectors (source → target; the metrics and tier below)",
+             " → ".join(str(i) for i in payload.get("recommended_pair") or payload.get("best_pair") or [])),
+            ("best retrieval layer pair (source → target)",
+             " → ".join(str(i) for i in payload.get("best_pair") or [])),
             ("anchor-set hash", payload.get("anchor_set_hash"))]
     info += [(f"matrix {k}", v) for k, v in sorted(matrix.items())]
     parts.append("<h2>Identity</h2>")
@@ -194,9 +197,18 @@ def render_html(
         iv = intervals[name] or {}
         rows.append([_e(name), _fmt(metrics.get(name)), _interval_text(iv.get("ci_low"), iv.get("ci_high")),
                      _e(iv.get("method"))])
-    parts.append("<h2>Held-out metrics (best layer pair, test split)</h2>")
+    parts.append("<h2>Held-out metrics (recommended layer pair, test split)</h2>")
     parts.append(_table(["metric", "value", "95% interval", "interval"], rows) if rows else
                  "<p>No metrics recorded.</p>")
+    embedding = payload.get("embedding")
+    if isinstance(embedding, Mapping):
+        emb, emb_iv = embedding.get("metrics") or {}, embedding.get("intervals") or {}
+        emb_rows = [[_e(name), _fmt(emb.get(name)), _interval_text((emb_iv.get(name) or {}).get("ci_low"),
+                                                                   (emb_iv.get(name) or {}).get("ci_high"))]
+                    for name in sorted(emb_iv)]
+        pair = " → ".join(str(i) for i in embedding.get("pair") or [])
+        parts.append(f"<h2>Embedding migration (last layers {_e(pair)}, test split)</h2>")
+        parts.append(_table(["metric", "value", "95% interval"], emb_rows) if emb_rows else "<p>—</p>")
     if finite_number(metrics.get("n")) is not None:
         parts.append(f'<p class="muted">n = {_e(int(metrics["n"]))} test anchors.</p>')
 
@@ -237,9 +249,9 @@ def render_html(
     if cka is not None:
         try:
             uri = _cka_plot(cka, cka_layers, f"linear CKA: {source.get('name')} vs {target.get('name')}",
-                            payload.get("best_pair"))
+                            payload.get("recommended_pair") or payload.get("best_pair"))
             plots.append(f'<figure><img alt="CKA heatmap" src="{uri}"><figcaption class="muted">Layer '
-                         "similarity (linear CKA, standardized); red dot: the certified best pair."
+                         "similarity (linear CKA, standardized); red dot: the certified (recommended) pair."
                          "</figcaption></figure>")
         except Exception as exc:  # a bad matrix must not hide the certificate
             plots.append(f'<p class="muted">CKA heatmap unavailable: {_e(exc)}</p>')

@@ -4,16 +4,19 @@ Payload (format ``wmatrix-certificate/1``; every section but the optional ones i
 
 * ``certificate_id``, ``issued_at`` (ISO 8601, seconds), ``library_version``;
 * ``matrix`` (id/version/method/file_sha256 as known), ``source``/``target`` (name, weight fingerprint),
-  ``best_pair`` [source layer, target layer], ``anchor_set_hash``;
-* ``tier`` 1 (best) .. 4 from the best pair's held-out reconstruction error and ``tier_bands`` (the upper bounds
+  ``best_pair`` [source layer, target layer] (best held-out retrieval), ``recommended_pair`` (the pair for vectors,
+  which ``metrics`` and ``tier`` describe; equal to ``best_pair`` for matrices older than the recommendation),
+  ``anchor_set_hash``;
+* ``tier`` 1 (best) .. 4 from the described pair's held-out reconstruction error and ``tier_bands`` (the upper bounds
   of tiers 1-3 it was read from; a missing or non-finite error is tier 4);
-* ``metrics``: the best pair's held-out metrics as recorded (non-finite values become null);
+* ``metrics``: the described pair's held-out metrics as recorded (non-finite values become null);
   ``intervals``: for every metric its 95% interval ``{"ci_low", "ci_high", "method"}`` — the recorded bounds
   (``<metric>_ci_low/_ci_high`` or ``<metric>_ci``), else a Wilson score interval for the retrieval accuracies
   (proportions over the ``n`` test anchors), else ``null`` bounds with method ``"not recorded"``;
 * optional ``retention``: the measured steering-effect retention of the pair (one row of a bench's
   ``support-matrix.json``, see ``support_matrix.retention_section``); optional ``stitching``: precomputed
-  stitching metrics.
+  stitching metrics; optional ``embedding``: for a sentence encoder on either side, the last-layers pair users
+  embed with (``pair``, ``metrics``, ``intervals``).
 """
 
 from __future__ import annotations
@@ -125,11 +128,14 @@ def build_payload(
     n_test: int | None = None,
     retention: Mapping[str, Any] | None = None,
     stitching: Mapping[str, Any] | None = None,
+    recommended_pair: Sequence[int] | None = None,
+    embedding: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The payload of a certificate (see the module docstring); JSON-safe, ready for :func:`sign`.
 
-    `source`/`target` need ``name`` (``fingerprint`` optional); `metrics` are the best pair's held-out metrics;
-    the tier is read from ``metrics["reconstruction_error"]`` and `tier_bands`.
+    `source`/`target` need ``name`` (``fingerprint`` optional); `metrics` are the held-out metrics of
+    `recommended_pair` (default: `best_pair`); the tier is read from ``metrics["reconstruction_error"]`` and
+    `tier_bands`. `embedding`: {"pair": [i, j], "metrics": {...}} of an encoder's last-layers pair.
     """
     if library_version is None:
         from alignment_plugins import __version__ as library_version
@@ -142,6 +148,8 @@ def build_payload(
         "source": {"name": str(source.get("name", "")), "fingerprint": str(source.get("fingerprint") or "")},
         "target": {"name": str(target.get("name", "")), "fingerprint": str(target.get("fingerprint") or "")},
         "best_pair": [int(i) for i in best_pair] if best_pair is not None else None,
+        "recommended_pair": ([int(i) for i in recommended_pair] if recommended_pair is not None else
+                             [int(i) for i in best_pair] if best_pair is not None else None),
         "tier": tier_for(clean.get("reconstruction_error"), bands),
         "tier_bands": {"reconstruction_error_upper_bounds": bands},
         "metrics": clean,
@@ -154,7 +162,18 @@ def build_payload(
         payload["retention"] = json_safe(dict(retention))
     if stitching is not None:
         payload["stitching"] = json_safe(dict(stitching))
+    if embedding is not None:
+        emb_metrics = json_safe(dict(embedding.get("metrics") or {}))
+        payload["embedding"] = {"pair": [int(i) for i in embedding["pair"]], "metrics": emb_metrics,
+                                "intervals": metric_intervals(emb_metrics, n_test)}
     return payload
+
+
+def _embedding_section(wmatrix: Any) -> dict[str, Any] | None:
+    pair = getattr(wmatrix, "embedding_pair", None)
+    if pair is None:
+        return None
+    return {"pair": list(pair), "metrics": wmatrix.pair_metrics.get(f"{pair[0]}->{pair[1]}", {})}
 
 
 def certify_wmatrix(
@@ -192,6 +211,7 @@ def certify_wmatrix(
         source=source, target=target, metrics=wmatrix.metrics, anchor_set_hash=wmatrix.anchors.get("hash", ""),
         tier_bands=tier_bands, library_version=wmatrix.library_version or None, matrix=matrix,
         best_pair=list(wmatrix.best_pair), n_test=counts.get("test") if isinstance(counts.get("test"), int) else None,
-        retention=retention, stitching=stitching,
+        retention=retention, stitching=stitching, recommended_pair=list(wmatrix.headline_pair),
+        embedding=_embedding_section(wmatrix),
     )
     return document(payload, key)

@@ -46,6 +46,22 @@ def test_train_tiny_llama_to_gemma3(tiny_model: Callable[[str], Path], anchors: 
     np.testing.assert_allclose(loaded.transform(x, layer=2), wm.transform(x, layer=2), atol=1e-5)
 
 
+def test_a_sentence_encoder_gets_its_last_layers_pair_reported(
+    tiny_model: Callable[[str], Path], anchors: AnchorSet, tmp_path: Path
+) -> None:
+    trainer = WMatrixTrainer(str(tiny_model("llama")), str(tiny_model("bert")), anchors=anchors, seed=1)
+    wm = trainer.configure(layers="all", pairing="mean").train(validation_split=0.15, test_split=0.15)
+    last_s, last_t = wm.source["num_layers"], wm.target["num_layers"]
+    assert wm.embedding_pair == (last_s, last_t) and wm.embedding_pair in wm.maps
+    assert "accuracy" in wm.pair_metrics[f"{last_s}->{last_t}"]
+    loaded = WMatrix.load(wm.save(tmp_path / "to-encoder.wmatrix"))
+    assert loaded.embedding_pair == wm.embedding_pair
+    assert loaded.report()["embedding"]["pair"] == [last_s, last_t]
+    decoders = WMatrixTrainer(str(tiny_model("llama")), str(tiny_model("qwen2")), anchors=anchors)
+    assert decoders.configure(layers=[1, 2], pairing="mean").train(validation_split=0.15,
+                                                                   test_split=0.15).embedding_pair is None
+
+
 def test_second_training_reuses_the_activation_cache(tiny_model: Callable[[str], Path], anchors: AnchorSet) -> None:
     for _ in range(2):
         trainer = WMatrixTrainer(str(tiny_model("llama")), str(tiny_model("qwen2")), anchors=anchors)

@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -87,14 +88,18 @@ def _summary(report: dict[str, Any]) -> str:
 def cmd_train(args: argparse.Namespace) -> int:
     """Train a W-Matrix and write it (and a JSON report with a CKA heatmap)."""
     from alignment_plugins.layers import plot_cka_heatmap
-    from alignment_plugins.trainer import WMatrixTrainer
+    from alignment_plugins.trainer import WMatrixTrainer, split_fractions
+
+    with warnings.catch_warnings():  # --validation-split alone is documented below: the held-out fraction
+        warnings.simplefilter("ignore", DeprecationWarning)
+        validation_split, test_split = split_fractions(args.validation_split, args.test_split)
 
     trainer = WMatrixTrainer(args.source, args.target, anchors=args.anchors_file, dtype=args.dtype,
                              progress=not args.quiet, seed=args.seed)
     trainer.configure(num_anchors=args.num_anchors, anchor_domains=args.domains, layers=args.layers,
                       optimization=args.optimization, regularization=args.regularization,
                       **({"pairing": args.pairing} if args.pairing else {}))
-    wmatrix = trainer.train(epochs=args.epochs, validation_split=args.validation_split,
+    wmatrix = trainer.train(epochs=args.epochs, validation_split=validation_split, test_split=test_split,
                             early_stopping_patience=args.patience)
     out = wmatrix.save(args.out)
     report = wmatrix.report()
@@ -331,7 +336,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", required=True, help="model name, local HF directory, .gguf file or hub id")
     p.add_argument("--target", required=True)
     p.add_argument("--num-anchors", type=int, default=None, help="default: the whole anchor set")
-    p.add_argument("--anchors-file", default=None, help="JSONL of {text, domain} lines (default: built-in corpus)")
+    p.add_argument("--anchors-file", default=None,
+                   help="JSONL of {text, domain} lines, or builtin[:VERSION] (default: the built-in corpus)")
     p.add_argument("--domains", nargs="*", default=None)
     p.add_argument("--layers", type=_parse_layers, default="all", help="source layers: all or i,j,...")
     p.add_argument("--optimization", default="ridge", help="svd | ridge | cca | lowrank | a plugin's solver")
@@ -341,7 +347,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="anchor pairs the maps are fit on: mean-pooled texts, offset-matched tokens or both "
                         "(default: the trainer's DEFAULT_PAIRING)")
     p.add_argument("--epochs", type=int, default=0)
-    p.add_argument("--validation-split", type=float, default=0.2)
+    p.add_argument("--validation-split", type=float, default=None,
+                   help="fraction of the anchors for validation (default 0.1); without --test-split, the whole "
+                        "held-out fraction, shared evenly by validation and test")
+    p.add_argument("--test-split", type=float, default=None,
+                   help="fraction of the anchors for the reported test metrics (default 0.1)")
     p.add_argument("--patience", type=int, default=5)
     p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     p.add_argument("--seed", type=int, default=0)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pluggy
 
-from alignment_plugins.types import ArchitectureInfo, LoadedModel, ModelSpec
+from alignment_plugins.types import ArchitectureInfo, ForwardOutputs, LoadedModel, ModelSpec
 
 hookspec = pluggy.HookspecMarker("alignment_plugins")
 
@@ -52,6 +52,23 @@ def alignment_inject_vector(
     model: LoadedModel, layer: int, vector: Any, coefficient: float, positions: str
 ) -> AbstractContextManager[None] | None:
     """Return a context manager adding coefficient·vector to the residual stream read at `layer` while active."""
+
+
+@hookspec(firstresult=True)
+def alignment_edit_residual(model: LoadedModel, layer: int, edit: Any) -> AbstractContextManager[None] | None:
+    """Return a context manager replacing the residual stream read at `layer` by edit(states (B, T, d)) while active."""
+
+
+@hookspec(firstresult=True)
+def alignment_forward(
+    model: LoadedModel, texts: list[str], layers: list[int], outputs: list[str], max_length: int
+) -> ForwardOutputs | None:
+    """Tokenize `texts` and run one forward pass returning ForwardOutputs with the `outputs` named (none: no pass)."""
+
+
+@hookspec(firstresult=True)
+def alignment_downstream_parameters(model: LoadedModel, layer: int) -> list[Any] | None:
+    """Return the torch parameters acting after hidden-state `layer` (later blocks, final norm, head; no embeddings)."""
 
 
 @hookspec

@@ -106,13 +106,18 @@ def token_pair_stats(
     if not pairs:
         raise ValueError("no layer pairs to accumulate")
     folder = _cache_folder(source, target, texts, pairs, max_length) if cache else None
+    # The same token pairs read the other way round: statistics cached for target -> source serve, swapped.
+    reverse = _cache_folder(target, source, texts, pairs, max_length) if cache else None
     out: dict[Pair, CrossStats] = {}
-    if folder is not None:
+    if folder is not None and reverse is not None:
         for pair in pairs:
-            path = folder / f"pair_{pair[0]}_{pair[1]}.npz"
+            path, back = folder / f"pair_{pair[0]}_{pair[1]}.npz", reverse / f"pair_{pair[1]}_{pair[0]}.npz"
             if path.is_file():
                 with np.load(path, allow_pickle=False) as data:
                     out[pair] = CrossStats.from_arrays(dict(data))
+            elif back.is_file():
+                with np.load(back, allow_pickle=False) as data:
+                    out[pair] = CrossStats.from_arrays(dict(data)).swapped()
     missing = [p for p in pairs if p not in out]
     if missing:
         s_layers = sorted({i for i, _ in missing})

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,9 +34,37 @@ log = logging.getLogger(__name__)
 # Anchor pairs the maps are fit on (see configure): offset-matched tokens carry concept directions better than
 # mean-pooled texts in the concept-transfer benchmark (bench/concept_bench.py, docs/concepts.md).
 DEFAULT_PAIRING = "tokens"
-DEFAULT_REGULARIZATION = {"ridge": 1e-2, "cca": 1e-3, "lowrank": 1e-2}
 # Candidates tried per layer pair when regularization="auto" (chosen on the validation split).
 AUTO_REGULARIZATION_GRID = (1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
+# Fractions of the sampled anchors held out for choosing (validation) and for the reported metrics (test).
+DEFAULT_VALIDATION_SPLIT, DEFAULT_TEST_SPLIT = 0.1, 0.1
+
+
+def split_fractions(validation_split: float | None, test_split: float | None) -> tuple[float, float]:
+    """(validation, test) fractions of the sampled anchors; the rest trains the maps. None: the default of each.
+
+    `validation_split` alone is the older form: it is then the whole held-out fraction, shared evenly by
+    validation and test (0.2 → 0.1 + 0.1), with a DeprecationWarning asking for both fractions.
+    """
+    if validation_split is None:
+        validation_split = DEFAULT_VALIDATION_SPLIT
+        test_split = DEFAULT_TEST_SPLIT if test_split is None else test_split
+    elif test_split is None:
+        warnings.warn(f"validation_split={validation_split} without test_split holds out {validation_split} shared "
+                      f"evenly by validation and test; pass validation_split and test_split (fractions of the "
+                      f"anchors) to say so", DeprecationWarning, stacklevel=3)
+        validation_split = test_split = validation_split / 2 if _is_fraction(validation_split) else validation_split
+    for name, value in (("validation_split", validation_split), ("test_split", test_split)):
+        if not _is_fraction(value):
+            raise ValueError(f"{name} must be a fraction strictly between 0 and 1, got {value!r}")
+    if validation_split + test_split >= 1.0:
+        raise ValueError(f"validation_split + test_split must be < 1 (the rest trains the maps), got "
+                         f"{validation_split} + {test_split}")
+    return float(validation_split), float(test_split)
+
+
+def _is_fraction(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0.0 < value < 1.0
 
 
 class WMatrixTrainer:
@@ -97,14 +126,16 @@ class WMatrixTrainer:
         if layer_pairs not in ("map", "grid"):
             raise ValueError("layer_pairs must be 'map' (the monotone CKA map) or 'grid' (every pair)")
         hyper = dict(solver_hyperparams)
+        solver = get_plugin_manager().get_solver(optimization, normalization=normalization, **hyper)  # validate early
         auto = regularization == "auto"
-        if auto and optimization == "svd":
-            raise ValueError("regularization='auto' needs a regularized solver (ridge, cca, lowrank)")
-        if regularization is None or auto:
-            regularization = DEFAULT_REGULARIZATION.get(optimization)
-        if regularization is not None and optimization != "svd":
+        if regularization is not None and "regularization" not in solver.defaults:
+            own = ", ".join(solver.defaults) or "none"
+            need = "regularization='auto' needs a regularized solver" if auto else "regularization is not supported"
+            raise ValueError(f"{need}: {optimization!r} has no regularization (its hyperparameters: {own})")
+        if regularization is not None and not auto:
             hyper["regularization"] = float(regularization)
-        get_plugin_manager().get_solver(optimization, normalization=normalization, **hyper)  # validate early
+            solver = get_plugin_manager().get_solver(optimization, normalization=normalization, **hyper)
+        hyper = dict(solver.hyperparams)  # every hyperparameter, defaults (each solver's own) included
         self.config = {
             "num_anchors": num_anchors, "anchor_domains": list(anchor_domains) if anchor_domains else None,
             "layers": layers, "optimization": optimization, "normalization": normalization,
@@ -114,18 +145,25 @@ class WMatrixTrainer:
         return self
 
     # ------------------------------------------------------------------ phases
-    def prepare_anchors(self, validation_split: float) -> tuple[AnchorSet, AnchorSet, AnchorSet, AnchorSet]:
-        """Phase 1: return (all sampled, train, validation, test) anchor sets (deterministic for a seed)."""
+    def prepare_anchors(
+        self, validation_split: float | None = None, test_split: float | None = None
+    ) -> tuple[AnchorSet, AnchorSet, AnchorSet, AnchorSet]:
+        """Phase 1: return (all sampled, train, validation, test) anchor sets (deterministic for a seed).
+
+        Fractions of the sampled anchors as in ``split_fractions``; each split is stratified by domain.
+        """
+        validation_split, test_split = split_fractions(validation_split, test_split)
+        held_out = validation_split + test_split
         anchors = load_anchors(self.anchor_source)
         if self.config["anchor_domains"]:
             anchors = anchors.filter(self.config["anchor_domains"])
         anchors = anchors.sample(self.config["num_anchors"], seed=self.seed)
-        train, held = anchors.split(validation_split, seed=self.seed)
-        validation, test = held.split(0.5, seed=self.seed + 1)
+        train, held = anchors.split(held_out, seed=self.seed)
+        validation, test = held.split(test_split / held_out, seed=self.seed + 1)
         if min(len(train), len(validation), len(test)) < 10:
             raise ValueError(
                 f"too few anchors: train/validation/test = {len(train)}/{len(validation)}/{len(test)}; "
-                "use more anchors or a larger validation_split"
+                "use more anchors or larger validation_split / test_split"
             )
         return anchors, train, validation, test
 
@@ -139,15 +177,23 @@ class WMatrixTrainer:
     def train(
         self,
         epochs: int = 0,
-        validation_split: float = 0.2,
+        validation_split: float | None = None,
         early_stopping_patience: int = 5,
         learning_rate: float = 1e-3,
         batch_size: int = 512,
+        test_split: float | None = None,
     ) -> WMatrix:
-        """Run all phases; return the fitted WMatrix with held-out (test-split) metrics."""
+        """Run all phases; return the fitted WMatrix with held-out (test-split) metrics.
+
+        `validation_split` and `test_split` are fractions of the sampled anchors (default 0.1 each): validation
+        chooses layer pairs, regularization ("auto") and the calibration's early stopping; test gives every
+        reported metric. `validation_split` alone (the older form) is the whole held-out fraction, shared evenly.
+        `early_stopping_patience`, `learning_rate` and `batch_size` drive the calibration of ``epochs > 0``.
+        """
         timings: dict[str, float] = {}
         clock = time.perf_counter()
-        anchors, train, validation, test = self.prepare_anchors(validation_split)
+        validation_split, test_split = split_fractions(validation_split, test_split)
+        anchors, train, validation, test = self.prepare_anchors(validation_split, test_split)
         index = {id(a): i for i, a in enumerate(anchors.anchors)}
         rows = {name: np.array([index[id(a)] for a in part.anchors]) for name, part in
                 (("train", train), ("validation", validation), ("test", test))}
@@ -169,6 +215,9 @@ class WMatrixTrainer:
             pairs = [(i, j) for i in source_layers for j in target_layers]
         else:
             pairs = list(layer_map)
+        embedding = embedding_pair(source, target, source_layers, target_layers)
+        if embedding is not None and embedding not in pairs:
+            pairs.append(embedding)
         timings["layer_correspondence"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
@@ -224,7 +273,7 @@ class WMatrixTrainer:
         timings["recommendation"] = time.perf_counter() - clock
         return WMatrix(
             source=_model_meta(source), target=_model_meta(target), maps=maps, layer_map=layer_map,
-            best_pair=best, recommended_pair=recommended, method=self.config["optimization"],
+            best_pair=best, recommended_pair=recommended, embedding_pair=embedding, method=self.config["optimization"],
             hyperparams={"normalization": self.config["normalization"], **self.config["solver_hyperparams"],
                          **({"regularization": "auto"} if self.config["auto_regularization"] else {}),
                          "pooling": self.pooling, "dtype": self.dtype, "layer_pairs": self.config["layer_pairs"],
@@ -235,7 +284,7 @@ class WMatrixTrainer:
                      "domains": anchors.counts(), "seed": self.seed},
             pair_metrics=test_metrics, cka=cka,
             cka_layers={"source": list(source_layers), "target": list(target_layers)},
-            training={"epochs": epochs, "validation_split": validation_split,
+            training={"epochs": epochs, "validation_split": validation_split, "test_split": test_split,
                       "early_stopping_patience": early_stopping_patience, "timings_s": timings,
                       "validation_metrics": validation_metrics, "calibration": calibration,
                       "extraction": {"source_tokens": src_acts.tokens, "target_tokens": tgt_acts.tokens,
@@ -300,6 +349,21 @@ def recommend_pair(
     cosines = transfer_cosines(maps, src_dirs, tgt_dirs)
     scores = {pair: float(np.nanmean(list(row.values()))) for pair, row in cosines.items()}
     return choose_pair(scores), {pair_key(pair): score for pair, score in sorted(scores.items())}
+
+
+def embedding_pair(
+    source: LoadedModel, target: LoadedModel, source_layers: Sequence[int], target_layers: Sequence[int]
+) -> tuple[int, int] | None:
+    """(last source layer, last target layer) when either model is a sentence encoder, else None.
+
+    An encoder is used by pooling its last layer (the embedding-migration use: re-embedding a vector store made with
+    one encoder into another's space), so that pair is fitted and reported whatever the layer map says.
+    """
+    if "encoder" not in (source.info.kind, target.info.kind):
+        return None
+    if source.num_layers not in source_layers:
+        return None
+    return source.num_layers, max(target_layers)
 
 
 def choose_pair(scores: dict[tuple[int, int], float]) -> tuple[int, int]:

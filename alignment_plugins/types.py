@@ -76,3 +76,28 @@ class TokenStates:
 
     states: Any
     offsets: Any
+
+
+FORWARD_OUTPUTS: tuple[str, ...] = ("hidden_states", "attentions", "logits", "last_hidden_state")
+
+
+@dataclass
+class ForwardOutputs:
+    """One tokenized batch and what a forward pass over it returned (torch tensors; model outputs on its device).
+
+    The encoding is always filled: ``input_ids`` and ``attention_mask`` (B, T), right padded; ``offsets`` (B, T, 2)
+    character offsets into each text (special tokens (0, 0)); ``content`` (B, T) bool: real, non-special tokens,
+    never position 0 (the attention sink). Outputs, only where asked: ``hidden_states`` {layer: (B, T, d)} residual
+    stream (layer numbering of the hooks, detached); ``attentions`` per block (B, H, T, T) attention probabilities;
+    ``logits`` (B, T, vocab) next-token logits (causal models only); ``last_hidden_state`` (B, T, d) after the final
+    norm. Logits, attentions and the last hidden state carry gradients when the caller enables them.
+    """
+
+    input_ids: Any
+    attention_mask: Any
+    offsets: Any
+    content: Any
+    hidden_states: dict[int, Any] = field(default_factory=dict)
+    attentions: Any = None
+    logits: Any = None
+    last_hidden_state: Any = None

@@ -4,7 +4,7 @@ A vector package holds one steering / probe direction per hidden-state layer of 
 buyer needs to use and trust it. Layers are numbered as everywhere in this library: layer 0 is the embedding
 output, layer L (1..N) is the output of transformer block L-1 (the residual stream, before any final norm).
 
-File format (version 1), modelled on the ``.wmatrix`` format (see wmatrix.py):
+File format (version 1), a safetensors document like ``.wmatrix`` (see formats.py):
 
 * a safetensors file with one float32 tensor of shape (hidden_size,) per layer, named ``layer.<L>``;
 * the safetensors header metadata holds ``format`` ("vector-package"), ``format_version`` ("1"), ``metadata``
@@ -28,11 +28,9 @@ llama.cpp export: see :func:`export_control_vector` for the layer-index conventi
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import os
 import re
-import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,8 +39,7 @@ from typing import Any
 
 import numpy as np
 
-# The same canonical metadata JSON and integrity digest as the .wmatrix format.
-from alignment_plugins.wmatrix import _canonical, _integrity
+from alignment_plugins.formats import canonical_json, document_header, read_document
 
 FORMAT = "vector-package"
 FORMAT_VERSION = 1
@@ -107,7 +104,7 @@ def content_hash(texts_or_pairs: Iterable[Any]) -> str:
         raise TypeError("content_hash expects a list of texts or pairs, not a single string or mapping")
     items = list(texts_or_pairs)
     try:
-        canonical = json.dumps(items, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+        canonical = canonical_json(items)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"content_hash: data is not JSON-serializable: {exc}") from exc
     return "sha256:" + hashlib.sha256(canonical.encode("ascii")).hexdigest()
@@ -219,7 +216,7 @@ def _validate_metadata(meta: Any, origin: str) -> None:
         if "norms" in transfer and not isinstance(transfer["norms"], dict):
             raise VectorPackageError(f"{origin}: transfer.norms must be an object")
     try:
-        _canonical(meta)
+        canonical_json(meta)
     except (TypeError, ValueError) as exc:
         raise VectorPackageError(f"{origin}: metadata is not JSON-serializable (or holds NaN/inf): {exc}") from exc
 
@@ -254,44 +251,8 @@ def _validate_tensors(meta: Mapping[str, Any], tensors: Mapping[str, np.ndarray]
 
 def _parse(data: bytes, origin: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Parse and validate the bytes of a package file; return (metadata, tensors)."""
-    from safetensors.numpy import load
-
-    if len(data) < 8:
-        raise VectorPackageError(f"{origin}: not a vector package (truncated: {len(data)} bytes)")
-    (header_len,) = struct.unpack("<Q", data[:8])
-    if header_len > len(data) - 8:
-        raise VectorPackageError(
-            f"{origin}: not a readable vector package (truncated or not safetensors: header claims {header_len} "
-            f"bytes, file has {len(data) - 8})"
-        )
-    try:
-        tensors = load(data)
-        header = json.loads(data[8 : 8 + header_len]).get("__metadata__") or {}
-    except Exception as exc:  # SafetensorError, UnicodeDecodeError, numpy refusing the bytes: untrusted input
-        raise VectorPackageError(
-            f"{origin}: not a readable vector package (truncated, corrupted or not safetensors): {exc}"
-        ) from None
-    if header.get("format") != FORMAT:
-        raise VectorPackageError(
-            f"{origin}: not a vector package (header format is {header.get('format')!r}, expected {FORMAT!r})"
-        )
-    try:
-        version = int(header.get("format_version", ""))
-    except (TypeError, ValueError):
-        raise VectorPackageError(f"{origin}: bad format_version {header.get('format_version')!r}") from None
-    if version not in SUPPORTED_VERSIONS:
-        raise VectorPackageError(
-            f"{origin}: format version {version} is not supported by this library (supports {SUPPORTED_VERSIONS}); "
-            "upgrade alignment_plugins"
-        )
-    try:
-        meta = json.loads(header["metadata"])
-    except (KeyError, TypeError, json.JSONDecodeError) as exc:
-        raise VectorPackageError(f"{origin}: metadata header is missing or not valid JSON: {exc}") from None
-    if header.get("integrity") != _integrity(meta if isinstance(meta, dict) else {}, tensors):
-        raise VectorPackageError(
-            f"{origin}: integrity check failed: metadata or tensor bytes were modified after the file was written"
-        )
+    meta, tensors = read_document(data, format_name=FORMAT, supported_versions=SUPPORTED_VERSIONS,
+                                  label="vector package", error=VectorPackageError, origin=origin)
     _validate_metadata(meta, origin)
     _validate_tensors(meta, tensors, origin)
     return meta, tensors
@@ -417,9 +378,7 @@ class VectorPackage:
         from safetensors.numpy import save
 
         tensors = self.tensors()
-        header = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "metadata": _canonical(self.metadata),
-                  "integrity": _integrity(self.metadata, tensors)}
-        return save(tensors, metadata=header)
+        return save(tensors, metadata=document_header(FORMAT, FORMAT_VERSION, self.metadata, tensors))
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the package atomically (temp file + rename); return the path."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -156,9 +157,9 @@ def extract_vector(
         pairs, name, data_hash = capability.pairs, capability.name, capability.data_hash
         pooling = pooling or capability.pooling
     else:
-        from alignment_plugins.capabilities import _pairs_hash
+        from alignment_plugins.capabilities import pairs_hash
 
-        pairs, name, data_hash = tuple(capability), "", _pairs_hash(capability)
+        pairs, name, data_hash = tuple(capability), "", pairs_hash(capability)
         pooling = pooling or "mean"
     pos, neg = contrastive_states(model, pairs, [layer], pooling=pooling, max_length=max_length)[layer]
     vector = _REDUCERS[method](pos, neg)
@@ -351,6 +352,23 @@ def vader_compound(texts: Sequence[str]) -> np.ndarray:
     return np.array([_VADER.polarity_scores(t)["compound"] for t in texts], dtype=np.float64)
 
 
+_WORD_RE = re.compile(r"[^\W\d_]+|!")
+
+
+def lexicon_rate(texts: Sequence[str], positive: Sequence[str], negative: Sequence[str]) -> np.ndarray:
+    """Per text (#positive − #negative lexicon words) / #words (words: runs of letters, and "!"; lower-cased).
+
+    An empty text scores 0. Units: words per word (−1..1).
+    """
+    pos, neg = {w.lower() for w in positive}, {w.lower() for w in negative}
+    out = np.zeros(len(texts), dtype=np.float64)
+    for k, text in enumerate(texts):
+        words = _WORD_RE.findall(text.lower())
+        if words:
+            out[k] = (sum(w in pos for w in words) - sum(w in neg for w in words)) / len(words)
+    return out
+
+
 def capability_scores(
     model: LoadedModel,
     capability: Capability,
@@ -361,9 +379,10 @@ def capability_scores(
     coefficient: float = 0.0,
     max_new_tokens: int = 24,
 ) -> np.ndarray:
-    """Per-prompt capability score under steering (units by scorer: VADER −1..1, or log-prob difference in nats).
+    """Per-prompt capability score under steering (units by scorer: VADER −1..1, word rate −1..1, or nats).
 
     * vader_generation: VADER compound of the greedy continuation;
+    * lexicon_generation: `lexicon_rate` of the greedy continuation with the capability's (for, against) words;
     * topic_logprob: log Σ_{w∈topic} p(w) − log Σ_{w∈other} p(w) over the first tokens of " word";
     * ab_logprob: log p(positive letter) − log p(negative letter) at the answer position.
     """
@@ -372,6 +391,8 @@ def capability_scores(
     kw = {"layer": layer, "vector": vector, "coefficient": coefficient}
     if capability.scorer == "vader_generation":
         return vader_compound(generate(model, prompts, max_new_tokens=max_new_tokens, **kw))
+    if capability.scorer == "lexicon_generation":
+        return lexicon_rate(generate(model, prompts, max_new_tokens=max_new_tokens, **kw), *capability.words)
     logp = next_token_logprobs(model, prompts, **kw).astype(np.float64)
     if capability.scorer == "topic_logprob":
         topic = sorted({first_token_id(model, " " + w) for w in capability.words[0]})

@@ -9,8 +9,6 @@ Loading validates all of it and never unpickles anything.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from alignment_plugins.formats import document_header, read_document
 from alignment_plugins.solvers.base import TENSOR_KEYS, LinearMap
 
 FORMAT = "wmatrix"
@@ -59,6 +58,9 @@ class WMatrix:
     # The pair buyers should use for vectors (chosen on validation concepts, never an embedding layer); None in files
     # written before it existed, where the best retrieval pair stands in.
     recommended_pair: Pair | None = None
+    # For a sentence encoder on either side: the pair of last layers (what users embed with, pooled), reported for the
+    # embedding-migration use beside the recommended pair; None for decoder-only pairs.
+    embedding_pair: Pair | None = None
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     library_version: str = ""
 
@@ -74,6 +76,10 @@ class WMatrix:
             self.recommended_pair = tuple(self.recommended_pair)  # type: ignore[assignment]
             if self.recommended_pair not in self.maps:
                 raise ValueError(f"recommended pair {self.recommended_pair} has no fitted map")
+        if self.embedding_pair is not None:
+            self.embedding_pair = tuple(self.embedding_pair)  # type: ignore[assignment]
+            if self.embedding_pair not in self.maps:
+                raise ValueError(f"embedding pair {self.embedding_pair} has no fitted map")
 
     @property
     def headline_pair(self) -> Pair:
@@ -145,6 +151,7 @@ class WMatrix:
             "pair_hyperparams": {pair_key(p): m.hyperparams for p, m in sorted(self.maps.items())},
             "best_pair": list(self.best_pair),
             "recommended_pair": list(self.recommended_pair) if self.recommended_pair is not None else None,
+            "embedding_pair": list(self.embedding_pair) if self.embedding_pair is not None else None,
             "anchors": self.anchors,
             "metrics": self.pair_metrics,
             "cka_layers": self.cka_layers,
@@ -169,8 +176,7 @@ class WMatrix:
         path.parent.mkdir(parents=True, exist_ok=True)
         tensors = self.tensors()
         meta = self.metadata()
-        header = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "metadata": _canonical(meta),
-                  "integrity": _integrity(meta, tensors)}
+        header = document_header(FORMAT, FORMAT_VERSION, meta, tensors)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         save_file(tensors, str(tmp), metadata=header)
         os.replace(tmp, path)
@@ -200,6 +206,7 @@ class WMatrix:
             pair_metrics=meta.get("metrics", {}), cka=tensors.get("cka"), cka_layers=meta.get("cka_layers", {}),
             training=meta.get("training", {}), created_at=meta.get("created_at", ""),
             recommended_pair=tuple(meta["recommended_pair"]) if meta.get("recommended_pair") else None,
+            embedding_pair=tuple(meta["embedding_pair"]) if meta.get("embedding_pair") else None,
             library_version=meta.get("library_version", ""),
         )
 
@@ -209,6 +216,9 @@ class WMatrix:
         meta.pop("pair_hyperparams")
         meta["best"] = {"pair": list(self.best_pair), **self.pair_metrics.get(pair_key(self.best_pair), {})}
         meta["recommended"] = {"pair": list(self.headline_pair), **self.metrics}
+        if self.embedding_pair is not None:
+            meta["embedding"] = {"pair": list(self.embedding_pair),
+                                 **self.pair_metrics.get(pair_key(self.embedding_pair), {})}
         return meta
 
     def __repr__(self) -> str:
@@ -218,19 +228,6 @@ class WMatrix:
             f"accuracy={self.accuracy:.3f}, "
             f"semantic_preservation={self.semantic_preservation:.3f})"
         )
-
-
-def _canonical(meta: Mapping[str, Any]) -> str:
-    return json.dumps(meta, sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
-def _integrity(meta: Mapping[str, Any], tensors: Mapping[str, np.ndarray]) -> str:
-    digest = hashlib.sha256(_canonical(meta).encode())
-    for name in sorted(tensors):
-        array = np.ascontiguousarray(tensors[name])
-        digest.update(f"{name}:{array.dtype.str}:{array.shape}".encode())
-        digest.update(array.tobytes())
-    return "sha256:" + digest.hexdigest()
 
 
 def _as_finite_array(values: Any, what: str) -> np.ndarray:
@@ -246,39 +243,16 @@ def _as_finite_array(values: Any, what: str) -> np.ndarray:
 
 def read_file(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Read and validate a .wmatrix file; return (metadata, tensors) or raise WMatrixFormatError."""
-    from safetensors import safe_open
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such .wmatrix file")
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         raise WMatrixFormatError(f"{path}: {size} bytes exceeds the {MAX_FILE_BYTES}-byte limit for a .wmatrix")
-    try:
-        with safe_open(str(path), framework="numpy") as handle:
-            header = handle.metadata() or {}
-            tensors = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
-    except Exception as exc:  # safetensors raises its own error types for truncation and bad headers
-        raise WMatrixFormatError(f"{path}: not a readable .wmatrix file (truncated or corrupted): {exc}") from exc
-    if header.get("format") != FORMAT:
-        raise WMatrixFormatError(f"{path}: not a .wmatrix file (header format is {header.get('format')!r})")
-    try:
-        version = int(header.get("format_version", ""))
-    except ValueError as exc:
-        raise WMatrixFormatError(f"{path}: bad format_version {header.get('format_version')!r}") from exc
-    if version not in SUPPORTED_VERSIONS:
-        raise WMatrixFormatError(
-            f"{path}: format version {version} is not supported by this library (supports {SUPPORTED_VERSIONS}); "
-            "upgrade alignment_plugins"
-        )
-    try:
-        meta = json.loads(header["metadata"])
-    except (KeyError, json.JSONDecodeError) as exc:
-        raise WMatrixFormatError(f"{path}: metadata header is missing or not valid JSON: {exc}") from exc
-    if header.get("integrity") != _integrity(meta, tensors):
-        raise WMatrixFormatError(
-            f"{path}: integrity check failed: metadata or tensor bytes were modified after the file was written"
-        )
+    meta, tensors = read_document(path, format_name=FORMAT, supported_versions=SUPPORTED_VERSIONS,
+                                  label=".wmatrix file", error=WMatrixFormatError)
+    if not isinstance(meta, dict):
+        raise WMatrixFormatError(f"{path}: metadata must be a JSON object, got {type(meta).__name__}")
     _validate(meta, tensors, path)
     return meta, tensors
 
@@ -297,7 +271,7 @@ def _validate(meta: dict[str, Any], tensors: Mapping[str, np.ndarray], path: Pat
     pairs = {tuple(p) for p in meta["pairs"]}
     if not pairs:
         raise WMatrixFormatError(f"{path}: no layer pairs")
-    for role in ("best_pair", "recommended_pair"):
+    for role in ("best_pair", "recommended_pair", "embedding_pair"):
         if meta.get(role) is not None and tuple(meta[role]) not in pairs:
             raise WMatrixFormatError(f"{path}: {role.replace('_', ' ')} {meta[role]} has no tensors")
     for i, j in sorted(pairs):

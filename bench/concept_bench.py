@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
 import platform
 import time
 from datetime import UTC, datetime
@@ -36,7 +37,7 @@ def _mean(values: list[float]) -> float:
 
 def run_pair(source: Any, target: Any, anchors: Any, pairing: str, regularization: float | None) -> dict[str, Any]:
     """Train one map with `pairing`; score held-out concepts at its recommended pair and along the layer map."""
-    from alignment_plugins.concepts import concepts, native_directions, split_half_cosines, transfer_cosines
+    from alignment_plugins.concepts import concepts, split_half_cosines, transfer_cosines
     from alignment_plugins.concepts.scoring import concept_states
     from alignment_plugins.trainer import WMatrixTrainer
     from alignment_plugins.wmatrix import pair_key
@@ -44,9 +45,11 @@ def run_pair(source: Any, target: Any, anchors: Any, pairing: str, regularizatio
     started = time.perf_counter()
     trainer = WMatrixTrainer(source, target, anchors=anchors, seed=0)
     trainer.configure(layers="all", optimization="ridge", regularization=regularization, pairing=pairing)
-    wm = trainer.train(validation_split=0.2)
+    wm = trainer.train(validation_split=0.1, test_split=0.1)
     held = concepts("held_out")
-    src = native_directions(source, held, sorted({i for i, _ in wm.maps}))
+    src_states = concept_states(source, held, sorted({i for i, _ in wm.maps}))
+    src = {name: {layer: (pos.astype(np.float64) - neg).mean(axis=0) for layer, (pos, neg) in by.items()}
+           for name, by in src_states.items()}
     tgt_states = concept_states(target, held, sorted({j for _, j in wm.maps}))
     tgt = {name: {layer: (pos.astype(np.float64) - neg).mean(axis=0) for layer, (pos, neg) in by.items()}
            for name, by in tgt_states.items()}
@@ -54,7 +57,17 @@ def run_pair(source: Any, target: Any, anchors: Any, pairing: str, regularizatio
     rec = wm.headline_pair
     ceiling = split_half_cosines({n: {rec[1]: by[rec[1]]} for n, by in tgt_states.items()},
                                  scale={rec[1]: wm.maps[rec].scale_y})
+    src_halves = split_half_cosines({n: {rec[0]: by[rec[0]]} for n, by in src_states.items()},
+                                    scale={rec[0]: wm.maps[rec].scale_x})
     per_concept = {name: float(value) for name, value in cosines[rec].items()}
+    # Noise ceiling of a perfect map with this many pairs per concept: a direction estimated from all pairs has
+    # reliability ρ = 2r/(1+r) (Spearman-Brown, r the split-half cosine); the expected cosine of two independent
+    # noisy estimates of the same direction is ≈ sqrt(ρ_src·ρ_tgt). corrected = cosine / that ceiling.
+    def reliability(r: float) -> float:
+        return 2 * r / (1 + r) if r > 0 else float("nan")
+
+    full_ceiling = {n: math.sqrt(reliability(src_halves[n][rec[0]]) * reliability(ceiling[n][rec[1]]))
+                    for n in per_concept}
     by_kind: dict[str, list[float]] = {}
     for c in held:
         by_kind.setdefault(c.kind, []).append(per_concept[c.name])
@@ -65,6 +78,8 @@ def run_pair(source: Any, target: Any, anchors: Any, pairing: str, regularizatio
         "held_out_mean": _mean(list(per_concept.values())),
         "held_out_median": float(np.median(list(per_concept.values()))),
         "split_half_ceiling_mean": _mean([v[rec[1]] for v in ceiling.values()]),
+        "full_data_ceiling_mean": _mean(list(full_ceiling.values())),
+        "noise_corrected_mean": _mean([per_concept[n] / full_ceiling[n] for n in per_concept]),
         "validation_score": wm.training["concept_transfer"][pair_key(rec)],
         "held_out_by_kind": {k: _mean(v) for k, v in sorted(by_kind.items())},
         "held_out_by_pair": {pair_key(p): _mean(list(row.values())) for p, row in sorted(cosines.items())},
@@ -83,11 +98,13 @@ def _markdown(doc: dict[str, Any]) -> str:
         f"{meta['concepts']} concepts of {meta['kinds']} kinds: {meta['validation']} *validation* concepts choose the "
         f"recommended layer pair (and nothing else is chosen here); the {meta['held_out']} *held-out* concepts are "
         "scored. Score = cosine of the transferred source CAA direction and the target's native one in target "
-        "standardized space, at the recommended pair. Ceiling = split-half cosine of the target's own direction "
-        "(two halves of the concept's pairs) at that layer.", "",
-        "| source → target | pairing | token pairs | recommended pair | held-out cosine mean | median | ceiling "
-        "| top-1 / SP at that pair |",
-        "|---|---|---:|---|---:|---:|---:|---|",
+        "standardized space, at the recommended pair. Split-half = cosine of the target's own direction from two "
+        "halves of the concept's pairs at that layer. Noise ceiling = what a perfect map would score with this many "
+        "pairs per concept: sqrt(ρ_src·ρ_tgt), ρ = 2r/(1+r) the full-data reliability (Spearman-Brown) from each "
+        "side's split-half cosine r; noise-corrected = cosine / noise ceiling, per concept, averaged.", "",
+        "| source → target | pairing | token pairs | recommended pair | held-out cosine mean | median | split-half "
+        "| noise ceiling | noise-corrected | top-1 / SP at that pair |",
+        "|---|---|---:|---|---:|---:|---:|---:|---:|---|",
     ]
     for r in doc["results"]:
         m = r["metrics_at_recommended"]
@@ -95,6 +112,8 @@ def _markdown(doc: dict[str, Any]) -> str:
             f"| {r['source']} → {r['target']} | {r['pairing']} | {r['token_pairs']:,} | "
             f"{r['recommended_pair'][0]} → {r['recommended_pair'][1]} | {r['held_out_mean']:.3f} | "
             f"{r['held_out_median']:.3f} | {r['split_half_ceiling_mean']:.3f} | "
+            f"{r.get('full_data_ceiling_mean', float('nan')):.3f} | "
+            f"{r.get('noise_corrected_mean', float('nan')):.3f} | "
             f"{m.get('accuracy', float('nan')):.3f} / {m.get('semantic_preservation', float('nan')):.3f} |"
         )
     lines += ["", f"Target: held-out cosine ≥ {doc['target']} (issue 8).", "", "## By kind (held out)", ""]
@@ -118,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--num-anchors", type=int, default=2000)
     parser.add_argument("--pairings", nargs="+", default=["mean", "tokens"], choices=["mean", "tokens", "both"])
     parser.add_argument("--regularization", type=float, default=None)
+    parser.add_argument("--anchors", default=None, help="anchor set (default: the built-in corpus, latest version)")
     parser.add_argument("--out", default="docs/concepts")
     args = parser.parse_args(argv)
 
@@ -126,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     from alignment_plugins.models import load_model
 
     started = time.perf_counter()
-    anchors = load_anchors(None).sample(args.num_anchors, seed=0)
+    anchors = load_anchors(args.anchors).sample(args.num_anchors, seed=0)
     models = {name: load_model(name) for name in args.models}
     catalogue = all_concepts()
     doc: dict[str, Any] = {

@@ -27,7 +27,7 @@ def main() -> None:
     import torch
 
     from alignment_plugins.anchors import load_builtin
-    from alignment_plugins.architectures.hf_common import tokenize
+    from alignment_plugins.architectures.hf_residual import tokenize
     from alignment_plugins.extraction import _token_lengths, extract, plan_batches
     from alignment_plugins.models import load_model
 

@@ -35,6 +35,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from alignment_plugins.formats import json_safe  # noqa: E402
 from alignment_plugins.retention import as_arrays, bootstrap_interval, retention_statistics  # noqa: E402
 
 DEFAULT_MODELS = {"smollm2-135m-instruct": 9, "gemma3-270m": 6, "qwen2.5-coder-0.5b-instruct": 8}
@@ -69,15 +70,17 @@ def prepare(args: argparse.Namespace, work: Path) -> None:
     from alignment_plugins import vectors as V
     from alignment_plugins.anchors import load_anchors
     from alignment_plugins.capabilities import get_capability
+    from alignment_plugins.concepts import concepts, native_directions
     from alignment_plugins.extraction import extract
     from alignment_plugins.manager import get_plugin_manager
-    from alignment_plugins.models import clear_loaded_models, load_model
+    from alignment_plugins.models import load_model
+    from alignment_plugins.token_pairs import token_pair_stats
     from alignment_plugins.trainer import evaluate_map
     from alignment_plugins.vector_package import VectorPackage
     from alignment_plugins.wmatrix import WMatrix
 
     torch.set_num_threads(args.threads)
-    anchors = load_anchors(None).sample(args.num_anchors, seed=args.seed)
+    anchors = load_anchors(args.anchors).sample(args.num_anchors, seed=args.seed)
     rng = np.random.default_rng(args.seed)
     order = rng.permutation(len(anchors))
     n_test = max(50, len(anchors) // 10)
@@ -103,18 +106,27 @@ def prepare(args: argparse.Namespace, work: Path) -> None:
             ).save(work / "vectors" / f"{name}.{cap_name}.vpkg")
             info["vectors"][cap_name] = {"norm": vec.norm, "projection_agreement": vec.extra["projection_agreement"],
                                          "pairs": vec.extra["pairs"], "data_hash": cap.data_hash}
+        held = native_directions(model, concepts("held_out"), [layer])  # the concept benchmark at this layer
+        np.savez(work / f"concepts.{name}.npz", **{c: by[layer] for c, by in held.items()})
         meta["models"][name] = info
         print(f"prepared {name} layer {layer} in {time.perf_counter() - clock:.0f}s", flush=True)
-        clear_loaded_models()
     solver = get_plugin_manager().get_solver("ridge", normalization="standardize",
                                              regularization=args.regularization)
     shuffle = rng.permutation(train_rows)
+    train_texts = [anchors[int(k)].text for k in train_rows]
+    meta["pairing"] = args.pairing
     for s_name, s_layer in args.models.items():
         for t_name, t_layer in args.models.items():
             if s_name == t_name:
                 continue
             x, y = states[s_name].astype(np.float64), states[t_name].astype(np.float64)
-            fitted = solver.fit_arrays(x[train_rows], y[train_rows])
+            if args.pairing == "tokens":  # the reverse direction reuses these statistics, swapped (cached)
+                token_stats, count = token_pair_stats(load_model(s_name), load_model(t_name), train_texts,
+                                                      [(s_layer, t_layer)])
+                fitted = solver.fit(token_stats[(s_layer, t_layer)])
+                meta.setdefault("token_pairs", {})[f"{s_name}->{t_name}"] = count
+            else:
+                fitted = solver.fit_arrays(x[train_rows], y[train_rows])
             shuffled = solver.fit_arrays(x[train_rows], y[shuffle])
             held = evaluate_map(fitted, x[test_rows], y[test_rows])
             for kind, linear in (("ridge", fitted), ("shuffled", shuffled)):
@@ -125,7 +137,8 @@ def prepare(args: argparse.Namespace, work: Path) -> None:
                             "hidden_size": int(y.shape[1])},
                     maps={(s_layer, t_layer): linear}, layer_map=[(s_layer, t_layer)], best_pair=(s_layer, t_layer),
                     method="ridge", hyperparams={"regularization": args.regularization, "normalization": "standardize",
-                                                 "pooling": "mean", "pairs": kind},
+                                                 "pooling": "mean", "pairs": kind,
+                                                 "pairing": args.pairing if kind == "ridge" else "mean"},
                     anchors={"hash": anchors.content_hash, "pooling": "mean",
                              "counts": {"train": len(train_rows), "test": len(test_rows)}},
                     pair_metrics={f"{s_layer}->{t_layer}": held if kind == "ridge" else {}},
@@ -164,7 +177,7 @@ def measure(args: argparse.Namespace, work: Path, target: str) -> None:
         native_norm = float(np.linalg.norm(native))
         rng = np.random.default_rng(args.seed + 7)
         arms: dict[str, np.ndarray] = {"native": native}
-        draws = args.random_directions or (3 if cap.scorer == "vader_generation" else 8)
+        draws = args.random_directions or (3 if cap.scorer.endswith("_generation") else 8)
         for k in range(draws):
             random = rng.standard_normal(native.shape)
             arms[f"random#{k}"] = random / np.linalg.norm(random) * native_norm
@@ -225,7 +238,7 @@ def curve(args: argparse.Namespace, work: Path) -> None:
     from alignment_plugins.models import clear_loaded_models, load_model
 
     torch.set_num_threads(args.threads)
-    anchors = load_anchors(None).sample(args.num_anchors, seed=args.seed)
+    anchors = load_anchors(args.anchors).sample(args.num_anchors, seed=args.seed)
     states = {}
     for name, layer in args.models.items():  # cached by the prepare stage
         states[name] = extract(load_model(name), anchors, [layer])[layer].astype(np.float64)
@@ -266,8 +279,8 @@ def stitching(args: argparse.Namespace, work: Path) -> None:
 
     torch.set_num_threads(args.threads)
     meta = json.loads((work / "prepare.json").read_text())
-    fitted = set(load_anchors(None).sample(args.num_anchors, seed=args.seed).texts)
-    pool = [a for a in load_anchors(None) if a.text not in fitted]  # anchors no map was fit on
+    fitted = set(load_anchors(args.anchors).sample(args.num_anchors, seed=args.seed).texts)
+    pool = [a for a in load_anchors(args.anchors) if a.text not in fitted]  # anchors no map was fit on
     rng = np.random.default_rng(args.seed + 3)
     chosen = [pool[k] for k in rng.choice(len(pool), size=2 * args.stitching_texts, replace=False)]
     texts, labels = [a.text for a in chosen], [a.domain for a in chosen]  # random order: halves hold every domain
@@ -305,6 +318,36 @@ def _delivered_norm(work: Path, source: str, target: str, cap_name: str, models:
     return float(np.linalg.norm(mapped) * standardized_rescale(linear, v, mapped))
 
 
+def _concept_cosine(work: Path, source: str, target: str, models: dict[str, int]) -> float:
+    """Mean held-out concept-transfer cosine of the pair's map at the bench's layers (target standardized space)."""
+    from alignment_plugins.vectors import cosine
+    from alignment_plugins.wmatrix import WMatrix
+
+    wm = WMatrix.load(work / "maps" / f"{source}__{target}.ridge.wmatrix")
+    _, linear = wm.map_for(models[source])
+    with np.load(work / f"concepts.{source}.npz") as src, np.load(work / f"concepts.{target}.npz") as tgt:
+        return float(np.mean([cosine(linear.transform_direction(src[c].astype(np.float64)), tgt[c],
+                                     scale=linear.scale_y) for c in src.files]))
+
+
+def _correlations(pairs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Pearson and Spearman correlation over pairs × capabilities of retention with two cheap predictors."""
+    rows = [(c["retention"], c["cosine"], p["concept_cosine"]) for p in pairs for c in p["capabilities"].values()
+            if all(v is not None and math.isfinite(v) for v in (c["retention"], c["cosine"], p["concept_cosine"]))]
+    if len(rows) < 3:
+        return {"n": len(rows)}
+    a = np.asarray(rows, dtype=np.float64)
+
+    def ranks(v: np.ndarray) -> np.ndarray:
+        return np.argsort(np.argsort(v)).astype(np.float64)
+
+    out: dict[str, Any] = {"n": len(rows)}
+    for k, name in ((1, "capability_vector_cosine"), (2, "concept_benchmark_cosine")):
+        out[name] = {"pearson": float(np.corrcoef(a[:, 0], a[:, k])[0, 1]),
+                     "spearman": float(np.corrcoef(ranks(a[:, 0]), ranks(a[:, k]))[0, 1])}
+    return out
+
+
 def _dose_response(effects: dict[str, list[float]], coefficients: list[float]) -> dict[str, list[float]]:
     """Mean effect per coefficient with a 95% bootstrap interval over prompts (200 replicates)."""
     out: dict[str, list[float]] = {"coefficients": list(coefficients), "effect": [], "ci_low": [], "ci_high": []}
@@ -315,10 +358,6 @@ def _dose_response(effects: dict[str, list[float]], coefficients: list[float]) -
         out["ci_low"].append(low)
         out["ci_high"].append(high)
     return out
-
-
-def _finite(value: float) -> float | None:
-    return float(value) if value is not None and math.isfinite(value) else None
 
 
 def report(args: argparse.Namespace, work: Path) -> None:
@@ -399,6 +438,7 @@ def report(args: argparse.Namespace, work: Path) -> None:
                 "random_control": float(np.median([c["random_control"] for c in caps.values()])),
                 "shuffled_control": float(np.median([c["shuffled_control"] for c in caps.values()])),
                 "cosine_native_transferred": float(np.median([c["cosine"] for c in caps.values()])),
+                "concept_cosine": _concept_cosine(work, source, target, args.models),
                 "capabilities": caps,
                 **({"stitching": stitch} if stitch else {}),
             })
@@ -417,7 +457,8 @@ def report(args: argparse.Namespace, work: Path) -> None:
             ax.set_xscale("log", base=2)
             ax.axhline(0, color="grey", linewidth=0.6)
             ax.set_xlabel("coefficient (× native vector)")
-            unit = "VADER compound, +c minus −c" if cap["scorer"] == "vader_generation" else "nats, +c minus −c"
+            unit = {"vader_generation": "VADER compound", "lexicon_generation": "words per word"}.get(
+                cap["scorer"], "nats") + ", +c minus −c"
             ax.set_ylabel(unit)
             ax.set_title(f"{SHORT.get(target, target)} layer {data['layer']}: {cap_name}")
             ax.legend(fontsize=7)
@@ -436,23 +477,14 @@ def report(args: argparse.Namespace, work: Path) -> None:
                      "random_directions": args.random_directions, "regularization": args.regularization,
                      "seed": args.seed},
         "pairs": pairs_out,
+        "prediction": _correlations(pairs_out),
     }
     if (work / "curve.json").is_file():
         doc["curve"] = json.loads((work / "curve.json").read_text())["rows"]
     doc = json.loads(json.dumps(doc, default=_json_default), parse_constant=lambda _: None)
-    _write_json(ROOT / "docs" / "support-matrix.json", _nan_to_none(doc))
+    _write_json(ROOT / "docs" / "support-matrix.json", json_safe(doc))
     (ROOT / "docs" / "support-matrix.md").write_text(_markdown(doc, meta, measured))
     print(f"wrote docs/support-matrix.md and .json ({len(pairs_out)} pairs)")
-
-
-def _nan_to_none(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _nan_to_none(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_nan_to_none(v) for v in value]
-    return value
 
 
 def _fmt(value: Any, digits: int = 2) -> str:
@@ -475,21 +507,27 @@ def _markdown(doc: dict[str, Any], meta: dict[str, Any], measured: dict[str, Any
         f"raw numbers in `docs/support-matrix.json`. Anchors: {meta['anchors']['count']} from the built-in corpus "
         f"({meta['anchors']['train']} fit / {meta['anchors']['test']} held out, "
         f"set `{meta['anchors']['hash'][:23]}…`), "
-        f"mean-pooled states, ridge λ={s['regularization']} in per-dimension standardized space.",
+        + ("offset-matched token states (`--pairing tokens`: "
+           f"{min(meta.get('token_pairs', {0: 0}).values()):,}–{max(meta.get('token_pairs', {0: 0}).values()):,} "
+           "pairs per directed pair)" if meta.get("pairing") == "tokens" else "mean-pooled states")
+        + f", ridge λ={s['regularization']} in per-dimension standardized space.",
         "",
         "**Retention** = (E_transferred − E_random) / (E_native − E_random), each E the mean antisymmetric effect "
         "effect(+c·v) − effect(−c·v) over held-out prompts at that arm's best coefficient; matched norm = the "
         "transferred vector rescaled to the native vector's norm, at the native's best coefficient. "
         f"Intervals: 95% bootstrap over prompts ({s['bootstrap']} replicates, best coefficients re-chosen in each). "
-        "Random control = E_random / E_native (per-prompt mean of equal-norm Gaussian directions: 3 for sentiment, "
-        "8 for the log-probability capabilities). Shuffled control = retention of the "
-        "source vector through a map fit on shuffled anchor pairs. Cosine: native vs transferred vector in the "
-        "target's standardized space (not retention).",
+        "Random control = E_random / E_native (per-prompt mean of equal-norm Gaussian directions: 3 for the "
+        "capabilities read on generated text, 8 for the log-probability ones). Shuffled control = retention of the "
+        "source vector through a map fit on shuffled mean-pooled anchor pairs. Cosine: native vs transferred vector "
+        "in the target's standardized space (not retention).",
         "",
-        "Capabilities: **sentiment** (VADER compound of "
-        f"{s['max_new_tokens']}-token greedy continuations of neutral prompts), **weddings** (next-token log-mass of "
-        "wedding words minus office words, nats), **risk_seeking** (A/B question, log p(' risky') − log p(' safe'), "
-        "nats). Layers: " + ", ".join(f"{SHORT.get(n, n)} {m['layer']}" for n, m in doc["models"].items()) + ".",
+        f"Capabilities (`alignment_plugins/capabilities/`), read on {s['max_new_tokens']}-token greedy "
+        "continuations of neutral prompts: **sentiment** (VADER compound), **enthusiasm** (excited minus flat "
+        "markers per word, \"!\" counted as a word), **french** (French minus English function words per word), "
+        "**space** (space minus household-chore words per word); read on next-token log-probabilities: "
+        "**weddings** (log-mass of wedding words minus office words, nats), **risk_seeking** (A/B question, "
+        "log p(' risky') − log p(' safe'), nats). Layers: "
+        + ", ".join(f"{SHORT.get(n, n)} {m['layer']}" for n, m in doc["models"].items()) + ".",
         "",
         "## Median over capabilities, per directed pair",
         "",
@@ -544,8 +582,21 @@ def _markdown(doc: dict[str, Any], meta: dict[str, Any], measured: dict[str, Any
                 f"[{_fmt(tt.get('ci_low'))}, {_fmt(tt.get('ci_high'))}] | {_fmt(tt.get('source_accuracy'))} | "
                 f"{_fmt(af.get('value'), 3)} [{_fmt(af.get('ci_low'), 3)}, {_fmt(af.get('ci_high'), 3)}] | "
                 f"{_fmt(sl.get('stitched'))} / {_fmt(sl.get('native'))} | {grad} | {_fmt(hm.get('value'))} |")
-        lines += ["", "Definitions are in `alignment_plugins/stitching.py`; the full dicts (intervals, head pairs) are "
+        lines += ["", "Definitions are in `alignment_plugins/stitching/`; the full dicts (intervals, head pairs) are "
                   "under each pair's `stitching` key in the JSON."]
+    pred = doc.get("prediction", {})
+    if pred.get("concept_benchmark_cosine"):
+        cv, cb = pred["capability_vector_cosine"], pred["concept_benchmark_cosine"]
+        lines += ["", "## Does the concept benchmark predict retention?", "",
+                  f"Correlation over the {pred['n']} (directed pair, capability) cells between retention and the "
+                  "mean held-out concept-transfer cosine of the same map at the same layers "
+                  f"(`bench/concept_bench.py`'s score): Pearson {_fmt(cb['pearson'])}, Spearman "
+                  f"{_fmt(cb['spearman'])}; with the cosine of the capability's own native and transferred vectors: "
+                  f"Pearson {_fmt(cv['pearson'])}, Spearman {_fmt(cv['spearman'])}.", "",
+                  "| source → target | concept cosine (held out) | median retention |", "|---|---|---|"]
+        for p in doc["pairs"]:
+            lines.append(f"| {SHORT.get(p['source'])} → {SHORT.get(p['target'])} | {_fmt(p['concept_cosine'])} | "
+                         f"{_fmt(p['median_retention'])} |")
     if doc.get("curve"):
         caps = list(doc["curve"][0]["mean_cosine"])
         lines += ["", "## What limits retention: the map's anchor count", "",
@@ -574,7 +625,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stage", choices=("all", "prepare", "measure", "curve", "stitching", "report"), default="all")
     parser.add_argument("--targets", nargs="*", help="targets to measure (default: all models)")
-    parser.add_argument("--capabilities", nargs="*", default=["sentiment", "weddings", "risk_seeking"])
+    parser.add_argument("--capabilities", nargs="*", default=list(COEFFICIENTS))
+    parser.add_argument("--pairing", choices=("tokens", "mean"), default="tokens",
+                        help="anchor pairs the maps are fit on (the shuffled control is always mean-pooled)")
+    parser.add_argument("--anchors", default=None, help="anchor set (default: the built-in corpus, latest version)")
     parser.add_argument("--num-anchors", type=int, default=5000)
     parser.add_argument("--prompts", type=int, default=40, help="held-out prompts per capability (at most)")
     parser.add_argument("--max-new-tokens", type=int, default=20)

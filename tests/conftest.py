@@ -71,3 +71,23 @@ def sent_tasks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list, str]]:
 
         monkeypatch.setattr(app.tasks[name.value], "apply_async", apply_async)
     return calls
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """One torch thread for a module: tiny models gain nothing from intra-op threads, and OpenMP spinning makes them
+    ~30x slower on a busy machine."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture
+def llama(tiny_model: Callable[[str], Path]) -> Any:
+    """The tiny llama (untied lm_head), loaded through the plugin host."""
+    from alignment_plugins import models
+
+    return models.load_model(str(tiny_model("llama")))

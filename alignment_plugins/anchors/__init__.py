@@ -1,7 +1,9 @@
 """Anchor prompts: short real texts fed to two language models so that their hidden states can be aligned.
 
-The package ships a versioned built-in corpus (``data/anchors-v1.jsonl``, built by
-``python -m alignment_plugins.anchors.build``) and loads user corpora from JSONL files. Nothing here imports torch.
+The package ships versioned built-in corpora (``data/anchors-VERSION.jsonl``, built by
+``python -m alignment_plugins.anchors.build``) and loads user corpora from JSONL files. ``v1`` holds the five
+product domains; ``v2`` (the default) keeps v1's texts and adds the seven capability domains (opinion, dialogue,
+instructions, emotion, narrative, style, multilingual). Nothing here imports torch.
 
 Example::
 
@@ -23,8 +25,10 @@ from pathlib import Path
 from typing import overload
 
 __all__ = [
+    "CAPABILITY_DOMAINS",
     "CORPUS_VERSION",
     "DOMAINS",
+    "PRODUCT_DOMAINS",
     "UNSPECIFIED_DOMAIN",
     "Anchor",
     "AnchorSet",
@@ -36,8 +40,13 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DOMAINS: tuple[str, ...] = ("general_knowledge", "reasoning", "language_understanding", "code", "mathematics")
-CORPUS_VERSION = "v1"
+# The domains of corpus v1: encyclopaedic, reasoning, language, code and maths text.
+PRODUCT_DOMAINS: tuple[str, ...] = ("general_knowledge", "reasoning", "language_understanding", "code", "mathematics")
+# Added in v2: the kinds of text capability vectors (sentiment, emotion, style, persona, languages ...) live in.
+CAPABILITY_DOMAINS: tuple[str, ...] = ("opinion", "dialogue", "instructions", "emotion", "narrative", "style",
+                                       "multilingual")
+DOMAINS: tuple[str, ...] = PRODUCT_DOMAINS + CAPABILITY_DOMAINS
+CORPUS_VERSION = "v2"
 UNSPECIFIED_DOMAIN = "unspecified"
 BUILTIN_PREFIX = "builtin"
 
@@ -292,9 +301,13 @@ def available_versions() -> list[str]:
     return sorted(n[len("anchors-"):-len(".jsonl")] for n in names if n.startswith("anchors-") and n.endswith(".jsonl"))
 
 
-@functools.lru_cache(maxsize=4)
 def load_builtin(version: str = CORPUS_VERSION) -> AnchorSet:
-    """The built-in anchor corpus of ``version`` (cached; the set is immutable)."""
+    """The built-in anchor corpus of ``version`` (cached per version: the same object for every call)."""
+    return _load_builtin(version)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_builtin(version: str) -> AnchorSet:
     resource = resources.files(__name__).joinpath("data", f"anchors-{version}.jsonl")
     if not resource.is_file():
         raise ValueError(f"unknown built-in anchor corpus version {version!r}; available: {available_versions()}")

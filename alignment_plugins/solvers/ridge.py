@@ -33,14 +33,15 @@ class RidgeSolver(Solver):
     (not pinv(W): when d_target ≥ d_source, pinv(W)·W = I and a round trip would be exact by construction, so the
     reconstruction error would measure nothing).
 
-    Hyperparameters: ``regularization`` λ >= 0 (relative to the mean normalized source variance, default 1e-3).
+    Hyperparameters: ``regularization`` λ >= 0 (relative to the mean normalized source variance, default 1e-2, the
+    value every W-Matrix is trained with unless told otherwise).
     """
 
     name: ClassVar[str] = "ridge"
     description: ClassVar[str] = (
         "Ridge-regularized least squares (general linear map); inverse = the reverse ridge regression."
     )
-    defaults: ClassVar[dict[str, Any]] = {"regularization": 1e-3}
+    defaults: ClassVar[dict[str, Any]] = {"regularization": 1e-2}
 
     def validate_hyperparams(self, params: dict[str, Any]) -> dict[str, Any]:
         """Require regularization to be a finite float >= 0."""

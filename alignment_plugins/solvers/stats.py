@@ -149,6 +149,12 @@ class CrossStats:
         out._combine(self.n, self._mean_x, self._mean_y, self._m_xx, self._m_yy, self._m_xy)
         return out
 
+    def swapped(self) -> CrossStats:
+        """The statistics of the same pairs read the other way round (target as x, source as y)."""
+        out = CrossStats(self.dy, self.dx)
+        out._combine(self.n, self._mean_y, self._mean_x, self._m_yy, self._m_xx, self._m_xy.T)
+        return out
+
     @classmethod
     def from_arrays_xy(cls, x: np.ndarray, y: np.ndarray, chunk: int = 4096) -> CrossStats:
         """Build statistics from full paired arrays x (N, dx), y (N, dy), streaming ``chunk`` rows at a time."""

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from alignment_plugins.anchors import AnchorSet, load_builtin
+from alignment_plugins.anchors import AnchorSet, available_versions, load_builtin
 from alignment_plugins.certificate import json_safe
 from marketplace.alignment.matrix_files import load_engine_matrix, matrix_header
 from marketplace.alignment.models import DriftCheck, WMatrix
@@ -32,11 +32,14 @@ def due_for_drift_check(now: datetime | None = None) -> QuerySet[WMatrix]:
 def drift_anchors(matrix: WMatrix, num_anchors: int = 200, today: date | None = None) -> AnchorSet:
     """A fresh sample of the built-in anchors for revalidating `matrix`, seeded by the date.
 
-    The matrix's training sample is reconstructed from its file (count and seed) and excluded when its content
-    hash matches the one recorded; the returned set never equals the training set.
+    The matrix's training sample is reconstructed from its file (corpus version, count and seed) and excluded when
+    its content hash matches the one recorded; the returned set never equals the training set. A matrix trained on
+    an older built-in corpus (e.g. ``builtin:v1``) is revalidated on that corpus.
     """
-    corpus = load_builtin()
     anchors_meta = matrix_header(matrix).get("anchors", {}) if matrix.file else {}
+    trained_on = str(anchors_meta.get("name") or "").split("|", 1)[0]  # e.g. "builtin:v1"
+    version = trained_on.split(":", 1)[1] if trained_on.startswith("builtin:") else ""
+    corpus = load_builtin(version) if version in available_versions() else load_builtin()
     total = sum(int(v) for v in (anchors_meta.get("counts") or {}).values())
     excluded: set[str] = set()
     if 0 < total <= len(corpus):

@@ -13,8 +13,8 @@ from marketplace.alignment.models import WMatrix
 
 log = logging.getLogger(__name__)
 
-#: Held-out share of the anchors: half validation, half test (the trainer's 80/10/10 split).
-VALIDATION_SPLIT = 0.2
+#: Held-out fractions of the sampled anchors (the trainer's 80/10/10 split): validation picks, test measures.
+VALIDATION_SPLIT, TEST_SPLIT = 0.1, 0.1
 
 Progress = Callable[[float, str], None]
 
@@ -49,13 +49,13 @@ def train_and_store(source: str, target: str, *, num_anchors: int, path: Path, d
     trainer = WMatrixTrainer(source_model, target_model, device=device)
     trainer.configure(num_anchors=num_anchors, layers="all", optimization="ridge")
     say(0.05, f"sampling {num_anchors} anchors")
-    anchors = trainer.prepare_anchors(VALIDATION_SPLIT)[0]
+    anchors = trainer.prepare_anchors(VALIDATION_SPLIT, TEST_SPLIT)[0]
     for fraction, model in ((0.10, source_model), (0.45, target_model)):
         layers = resolve_layers("all", model.num_layers)
         say(fraction, f"extracting {model.name} hidden states ({len(anchors)} anchors, {len(layers)} layers)")
         extract(model, anchors, layers, pooling=trainer.pooling, cache=True)
     say(0.80, "layer correspondence (CKA) and ridge fit")
-    engine = trainer.train(epochs=0, validation_split=VALIDATION_SPLIT)
+    engine = trainer.train(epochs=0, validation_split=VALIDATION_SPLIT, test_split=TEST_SPLIT)
     say(0.95, "storing the matrix and issuing its certificate")
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     return store_matrix(engine.save(path))

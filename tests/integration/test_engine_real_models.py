@@ -34,16 +34,16 @@ def test_packaged_model_metadata_comes_from_config(name: str, family: str, hidde
 
 def test_mean_pooling_keeps_the_attention_sink_out() -> None:
     """SmolLM2's first position has a norm ~100x the others; the pooled anchor must not be dominated by it."""
-    from alignment_plugins.architectures import hf_common
+    from alignment_plugins.architectures import hf_residual
     from alignment_plugins.models import load_model
 
     model = load_model(SOURCE)
     text = "Rivers carry sediment from mountains to the sea over thousands of years."
-    encoded = hf_common.tokenize(model, [text])
-    states = hf_common.hooked_forward(model, encoded, [15])[15][0].float()
+    encoded = hf_residual.tokenize(model, [text])
+    states = hf_residual.hooked_forward(model, encoded, [15])[15][0].float()
     norms = states.norm(dim=-1)
     assert norms[0] > 20 * norms[1:].median()
-    pooled = hf_common.pooled_states(model, [text], [15], "mean")[15][0]
+    pooled = hf_residual.pooled_states(model, [text], [15], "mean")[15][0]
     np.testing.assert_allclose(pooled, states[1:].mean(dim=0).numpy(), rtol=1e-4, atol=1e-3)
 
 
@@ -53,7 +53,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, Path]:
 
     trainer = WMatrixTrainer(SOURCE, TARGET, seed=0)
     trainer.configure(num_anchors=600, layers="all", optimization="ridge")
-    wmatrix = trainer.train(epochs=0, validation_split=0.3)
+    wmatrix = trainer.train(epochs=0, validation_split=0.15, test_split=0.15)
     path = wmatrix.save(tmp_path_factory.mktemp("wm") / "s2g.wmatrix")
     return wmatrix, path
 

@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 
 from alignment_plugins.anchors import (
+    CAPABILITY_DOMAINS,
     CORPUS_VERSION,
     DOMAINS,
+    PRODUCT_DOMAINS,
     UNSPECIFIED_DOMAIN,
     Anchor,
     AnchorSet,
@@ -24,7 +26,8 @@ from alignment_plugins.anchors import (
     load_jsonl,
 )
 
-DATA_FILE = Path(__file__).resolve().parents[2] / "alignment_plugins" / "anchors" / "data" / "anchors-v1.jsonl"
+DATA_FILE = (Path(__file__).resolve().parents[2] / "alignment_plugins" / "anchors" / "data"
+             / f"anchors-{CORPUS_VERSION}.jsonl")
 
 
 @pytest.fixture(scope="module")
@@ -55,13 +58,15 @@ def _write(path: Path, lines: list[str]) -> Path:
 
 
 def test_builtin_corpus_size_and_domains(builtin: AnchorSet) -> None:
-    assert CORPUS_VERSION in available_versions()
+    assert CORPUS_VERSION == "v2" and CORPUS_VERSION in available_versions()
     assert builtin.name == f"builtin:{CORPUS_VERSION}"
-    assert len(builtin) >= 10_000
+    assert len(builtin) >= 14_000
     counts = builtin.counts()
     assert list(counts) == list(DOMAINS)
-    for domain in DOMAINS:
+    for domain in PRODUCT_DOMAINS:
         assert counts[domain] >= 1_500, (domain, counts[domain])
+    for domain in CAPABILITY_DOMAINS:
+        assert 500 <= counts[domain] <= 700, (domain, counts[domain])
 
 
 def test_builtin_lines_are_well_formed(raw_lines: list[dict]) -> None:
@@ -88,7 +93,7 @@ def test_builtin_has_no_duplicates(builtin: AnchorSet) -> None:
 
 
 def test_builtin_has_no_urls_emails_or_license_text(builtin: AnchorSet) -> None:
-    from alignment_plugins.anchors.build import forbidden
+    from alignment_plugins.anchors.sourcing import forbidden
 
     offenders = [a.text for a in builtin if forbidden(a.text)]
     assert offenders == []
@@ -102,19 +107,21 @@ def test_builtin_hash_is_stable_and_recomputable(builtin: AnchorSet, raw_lines: 
     rebuilt = AnchorSet([Anchor(r["text"], r["domain"], r["source"]) for r in raw_lines], name="other-name")
     assert rebuilt.content_hash == builtin.content_hash  # the name is not part of the identity
     assert load_builtin(CORPUS_VERSION) is load_builtin(CORPUS_VERSION)
-    hashes = {load_anchors(spec).content_hash for spec in (None, "builtin", "builtin:v1")}
+    hashes = {load_anchors(spec).content_hash for spec in (None, "builtin", f"builtin:{CORPUS_VERSION}")}
     assert hashes == {builtin.content_hash}
 
 
 def test_builtin_sources_are_never_the_standard_library(builtin: AnchorSet) -> None:
-    from alignment_plugins.anchors import build
+    from alignment_plugins.anchors import build, v2
 
     stdlib = set(sys.stdlib_module_names)
-    for pin in build.PINNED:
+    pins = build.PINNED + v2.PINNED_V2
+    for pin in pins:
         assert pin.name.lower() not in stdlib, pin.name
         assert pin.name.lower().replace("-", "_") not in stdlib, pin.name
-        assert len(pin.sha256) == 64 and pin.filename.startswith((pin.name, pin.name.lower()))
-    pinned = {f"{p.name}=={p.version}" for p in build.PINNED}
+        names = (pin.name, pin.name.lower(), pin.name.replace("-", "_"))
+        assert len(pin.sha256) == 64 and pin.filename.startswith(names)
+    pinned = {f"{p.name}=={p.version}" for p in pins}
     for anchor in builtin:
         source = anchor.source
         assert not source.lower().startswith(("stdlib", "python:", "cpython")), source

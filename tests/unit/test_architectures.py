@@ -17,7 +17,7 @@ pytest.importorskip("transformers")
 from tiny_models import CAUSAL_FAMILIES, FAMILIES, HEADS, HIDDEN, KV_HEADS, LAYERS  # noqa: E402
 
 from alignment_plugins import extraction, models  # noqa: E402
-from alignment_plugins.architectures.hf_common import find_blocks  # noqa: E402
+from alignment_plugins.architectures.hf_residual import find_blocks  # noqa: E402
 from alignment_plugins.manager import get_plugin_manager  # noqa: E402
 from alignment_plugins.types import LoadedModel, TokenStates  # noqa: E402
 
@@ -34,13 +34,7 @@ ADAPTER = {family: "hf_causal" if family in CAUSAL_FAMILIES else "hf_encoder" fo
 
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """Tiny models gain nothing from intra-op threads, and OpenMP spinning makes them ~30x slower on a busy box."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(params=FAMILIES)
@@ -283,12 +277,6 @@ def test_extract_hook_declines_other_adapters(loaded: LoadedModel) -> None:
 
 # ---------------------------------------------------------------------- injection
 PROMPT = "The keeper lit the lamp above the"
-
-
-@pytest.fixture
-def llama(tiny_model) -> LoadedModel:
-    """The tiny llama (untied lm_head)."""
-    return models.load_model(str(tiny_model("llama")))
 
 
 def _logits(loaded: LoadedModel, text: str = PROMPT):

@@ -351,6 +351,22 @@ def test_cli_certify_and_verify(tmp_path: Path, key_file: Path, capsys: Any) -> 
     assert "JSON object" in capsys.readouterr().err
 
 
+def test_certificate_describes_the_recommended_pair_and_an_encoders_embedding_pair(tmp_path: Path) -> None:
+    from alignment_plugins.wmatrix import WMatrix
+
+    wm = WMatrix.load(_wmatrix_file(tmp_path))
+    wm.recommended_pair, wm.embedding_pair = (0, 0), (1, 1)
+    doc = c.certify_wmatrix(wm, KEY)
+    payload = doc["payload"]
+    assert payload["best_pair"] == [1, 1] and payload["recommended_pair"] == [0, 0]
+    assert payload["metrics"]["reconstruction_error"] == 0.4 and payload["tier"] == 4  # the recommended pair's
+    assert payload["embedding"]["pair"] == [1, 1] and payload["embedding"]["metrics"]["accuracy"] == 0.9
+    assert payload["embedding"]["intervals"]["accuracy"]["method"].startswith("wilson")
+    page = c.render_html(doc, key=KEY)
+    assert "Embedding migration (last layers 1 → 0" not in page and "Embedding migration (last layers 1 → 1" in page
+    assert "recommended layer pair for vectors" in page
+
+
 def test_cli_key_from_environment_and_missing_key(tmp_path: Path, monkeypatch: Any, capsys: Any) -> None:
     matrix = _wmatrix_file(tmp_path)
     monkeypatch.delenv(c.KEY_ENV, raising=False)

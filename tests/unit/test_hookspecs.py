@@ -65,7 +65,10 @@ def test_firstresult_flags() -> None:
     first = {name for name in HOOKS if _is_firstresult(name)}
     assert first == {
         "alignment_describe_architecture",
+        "alignment_downstream_parameters",
+        "alignment_edit_residual",
         "alignment_extract_hidden_states",
+        "alignment_forward",
         "alignment_inject_vector",
         "alignment_load_model",
         "alignment_token_offsets",

@@ -30,7 +30,10 @@ from alignment_plugins.solvers import Solver
 BUILTIN_SOLVERS = {"svd", "ridge", "cca", "lowrank"}
 ARCH_HOOKS = (
     "alignment_describe_architecture",
+    "alignment_downstream_parameters",
+    "alignment_edit_residual",
     "alignment_extract_hidden_states",
+    "alignment_forward",
     "alignment_inject_vector",
     "alignment_load_model",
     "alignment_token_offsets",

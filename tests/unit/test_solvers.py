@@ -224,6 +224,16 @@ def test_merge_is_new_object_and_order_independent() -> None:
     np.testing.assert_allclose(merged_empty.cov_xx(), s1.cov_xx())
 
 
+def test_swapped_stats_equal_the_stats_of_the_reversed_pairs() -> None:
+    x, y = noisy_pair(seed=4, n=120)
+    swapped = CrossStats.from_arrays_xy(x, y, chunk=50).swapped()
+    reverse = CrossStats.from_arrays_xy(y, x, chunk=50)
+    assert (swapped.dx, swapped.dy, swapped.n) == (reverse.dx, reverse.dy, reverse.n)
+    for f in ("cov_xx", "cov_yy", "cov_xy", "std_x", "std_y"):
+        np.testing.assert_allclose(getattr(swapped, f)(), getattr(reverse, f)(), atol=1e-12)
+    np.testing.assert_allclose(swapped.mean_x, y.mean(axis=0), atol=1e-12)
+
+
 def test_merge_dimension_mismatch_raises() -> None:
     with pytest.raises(ValueError, match="different dims"):
         CrossStats(4, 3).merge(CrossStats(4, 5))

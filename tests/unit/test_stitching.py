@@ -17,7 +17,7 @@ from alignment_plugins.stitching import (
     gradient_stability,
     head_mapping,
     jensen_shannon,
-    linear_assignment,
+    match_heads,
     stitched_forward,
     stitched_loss,
     task_transfer_accuracy,
@@ -43,15 +43,7 @@ def _wmatrix(linear: LinearMap, pair: tuple[int, int], dx: int, dy: int) -> WMat
                    maps={pair: linear}, layer_map=[pair], best_pair=pair, method=linear.method)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Tiny models: one torch thread is fastest and avoids stalls on a busy 2-core machine."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
@@ -80,31 +72,27 @@ def trained_llama(tiny_model):
 # ---------------------------------------------------------------------------------------------------- assignment
 
 
-@pytest.mark.parametrize("seed", range(12))
-def test_linear_assignment_matches_scipy(seed: int) -> None:
-    from scipy.optimize import linear_sum_assignment
-
-    rng = np.random.default_rng(seed)
-    n, m = rng.integers(1, 14, size=2)
-    cost = rng.normal(size=(n, m))
-    for maximize in (False, True):
-        rows, cols = linear_assignment(cost, maximize=maximize)
-        ref_rows, ref_cols = linear_sum_assignment(cost, maximize=maximize)
-        assert len(rows) == min(n, m)
-        assert np.isclose(cost[rows, cols].sum(), cost[ref_rows, ref_cols].sum())
-        np.testing.assert_array_equal(rows, ref_rows)
-        np.testing.assert_array_equal(cols, ref_cols)
-
-
-def test_linear_assignment_edge_cases() -> None:
-    rows, cols = linear_assignment(np.zeros((0, 3)))
-    assert rows.size == cols.size == 0
-    rows, cols = linear_assignment(np.array([[5.0]]))
-    assert rows.tolist() == [0] and cols.tolist() == [0]
-    rows, cols = linear_assignment(np.ones((4, 4)))  # all ties: still a permutation
-    assert sorted(cols.tolist()) == [0, 1, 2, 3]
-    with pytest.raises(ValueError):
-        linear_assignment(np.array([[np.nan, 1.0]]))
+def test_match_heads_known_answers() -> None:
+    # Greedy (take 0.9 first) would pair 0->0 and 1->1 (total 1.0); the optimum is 0->1, 1->0 (total 1.6).
+    sim = np.array([[0.9, 0.8], [0.8, 0.1]])
+    pairs = match_heads(sim)
+    assert [(p["source_head"], p["target_head"]) for p in pairs] == [(0, 1), (1, 0)]
+    assert [p["similarity"] for p in pairs] == [0.8, 0.8]
+    # A planted permutation among noise is recovered exactly, whichever side has more heads.
+    rng = np.random.default_rng(0)
+    perm = rng.permutation(6)
+    planted = rng.uniform(-0.3, 0.3, size=(6, 9))
+    planted[np.arange(6), perm] = 1.0
+    assert [p["target_head"] for p in match_heads(planted)] == perm.tolist()
+    wide = match_heads(planted.T)  # 9 source heads, 6 target heads: 6 pairs, rows ascending
+    assert [(p["source_head"], p["target_head"]) for p in wide] == sorted((int(c), r) for r, c in enumerate(perm))
+    ties = match_heads(np.ones((4, 4)))  # all ties: still a permutation
+    assert sorted(p["target_head"] for p in ties) == [0, 1, 2, 3]
+    assert match_heads(np.zeros((0, 3))) == []
+    with pytest.raises(ValueError, match="non-finite"):
+        match_heads(np.array([[np.nan, 1.0]]))
+    with pytest.raises(ValueError, match="2-D"):
+        match_heads(np.ones(3))
 
 
 def test_jensen_shannon_bounds() -> None:
@@ -116,18 +104,18 @@ def test_jensen_shannon_bounds() -> None:
 
 
 def test_character_offset_alignment() -> None:
-    from alignment_plugins.stitching import _overlap_weights
+    from alignment_plugins.stitching.splice import overlap_weights
 
     text = "hello world"
     target = np.array([[0, 0], [0, 5], [5, 11]])  # special token, "hello", " world" (leading space trimmed)
     source = np.array([[0, 0], [0, 3], [3, 5], [6, 8], [8, 11]])  # BOS, "hel", "lo", "wo", "rld"
-    weights = _overlap_weights(text, target, np.array([False, True, True]), source,
-                               np.array([False, True, True, True, True]))
+    weights = overlap_weights(text, target, np.array([False, True, True]), source,
+                              np.array([False, True, True, True, True]))
     expected = np.array([[0, 0, 0, 0, 0], [0, 0.5, 0.5, 0, 0], [0, 0, 0, 0.5, 0.5]])
     np.testing.assert_allclose(weights, expected)
     # Source position 0 is an attention sink and is never used; a target token covered only by it keeps its state.
-    weights = _overlap_weights(text, target, np.array([False, True, True]), np.array([[0, 5], [5, 11]]),
-                               np.array([False, True]))
+    weights = overlap_weights(text, target, np.array([False, True, True]), np.array([[0, 5], [5, 11]]),
+                              np.array([False, True]))
     np.testing.assert_allclose(weights, [[0, 0], [0, 0], [0, 1]])
 
 
@@ -229,7 +217,7 @@ def test_stitch_at_embeddings_and_last_layer(trained_llama) -> None:
 
 
 def test_destroying_map_lowers_fidelity_and_raises_loss(trained_llama) -> None:
-    from alignment_plugins.architectures.hf_common import pooled_states
+    from alignment_plugins.architectures.hf_residual import pooled_states
 
     model = trained_llama
     d = model.info.hidden_size
@@ -251,7 +239,7 @@ def test_destroying_map_lowers_fidelity_and_raises_loss(trained_llama) -> None:
 def test_cross_family_certificate(tiny_model) -> None:
     from tiny_models import CORPUS
 
-    from alignment_plugins.architectures.hf_common import pooled_states
+    from alignment_plugins.architectures.hf_residual import pooled_states
     from alignment_plugins.manager import get_plugin_manager
     from alignment_plugins.models import load_model
 

@@ -89,6 +89,15 @@ def test_stats_equal_a_batch_fit_of_the_matched_states(
     cached, again = token_pair_stats(source, target, texts, pairs, cache=True)
     assert again == count
     np.testing.assert_array_equal(cached[(1, 2)].cov_xx(), stats[(1, 2)].cov_xx())
+    # The reverse direction reads the same cached pairs, swapped, without another forward pass.
+    monkeypatch.setattr("alignment_plugins.token_pairs._token_states", _no_forward)
+    back, back_count = token_pair_stats(target, source, texts, [(2, 1)], cache=True)
+    assert back_count == count
+    np.testing.assert_allclose(back[(2, 1)].cov_xy(), stats[(1, 2)].cov_xy().T, rtol=1e-12)
+
+
+def _no_forward(*args: object, **kwargs: object) -> None:
+    raise AssertionError("a forward pass ran although the statistics were cached")
 
 
 def test_trainer_pairing_modes(tiny_model: Callable[[str], Path], tmp_path: Path,
@@ -98,7 +107,7 @@ def test_trainer_pairing_modes(tiny_model: Callable[[str], Path], tmp_path: Path
     out = {}
     for pairing in ("mean", "tokens", "both"):
         trainer = WMatrixTrainer(str(tiny_model("llama")), str(tiny_model("qwen2")), anchors=anchors, seed=1)
-        wm = trainer.configure(layers=[1, 2], pairing=pairing).train(validation_split=0.3)
+        wm = trainer.configure(layers=[1, 2], pairing=pairing).train(validation_split=0.15, test_split=0.15)
         out[pairing] = wm
         assert wm.anchors["pairing"] == pairing
     counts = out["mean"].anchors["counts"]

@@ -22,7 +22,7 @@ def anchors() -> AnchorSet:
 def test_train_tiny_llama_to_gemma3(tiny_model: Callable[[str], Path], anchors: AnchorSet, tmp_path: Path) -> None:
     trainer = WMatrixTrainer(str(tiny_model("llama")), str(tiny_model("gemma3")), anchors=anchors, seed=1)
     trainer.configure(layers="all", optimization="ridge", regularization=1e-2)
-    wm = trainer.train(epochs=0, validation_split=0.3)
+    wm = trainer.train(epochs=0, validation_split=0.15, test_split=0.15)
     counts = wm.anchors["counts"]
     assert counts["train"] + counts["validation"] + counts["test"] == 120
     assert counts["validation"] >= 10 and counts["test"] >= 10
@@ -46,10 +46,26 @@ def test_train_tiny_llama_to_gemma3(tiny_model: Callable[[str], Path], anchors: 
     np.testing.assert_allclose(loaded.transform(x, layer=2), wm.transform(x, layer=2), atol=1e-5)
 
 
+def test_a_sentence_encoder_gets_its_last_layers_pair_reported(
+    tiny_model: Callable[[str], Path], anchors: AnchorSet, tmp_path: Path
+) -> None:
+    trainer = WMatrixTrainer(str(tiny_model("llama")), str(tiny_model("bert")), anchors=anchors, seed=1)
+    wm = trainer.configure(layers="all", pairing="mean").train(validation_split=0.15, test_split=0.15)
+    last_s, last_t = wm.source["num_layers"], wm.target["num_layers"]
+    assert wm.embedding_pair == (last_s, last_t) and wm.embedding_pair in wm.maps
+    assert "accuracy" in wm.pair_metrics[f"{last_s}->{last_t}"]
+    loaded = WMatrix.load(wm.save(tmp_path / "to-encoder.wmatrix"))
+    assert loaded.embedding_pair == wm.embedding_pair
+    assert loaded.report()["embedding"]["pair"] == [last_s, last_t]
+    decoders = WMatrixTrainer(str(tiny_model("llama")), str(tiny_model("qwen2")), anchors=anchors)
+    assert decoders.configure(layers=[1, 2], pairing="mean").train(validation_split=0.15,
+                                                                   test_split=0.15).embedding_pair is None
+
+
 def test_second_training_reuses_the_activation_cache(tiny_model: Callable[[str], Path], anchors: AnchorSet) -> None:
     for _ in range(2):
         trainer = WMatrixTrainer(str(tiny_model("llama")), str(tiny_model("qwen2")), anchors=anchors)
-        wm = trainer.configure(layers=[1, 2], optimization="svd").train(validation_split=0.3)
+        wm = trainer.configure(layers=[1, 2], optimization="svd").train(validation_split=0.15, test_split=0.15)
     extraction = wm.training["extraction"]
     assert extraction["source_cached_layers"] == 2 and extraction["target_cached_layers"] == 4
     assert [i for i, _ in wm.layer_map] == [1, 2]
@@ -58,7 +74,8 @@ def test_second_training_reuses_the_activation_cache(tiny_model: Callable[[str],
 @pytest.mark.parametrize("method", ["svd", "ridge", "cca", "lowrank"])
 def test_every_builtin_solver_trains(tiny_model: Callable[[str], Path], anchors: AnchorSet, method: str) -> None:
     trainer = WMatrixTrainer(str(tiny_model("llama")), str(tiny_model("mistral")), anchors=anchors)
-    wm = trainer.configure(layers=[2], optimization=method, cka="debiased").train(validation_split=0.3)
+    wm = trainer.configure(layers=[2], optimization=method, cka="debiased").train(validation_split=0.15,
+                                                                                  test_split=0.15)
     assert wm.method == method and len(wm.maps) == 1
     assert wm.hyperparams["cka"] == "debiased"
 
@@ -67,7 +84,7 @@ def test_gradient_calibration_is_early_stopped_and_recorded(tiny_model: Callable
                                                              anchors: AnchorSet) -> None:
     trainer = WMatrixTrainer(str(tiny_model("llama")), str(tiny_model("gemma3")), anchors=anchors)
     wm = trainer.configure(layers=[3], optimization="lowrank", rank=4).train(
-        epochs=30, validation_split=0.3, early_stopping_patience=2, learning_rate=1e-2)
+        epochs=30, validation_split=0.15, test_split=0.15, early_stopping_patience=2, learning_rate=1e-2)
     history = next(iter(wm.training["calibration"].values()))
     assert 1 <= history["epochs_run"] <= 30
     assert history["best_validation_loss"] <= history["initial_validation_loss"]
@@ -83,10 +100,10 @@ def test_configuration_errors_are_clear(tiny_model: Callable[[str], Path]) -> No
     few = AnchorSet([Anchor(text=f"short text number {i}", domain="d") for i in range(25)])
     small = WMatrixTrainer(str(tiny_model("llama")), str(tiny_model("gemma3")), anchors=few)
     with pytest.raises(ValueError, match="too few anchors"):
-        small.configure().train(validation_split=0.2)
+        small.configure().train(validation_split=0.1, test_split=0.1)
     with pytest.raises(ValueError, match="out of range"):
         WMatrixTrainer(str(tiny_model("llama")), str(tiny_model("gemma3")), anchors=load_builtin().sample(80)) \
-            .configure(layers=[9]).train(validation_split=0.3)
+            .configure(layers=[9]).train(validation_split=0.15, test_split=0.15)
 
 
 def test_cli_train_inspect_and_report(tiny_model: Callable[[str], Path], anchors: AnchorSet, tmp_path: Path,
@@ -113,9 +130,64 @@ def test_auto_regularization_picks_per_pair_on_validation(tiny_model: Callable[[
     from alignment_plugins.trainer import AUTO_REGULARIZATION_GRID
 
     trainer = WMatrixTrainer(str(tiny_model("llama")), str(tiny_model("gemma3")), anchors=anchors)
-    wm = trainer.configure(layers=[1, 3], optimization="ridge", regularization="auto").train(validation_split=0.3)
+    wm = trainer.configure(layers=[1, 3], optimization="ridge", regularization="auto").train(
+        validation_split=0.15, test_split=0.15)
     assert wm.hyperparams["regularization"] == "auto"
     for linear in wm.maps.values():
         assert linear.hyperparams["regularization"] in AUTO_REGULARIZATION_GRID
     with pytest.raises(ValueError, match="regularized solver"):
         trainer.configure(optimization="svd", regularization="auto")
+
+
+def test_split_fractions_are_explicit(tiny_model: Callable[[str], Path], anchors: AnchorSet) -> None:
+    import warnings
+
+    from alignment_plugins.trainer import split_fractions
+
+    assert split_fractions(None, None) == (0.1, 0.1)
+    assert split_fractions(0.2, 0.3) == (0.2, 0.3)
+    assert split_fractions(None, 0.25) == (0.1, 0.25)
+    with pytest.warns(DeprecationWarning, match="shared evenly"):
+        assert split_fractions(0.2, None) == (0.1, 0.1)  # the older form: the whole held-out fraction
+    for bad in ((0.0, 0.1), (0.1, 1.0), (0.6, 0.5), (True, 0.1)):
+        with pytest.raises(ValueError, match=r"validation_split|test_split"):
+            split_fractions(*bad)
+    trainer = WMatrixTrainer(str(tiny_model("llama")), str(tiny_model("gemma3")), anchors=anchors)
+    _, train, validation, test = trainer.prepare_anchors(0.2, 0.3)
+    sizes, expected = (len(train), len(validation), len(test)), (60, 24, 36)  # 120 anchors: 50 / 20 / 30 %
+    assert sum(sizes) == 120 and all(abs(n - e) <= 5 for n, e in zip(sizes, expected, strict=True))  # per-domain
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        explicit = trainer.prepare_anchors(0.15, 0.15)
+    with pytest.warns(DeprecationWarning):
+        legacy = trainer.prepare_anchors(0.3)
+    assert [[a.text for a in part] for part in explicit] == [[a.text for a in part] for part in legacy]
+
+
+def test_solver_defaults_live_in_the_solvers(tiny_model: Callable[[str], Path]) -> None:
+    from alignment_plugins.solvers import BUILTIN_SOLVERS
+
+    trainer = WMatrixTrainer(str(tiny_model("llama")), str(tiny_model("gemma3")))
+    for name, cls in BUILTIN_SOLVERS.items():
+        assert trainer.configure(optimization=name).config["solver_hyperparams"] == cls.defaults
+    assert trainer.configure(optimization="ridge", regularization=0.5).config["solver_hyperparams"] == {
+        "regularization": 0.5}
+    with pytest.raises(ValueError, match="regularization is not supported: 'svd' has no regularization"):
+        trainer.configure(optimization="svd", regularization=1e-2)
+    with pytest.raises(ValueError, match="non-negative"):
+        trainer.configure(optimization="ridge", regularization=-1.0)
+    with pytest.raises(TypeError, match="unknown hyperparameter"):
+        trainer.configure(optimization="ridge", rank=3)
+
+
+def test_cli_refuses_unsupported_regularization(tiny_model: Callable[[str], Path], tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from alignment_plugins.__main__ import main
+
+    args = ["train", "--source", str(tiny_model("llama")), "--target", str(tiny_model("qwen2")), "--out",
+            str(tmp_path / "m.wmatrix")]
+    assert main([*args, "--optimization", "svd", "--regularization", "0.01"]) == 2
+    assert "regularization is not supported: 'svd'" in capsys.readouterr().err
+    assert main([*args, "--validation-split", "0.6", "--test-split", "0.5"]) == 2
+    assert "validation_split + test_split must be < 1" in capsys.readouterr().err
+    assert not (tmp_path / "m.wmatrix").exists()

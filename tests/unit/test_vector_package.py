@@ -14,6 +14,7 @@ import pytest
 
 from alignment_plugins import vector_package as vp
 from alignment_plugins.__main__ import main
+from alignment_plugins.formats import integrity_digest
 from alignment_plugins.vector_package import (
     FORMAT_VERSION,
     MAX_FILE_BYTES,
@@ -56,7 +57,7 @@ def _write_raw(path: Path, meta: dict[str, Any], tensors: dict[str, np.ndarray],
     from safetensors.numpy import save_file
 
     header = {"format": fmt, "format_version": version, "metadata": json.dumps(meta),
-              "integrity": integrity or vp._integrity(meta, tensors)}
+              "integrity": integrity or integrity_digest(meta, tensors)}
     save_file(tensors, str(path), metadata=header)
     return path
 
@@ -304,7 +305,7 @@ def test_invalid_content_is_rejected_even_with_valid_integrity(tmp_path: Path, c
 
 def test_metadata_that_is_not_an_object(tmp_path: Path) -> None:
     tensors = _package().tensors()
-    path = _write_raw(tmp_path / "list.vpkg", [], tensors, integrity=vp._integrity({}, tensors))  # type: ignore[arg-type]
+    path = _write_raw(tmp_path / "list.vpkg", [], tensors, integrity=integrity_digest({}, tensors))  # type: ignore[arg-type]
     with pytest.raises(VectorPackageError, match="metadata must be a JSON object"):
         VectorPackage.load(path)
 

@@ -15,20 +15,7 @@ from alignment_plugins.solvers.base import LinearMap  # noqa: E402
 from alignment_plugins.types import LoadedModel  # noqa: E402
 from alignment_plugins.wmatrix import WMatrix  # noqa: E402
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """Tiny models gain nothing from intra-op threads; OpenMP spinning slows them down on a busy machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
-@pytest.fixture
-def llama(tiny_model) -> LoadedModel:
-    """The tiny llama (untied lm_head)."""
-    return models.load_model(str(tiny_model("llama")))
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # ------------------------------------------------------------------------------------------- reduction methods
@@ -213,6 +200,31 @@ def test_capability_data_is_deterministic_and_held_out(name: str) -> None:
     texts = {p.positive for p in cap.pairs} | {p.negative for p in cap.pairs}
     assert not any(prompt in texts for prompt in cap.prompts)
     assert all(p.positive != p.negative for p in cap.pairs)
+
+
+def test_lexicon_rate_counts_words_for_minus_against_per_word() -> None:
+    rates = vectors.lexicon_rate(["Le chat est sur la table, and the dog!", "", "Wow!! So good"],
+                                 ("le", "la", "est", "!", "wow"), ("the", "and"))
+    assert rates[0] == pytest.approx((4 - 2) / 10)  # le est la ! | and the; 9 words and "!"
+    assert rates[1] == 0.0
+    assert rates[2] == pytest.approx(3 / 5)  # wow ! ! so good: wow and both "!" count
+
+
+def test_capabilities_cover_kinds_and_half_are_read_on_generated_text() -> None:
+    caps = [get_capability(name) for name in CAPABILITIES]
+    assert len(caps) >= 6 and len({c.domain for c in caps}) >= 4
+    generated = [c for c in caps if c.scorer.endswith("_generation")]
+    assert 2 * len(generated) >= len(caps)
+    for cap in generated:
+        if cap.scorer == "lexicon_generation":
+            assert cap.words[0] and cap.words[1] and not set(cap.words[0]) & set(cap.words[1])
+
+
+def test_french_pairs_are_french_on_the_positive_side() -> None:
+    cap = get_capability("french")
+    fr, en = cap.words
+    for pair in cap.pairs:
+        assert vectors.lexicon_rate([pair.positive], fr, en)[0] > 0 > vectors.lexicon_rate([pair.negative], fr, en)[0]
 
 
 def test_ab_option_order_is_balanced() -> None:

@@ -185,6 +185,24 @@ def test_drift_anchors_are_fresh_and_exclude_training(toy: dict, wmatrix_file: A
 
 
 @pytest.mark.django_db
+def test_drift_anchors_of_a_matrix_trained_on_corpus_v1(toy: dict, wmatrix_file: Any,
+                                                         django_capture_on_commit_callbacks: Any) -> None:
+    from datetime import date
+
+    from alignment_plugins.anchors import PRODUCT_DOMAINS, load_builtin
+
+    training = load_builtin("v1").sample(100, seed=0)
+    anchors = {"hash": training.content_hash, "name": training.name, "seed": 0,
+               "counts": {"train": 80, "validation": 10, "test": 10}}
+    with django_capture_on_commit_callbacks(execute=True):
+        matrix = store_matrix(wmatrix_file(anchors=anchors))
+    fresh = drift_anchors(matrix, 50, today=date(2025, 1, 2))
+    assert len(fresh) == 50 and not set(fresh.texts) & set(training.texts)
+    assert set(fresh.domains) <= set(PRODUCT_DOMAINS)  # revalidated on the corpus it was trained on
+    assert fresh.name.startswith("builtin:v1|")
+
+
+@pytest.mark.django_db
 def test_check_drift_due_enqueues_due_matrices_once(
     stored_matrix: WMatrix, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
 ) -> None:

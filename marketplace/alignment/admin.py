@@ -81,7 +81,8 @@ class WMatrixAdmin(admin.ModelAdmin):
     list_filter = ("status", "method", "source", "target")
     search_fields = ("public_id", "source__name", "target__name", "file_sha256", "anchor_set_hash")
     readonly_fields = ("public_id", "source", "target", "version", "method", "file", "file_sha256", "layer_map",
-                       "best_source_layer", "best_target_layer", "metrics", "anchor_set_hash", "source_fingerprint",
+                       "best_source_layer", "best_target_layer", "recommended_source_layer",
+                       "recommended_target_layer", "metrics", "anchor_set_hash", "source_fingerprint",
                        "target_fingerprint", "extra_metrics", "validated_at", "created_at", "latest_certificate")
     list_select_related = ("source", "target")
     inlines = [CertificateInline]

@@ -45,11 +45,12 @@ def sign_payload(payload: dict[str, Any]) -> str:
 
 
 def issue_certificate(matrix: WMatrix) -> QualityCertificate:
-    """Issue a signed quality certificate for `matrix` from its best layer pair's held-out metrics.
+    """Issue a signed quality certificate for `matrix` from its recommended layer pair's held-out metrics.
 
     The payload is ``alignment_plugins.certificate.build_payload``'s: certificate and matrix public ids,
-    source/target names and weight fingerprints, version, method, best pair, tier (and the bands it was read
-    from), best-pair metrics and each metric's 95% interval, anchor-set hash, library version, issue time; plus
+    source/target names and weight fingerprints, version, method, recommended and best pairs, tier (and the bands
+    it was read from), the recommended pair's metrics and each metric's 95% interval, the embedding-migration
+    pair's when the .wmatrix has one, anchor-set hash, library version, issue time; plus
     ``retention`` (the pair's latest measured-retention run, every capability with its interval) when the pair
     was measured, and ``stitching`` when ``matrix.extra_metrics["stitching"]`` is recorded. Signature:
     HMAC-SHA256 of the payload's canonical JSON under ``settings.CERTIFICATE_SIGNING_KEY``, hex.
@@ -60,7 +61,8 @@ def issue_certificate(matrix: WMatrix) -> QualityCertificate:
         header = {}
     library_version = header.get("library_version") or alignment_plugins.__version__
     n_test = (header.get("anchors") or {}).get("counts", {}).get("test")
-    best = json_safe(matrix.best_metrics)
+    best = json_safe(matrix.headline_metrics)
+    embedding_pair = header.get("embedding_pair")
     issued_at = timezone.now().replace(microsecond=0)
     stitching = (matrix.extra_metrics or {}).get("stitching")
     cert = QualityCertificate(matrix=matrix, metrics=best, anchor_set_hash=matrix.anchor_set_hash)
@@ -71,6 +73,9 @@ def issue_certificate(matrix: WMatrix) -> QualityCertificate:
         source={"name": matrix.source.name, "fingerprint": matrix.source_fingerprint},
         target={"name": matrix.target.name, "fingerprint": matrix.target_fingerprint},
         best_pair=[matrix.best_source_layer, matrix.best_target_layer],
+        recommended_pair=list(matrix.recommended_pair),
+        embedding=({"pair": embedding_pair, "metrics": matrix.metrics.get(f"{embedding_pair[0]}->{embedding_pair[1]}",
+                                                                           {})} if embedding_pair else None),
         metrics=best,
         n_test=n_test if isinstance(n_test, int) and n_test > 0 else None,
         tier_bands=settings.QUALITY_TIER_BANDS,
@@ -142,9 +147,10 @@ def latest_certificate(matrix: WMatrix) -> QualityCertificate | None:
 
 
 def matrix_tier(matrix: WMatrix) -> int:
-    """The matrix's certified tier (latest certificate), else the tier of its best pair's reconstruction error."""
+    """The matrix's certified tier (latest certificate), else the tier of its recommended pair's reconstruction
+    error."""
     cert = latest_certificate(matrix)
     if cert is not None:
         return cert.tier
-    error = matrix.best_metrics.get("reconstruction_error")
+    error = matrix.headline_metrics.get("reconstruction_error")
     return tier_for(math.nan if error is None else error)

@@ -58,7 +58,7 @@ def run_drift_check(matrix: WMatrix, *, anchors: Any = None, num_anchors: int = 
     """Re-measure `matrix` on fresh anchors (GPU path) and record a DriftCheck.
 
     Evaluates with ``alignment_plugins.evaluation.evaluate`` on `anchors` (default: ``drift_anchors``, a date-seeded
-    sample disjoint from the training set) and compares the best pair's semantic preservation with the stored
+    sample disjoint from the training set) and compares the recommended pair's semantic preservation with the stored
     held-out value: drift = baseline − observed. DRIFTED (and the matrix marked DRIFTED, so it stops being offered)
     when drift > ``DRIFT_TOLERANCE`` or either model's weights changed since training (engine warning, or the
     registered fingerprint differs); else OK and ``matrix.validated_at`` = now. An error records a FAILED check and
@@ -67,8 +67,8 @@ def run_drift_check(matrix: WMatrix, *, anchors: Any = None, num_anchors: int = 
     # Model-running engine code (it loads both models): imported on the GPU path only.
     from alignment_plugins import evaluation
 
-    key = f"{matrix.best_source_layer}->{matrix.best_target_layer}"
-    baseline = json_safe(matrix.best_metrics)
+    key = "{}->{}".format(*matrix.recommended_pair)
+    baseline = json_safe(matrix.headline_metrics)
     try:
         anchor_set = anchors if anchors is not None else drift_anchors(matrix, num_anchors)
         engine = load_engine_matrix(matrix)

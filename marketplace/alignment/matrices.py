@@ -68,6 +68,8 @@ def store_matrix(path: str | Path) -> WMatrix:
             source=source, target=target, version=version, method=engine.method,
             layer_map=[[int(i), int(j)] for i, j in engine.layer_map],
             best_source_layer=int(engine.best_pair[0]), best_target_layer=int(engine.best_pair[1]),
+            recommended_source_layer=int(engine.headline_pair[0]),
+            recommended_target_layer=int(engine.headline_pair[1]),
             file_sha256=digest, metrics=json_safe(engine.pair_metrics),
             anchor_set_hash=str(engine.anchors.get("hash", ""))[:80],
             source_fingerprint=str(engine.source.get("fingerprint") or "")[:80],

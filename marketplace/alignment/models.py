@@ -27,6 +27,9 @@ class WMatrix(models.Model):
     layer_map = models.JSONField(default=list, help_text="[[source_layer, target_layer], ...]")
     best_source_layer = models.PositiveIntegerField()
     best_target_layer = models.PositiveIntegerField()
+    recommended_source_layer = models.PositiveIntegerField(
+        null=True, blank=True, help_text="the pair for vectors (chosen on concept transfer); null: the best pair")
+    recommended_target_layer = models.PositiveIntegerField(null=True, blank=True)
     file = models.FileField(upload_to="wmatrices/")
     file_sha256 = models.CharField(max_length=64)
     metrics = models.JSONField(default=dict, help_text="held-out metrics per layer pair (standardized spaces)")
@@ -52,8 +55,22 @@ class WMatrix(models.Model):
 
     @property
     def best_metrics(self) -> dict:
-        """Held-out metrics of the best layer pair."""
+        """Held-out metrics of the best retrieval layer pair."""
         return self.metrics.get(f"{self.best_source_layer}->{self.best_target_layer}", {})
+
+    @property
+    def recommended_pair(self) -> tuple[int, int]:
+        """The layer pair buyers' vectors use (what tiers, certificates and estimates describe); the best retrieval
+        pair for matrices stored before the recommendation existed."""
+        if self.recommended_source_layer is None or self.recommended_target_layer is None:
+            return self.best_source_layer, self.best_target_layer
+        return self.recommended_source_layer, self.recommended_target_layer
+
+    @property
+    def headline_metrics(self) -> dict:
+        """Held-out metrics of the recommended layer pair (standardized spaces)."""
+        source_layer, target_layer = self.recommended_pair
+        return self.metrics.get(f"{source_layer}->{target_layer}", {})
 
 
 class QualityCertificate(models.Model):

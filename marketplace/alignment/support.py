@@ -17,13 +17,14 @@ def support_matrix() -> list[dict[str, Any]]:
     typical_retention is, in order: the pair's measured median retention from its latest imported run (basis
     "measured_retention", interval in typical_retention_ci_low/high, every capability under
     ``measured_retention``); else the median retention of the pair's stored default-config listing estimates
-    from this matrix (basis "median of N listing estimates"); else the best pair's alignment quality (basis
-    "alignment_quality (best pair)"). The interval is null unless measured.
+    from this matrix (basis "median of N listing estimates"); else the recommended pair's alignment quality
+    (basis "alignment_quality (recommended pair)"); the held-out metrics are the recommended pair's. The
+    interval is null unless measured.
     """
     default_key = config_key(normalize_config())
     rows = []
     for matrix in WMatrix.objects.filter(status=WMatrix.Status.ACTIVE).select_related("source", "target"):
-        best = matrix.best_metrics
+        best = matrix.headline_metrics
         run = measured.latest_run(matrix.source_id, matrix.target_id)
         median = measured.select_measurement(run, None)
         retentions = list(
@@ -41,7 +42,7 @@ def support_matrix() -> list[dict[str, Any]]:
         else:
             sp = best.get("semantic_preservation")
             typical = clip01(sp) if sp is not None else None
-            basis = "alignment_quality (best pair)"
+            basis = "alignment_quality (recommended pair)"
         rows.append({
             "source": matrix.source.name,
             "target": matrix.target.name,
@@ -50,6 +51,7 @@ def support_matrix() -> list[dict[str, Any]]:
             "method": matrix.method,
             "tier": matrix_tier(matrix),
             "best_pair": [matrix.best_source_layer, matrix.best_target_layer],
+            "recommended_pair": list(matrix.recommended_pair),
             "semantic_preservation": best.get("semantic_preservation"),
             "accuracy": best.get("accuracy"),
             "reconstruction_error": best.get("reconstruction_error"),

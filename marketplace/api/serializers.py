@@ -225,16 +225,21 @@ class WMatrixSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     source = ArchitectureNameField(read_only=True)
     target = ArchitectureNameField(read_only=True)
-    best_metrics = serializers.DictField(read_only=True)
+    best_metrics = serializers.DictField(read_only=True, help_text="held-out metrics of the best retrieval pair")
+    recommended_pair = serializers.ListField(child=serializers.IntegerField(), read_only=True,
+                                             help_text="[source layer, target layer] for vectors")
+    recommended_metrics = serializers.DictField(source="headline_metrics", read_only=True,
+                                                help_text="held-out metrics of the recommended pair (its tier)")
     download_url = serializers.SerializerMethodField()
     certificate_url = serializers.SerializerMethodField()
 
     class Meta:
         model = WMatrix
         fields = [
-            "id", "url", "source", "target", "version", "method", "status", "layer_map", "best_source_layer",
-            "best_target_layer", "best_metrics", "metrics", "anchor_set_hash", "source_fingerprint",
-            "target_fingerprint", "file_sha256", "validated_at", "created_at", "download_url", "certificate_url",
+            "id", "url", "source", "target", "version", "method", "status", "layer_map", "recommended_pair",
+            "recommended_metrics", "best_source_layer", "best_target_layer", "best_metrics", "metrics",
+            "anchor_set_hash", "source_fingerprint", "target_fingerprint", "file_sha256", "validated_at",
+            "created_at", "download_url", "certificate_url",
         ]
         read_only_fields = fields
 

@@ -49,7 +49,7 @@ def wmatrix_file(tmp_path: Path) -> Callable[..., Path]:
     def make(source: str = "toy-src", target: str = "toy-tgt", *, d_source: int = D_SOURCE,
              d_target: int = D_TARGET, metrics: dict[str, Any] | None = None, seed: int = 0,
              layer_map: list[tuple[int, int]] | None = None, anchors: dict[str, Any] | None = None,
-             name: str | None = None) -> Path:
+             name: str | None = None, recommended: tuple[int, int] | None = None) -> Path:
         rng = np.random.default_rng(seed)
         x = rng.normal(size=(200, d_source)) * rng.uniform(0.5, 3.0, size=d_source)
         pairs = layer_map or LAYER_MAP
@@ -63,7 +63,7 @@ def wmatrix_file(tmp_path: Path) -> Callable[..., Path]:
             maps=maps, layer_map=pairs, best_pair=(1, 1) if (1, 1) in maps else pairs[0], method="ridge",
             anchors=anchors or {"hash": "sha256:cc", "seed": 0,
                                 "counts": {"train": 800, "validation": 100, "test": 100}},
-            pair_metrics=DEFAULT_METRICS if metrics is None else metrics,
+            pair_metrics=DEFAULT_METRICS if metrics is None else metrics, recommended_pair=recommended,
         )
         return wm.save(tmp_path / (name or f"{source}-to-{target}-{seed}.wmatrix"))
 

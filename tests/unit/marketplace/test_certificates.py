@@ -55,6 +55,18 @@ def test_stored_matrix_gets_a_valid_signed_certificate(stored_matrix: WMatrix) -
 
 
 @pytest.mark.django_db
+def test_the_certificate_describes_the_recommended_pair(toy: dict[str, Any], wmatrix_file: Any,
+                                                          django_capture_on_commit_callbacks: Any) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        matrix = store_matrix(wmatrix_file(recommended=(0, 0)))
+    assert matrix.recommended_pair == (0, 0) and (matrix.best_source_layer, matrix.best_target_layer) == (1, 1)
+    payload = latest_certificate(matrix).payload
+    assert payload["recommended_pair"] == [0, 0] and payload["best_pair"] == [1, 1]
+    assert payload["metrics"] == matrix.headline_metrics != matrix.best_metrics
+    assert latest_certificate(matrix).tier == 4  # 0->0: reconstruction error 0.4, not the best pair's 0.1
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("tamper", ["metrics", "tier-column", "tier-payload", "signature", "matrix"])
 def test_tampering_invalidates(stored_matrix: WMatrix, tamper: str) -> None:
     cert = QualityCertificate.objects.get(matrix=stored_matrix)

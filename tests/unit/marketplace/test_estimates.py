@@ -121,7 +121,7 @@ def test_support_matrix_rows(stored_matrix: WMatrix, make_listing: Any, toy: dic
     assert row["source"] == "toy-src" and row["target"] == "toy-tgt" and row["version"] == 1
     assert row["tier"] == 2 and row["best_pair"] == [1, 1]
     assert row["semantic_preservation"] == 0.84 and row["accuracy"] == 0.9 and row["reconstruction_error"] == 0.1
-    assert row["typical_retention"] == pytest.approx(0.84) and row["basis"] == "alignment_quality (best pair)"
+    assert row["typical_retention"] == pytest.approx(0.84) and row["basis"] == "alignment_quality (recommended pair)"
     with django_capture_on_commit_callbacks(execute=True):
         make_listing(layer=1)
         make_listing(layer=2, name="b")

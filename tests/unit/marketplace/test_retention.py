@@ -246,7 +246,7 @@ def test_stale_estimate_is_recomputed_when_a_new_run_arrives(
 
 def test_support_matrix_reports_measured_retention(stored_matrix: WMatrix, toy: dict, write: Any) -> None:
     (row,) = support_matrix()
-    assert row["basis"] == "alignment_quality (best pair)" and row["measured_retention"] is None
+    assert row["basis"] == "alignment_quality (recommended pair)" and row["measured_retention"] is None
     assert row["typical_retention_ci_low"] is None
     run(write(support_doc()))
     (row,) = support_matrix()

@@ -77,10 +77,10 @@ class Command(BaseCommand):
         self.say("3/8", f"W-Matrix {SOURCE} → {TARGET}")
         matrix = self.ensure_matrix(source, target, options)
         cert = latest_certificate(matrix)
-        best = matrix.best_metrics
+        best = matrix.headline_metrics
         self.stdout.write(
-            f"      {matrix.public_id} v{matrix.version} ({matrix.method}), {len(matrix.layer_map)} layer pairs, best "
-            f"{matrix.best_source_layer}->{matrix.best_target_layer}: held-out top-1 accuracy "
+            f"      {matrix.public_id} v{matrix.version} ({matrix.method}), {len(matrix.layer_map)} layer pairs, "
+            "recommended {}->{}: held-out top-1 accuracy ".format(*matrix.recommended_pair) +
             f"{best.get('accuracy', float('nan')):.3f}, semantic preservation "
             f"{best.get('semantic_preservation', float('nan')):.3f}, reconstruction error "
             f"{best.get('reconstruction_error', float('nan')):.3f}"

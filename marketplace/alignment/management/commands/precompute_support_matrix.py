@@ -103,10 +103,10 @@ class Command(BaseCommand):
 
     def _report(self, matrix: Any, seconds: float) -> None:
         cert = latest_certificate(matrix)
-        best = matrix.best_metrics
+        best = matrix.headline_metrics
         self.stdout.write(self.style.SUCCESS(
-            f"{matrix.source.name} -> {matrix.target.name}: v{matrix.version} {matrix.public_id}, best pair "
-            f"{matrix.best_source_layer}->{matrix.best_target_layer}, "
+            f"{matrix.source.name} -> {matrix.target.name}: v{matrix.version} {matrix.public_id}, recommended pair "
+            "{}->{}, ".format(*matrix.recommended_pair) +
             f"accuracy {best.get('accuracy', float('nan')):.3f}, "
             f"semantic preservation {best.get('semantic_preservation', float('nan')):.3f}, reconstruction error "
             f"{best.get('reconstruction_error', float('nan')):.3f}, tier {cert.tier if cert else '?'} "

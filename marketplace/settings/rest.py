@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+from marketplace.settings.environment import env
 
 API_VERSION = "v1"
 
@@ -18,8 +18,8 @@ REST_FRAMEWORK = {
         "marketplace.api.throttling.AnonymousRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
-        "api_key": os.environ.get("API_THROTTLE_RATE_KEY", "600/min"),
-        "anon": os.environ.get("API_THROTTLE_RATE_ANON", "60/min"),
+        "api_key": env.str("API_THROTTLE_RATE_KEY", default="600/min"),
+        "anon": env.str("API_THROTTLE_RATE_ANON", default="60/min"),
     },
     "DEFAULT_PAGINATION_CLASS": "marketplace.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,

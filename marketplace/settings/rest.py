@@ -21,6 +21,8 @@ REST_FRAMEWORK = {
         "api_key": env.str("API_THROTTLE_RATE_KEY", default="600/min"),
         "anon": env.str("API_THROTTLE_RATE_ANON", default="60/min"),
     },
+    # django-filter FilterSets (a view's filterset_class) applied to list requests only
+    "DEFAULT_FILTER_BACKENDS": ["marketplace.api.filters.ListFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "marketplace.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_RENDERER_CLASSES": [

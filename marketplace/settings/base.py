@@ -20,6 +20,7 @@ ImproperlyConfigured error naming the variable):
 ``DRIFT_TOLERANCE``            largest accepted drop in semantic preservation before a matrix is marked drifted
 ``QUALITY_TIER_BANDS``         comma-separated reconstruction-error upper bounds of tiers 1, 2, 3
 ``MARKETPLACE_VAR_DIR``        SQLite database, media and fresh matrices of a local run (default ``var/``)
+``STATIC_ROOT``                where collectstatic writes the static files WhiteNoise serves (default ``var/static``)
 ``DJANGO_ALLOWED_HOSTS``, ``ALIGNMENT_PLUGINS_ALLOW``, ``CELERY_VISIBILITY_TIMEOUT``, ``MARKETPLACE_LOG_LEVEL``
 """
 
@@ -45,6 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files served as our own static files (/api/docs/ fetches nothing else)
     "django_filters",
     "marketplace.catalog",
     "marketplace.alignment",
@@ -52,6 +54,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # serves STATIC_ROOT (collectstatic) itself: the admin and /api/docs/ are styled without a proxy in front
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -90,7 +94,8 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+# collectstatic writes here (docker/Dockerfile runs it at image build); WhiteNoise serves it.
+STATIC_ROOT = env.path("STATIC_ROOT", default=VAR_DIR / "static")
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 

@@ -28,3 +28,8 @@ _TMP = Path(tempfile.mkdtemp(prefix="marketplace-test-"))
 atexit.register(shutil.rmtree, _TMP, True)
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=_TMP / "media")
 ALIGNMENT_MATRIX_DIR = env.path("ALIGNMENT_MATRIX_DIR", default=_TMP / "wmatrices")
+
+# No collectstatic in tests: WhiteNoise finds static files through the finders on each request.
+STATIC_ROOT = _TMP / "static"
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

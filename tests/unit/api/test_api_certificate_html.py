@@ -174,7 +174,7 @@ def test_admin_links_to_the_certificate_page(admin_client_su, cert, tmp_path):
     rows = admin_client_su.get(reverse("admin:alignment_measuredretention_changelist")).content.decode()
     assert "style" in rows and "[0.500, 0.660]" in rows and "2 → 1" in rows
     support = admin_client_su.get("/admin/support-matrix/").content.decode()
-    assert "95% CI 45–65% (measured)" in support
+    assert "measured, 95% CI 45–65%" in support
 
 
 def test_file_sha256_matches(cka_matrix):

@@ -249,6 +249,17 @@ def model_info(name_or_path: str) -> ArchitectureInfo:
     return info
 
 
+def _cached_digest(files: list[Path], key: str) -> str:
+    """"sha256:<hex>" of the concatenated `files`, remembered in the cache's fingerprints.json under `key`."""
+    index_path = cache_dir() / "fingerprints.json"
+    with _file_lock(index_path.with_suffix(".lock")):
+        index = json.loads(index_path.read_text()) if index_path.is_file() else {}
+        if key not in index:
+            index[key] = "sha256:" + file_sha256(files)
+            index_path.write_text(json.dumps(index, indent=1, sort_keys=True))
+        return index[key]
+
+
 def model_fingerprint(path: str) -> str:
     """Return a content fingerprint ("sha256:<hex>") of a model's weights, cached per file size and mtime."""
     folder = Path(path)
@@ -258,14 +269,24 @@ def model_fingerprint(path: str) -> str:
     weights = sorted(folder.glob("*.safetensors")) or sorted(folder.glob("*.bin"))
     if not weights:
         return "unknown:" + hashlib.sha256(str(path).encode()).hexdigest()[:16]
-    index_path = cache_dir() / "fingerprints.json"
-    key = _stat_key(weights)
-    with _file_lock(index_path.with_suffix(".lock")):
-        index = json.loads(index_path.read_text()) if index_path.is_file() else {}
-        if key not in index:
-            index[key] = "sha256:" + file_sha256(weights)
-            index_path.write_text(json.dumps(index, indent=1, sort_keys=True))
-        return index[key]
+    return _cached_digest(weights, _stat_key(weights))
+
+
+def weights_fingerprint(name_or_path: str) -> str:
+    """Return a model's weight fingerprint ("sha256:<hex>") without converting it: for a GGUF model the sha256 of
+    its (concatenated) file, the digest its conversion records; for a model directory ``model_fingerprint``; ""
+    for a hub id (nothing local to hash)."""
+    spec = known_models().get(name_or_path)
+    if spec is not None and spec.runnable and spec.locate is not None:
+        located = spec.locate()
+        parts = [Path(p) for p in located] if isinstance(located, (list, tuple)) else [Path(located)]
+    else:
+        parts = [Path(name_or_path).expanduser()]
+    if len(parts) == 1 and parts[0].is_dir():
+        return model_fingerprint(str(parts[0]))
+    if len(parts) > 1 or parts[0].suffix == ".gguf":
+        return _cached_digest(parts, "gguf:" + _stat_key(parts))
+    return ""
 
 
 _loaded: dict[tuple[str, str, str], LoadedModel] = {}

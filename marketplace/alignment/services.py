@@ -157,11 +157,11 @@ def register_architectures(names: Iterable[str] | None = None) -> list[Architect
     Metadata comes from ``alignment_plugins.models.model_info`` (the model's own config; catalogue metadata for
     proprietary rows). Support level: FULL when the model's weights are located (its package is installed) and
     its config reads; PARTIAL for a runnable model whose package is missing or whose config cannot be read
-    (the row keeps earlier dimensions); METADATA for proprietary rows. A packaged GGUF model is converted once
-    into the engine's cache the first time its config is read (slow, logged); later calls read the cache. The
-    weight fingerprint is the converted cache's recorded GGUF digest (or the safetensors digest).
+    (the row keeps earlier dimensions); METADATA for proprietary rows. Nothing is converted: a GGUF model's config
+    comes from its file header, its weight fingerprint is the sha256 of the GGUF file (the digest its conversion
+    records; cached per file size and mtime), a model directory's the digest of its safetensors.
     """
-    from alignment_plugins.models import known_models, model_fingerprint, model_info, resolve
+    from alignment_plugins.models import known_models, model_info, weights_fingerprint
 
     specs = known_models()
     if names is not None:
@@ -182,10 +182,8 @@ def register_architectures(names: Iterable[str] | None = None) -> list[Architect
                 if spec.locate is None:
                     raise LookupError("the catalogue entry has no way to locate weights")
                 spec.locate()
-                log.info("reading the config of %s (a GGUF model is converted once and cached)", name)
                 info = model_info(name)
-                _, path, _ = resolve(name)
-                fingerprint = model_fingerprint(path) if Path(path).is_dir() else ""
+                fingerprint = weights_fingerprint(name)
             except Exception as exc:  # a missing package, missing files or an unreadable config: partial support
                 log.warning("%s is not available here (%s); registered as partial", name, exc)
                 defaults["support_level"] = Architecture.Support.PARTIAL

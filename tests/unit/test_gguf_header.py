@@ -109,6 +109,7 @@ def test_models_command_reads_headers_without_converting(tmp_path: Path, monkeyp
     from alignment_plugins.__main__ import main
     from alignment_plugins.types import ModelSpec
 
+    monkeypatch.setenv("ALIGNMENT_CACHE_DIR", str(tmp_path / "cache"))  # this test's own, empty cache
     parts = _split(_tiny_gguf(tmp_path / "tiny.gguf"), 3)
     specs = {"tiny-split": ModelSpec(name="tiny-split", family="llama", kind="causal", locate=lambda: parts,
                                      package="tiny-pkg", description="tiny split GGUF")}
@@ -125,3 +126,26 @@ def test_models_command_reads_headers_without_converting(tmp_path: Path, monkeyp
     assert (row["name"], row["hidden_size"], row["num_layers"], row["vocab_size"]) == ("tiny-split", 16, 2, VOCAB)
     assert row["runnable"] and row["source"] == str(parts[0]) and row["package"] == "tiny-pkg"
     assert not (engine_models.cache_dir() / "models").exists()
+
+
+def test_weights_fingerprint_is_the_digest_conversion_records(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Registering a model fingerprints its GGUF without converting it, to the value a later conversion records."""
+    import hashlib
+
+    import alignment_plugins.models as engine_models
+    from alignment_plugins.types import ModelSpec
+
+    monkeypatch.setenv("ALIGNMENT_CACHE_DIR", str(tmp_path / "cache"))  # this test's own, empty cache
+    path = _tiny_gguf(tmp_path / "tiny.gguf")
+    parts = _split(path, 3)
+    specs = {"tiny-split": ModelSpec(name="tiny-split", family="llama", kind="causal", locate=lambda: parts)}
+    monkeypatch.setattr(engine_models, "known_models", lambda: specs)
+    expected = "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+    assert engine_models.weights_fingerprint("tiny-split") == expected
+    assert not (engine_models.cache_dir() / "models").exists()  # nothing converted
+    assert engine_models.weights_fingerprint(str(path)) == expected  # a .gguf path
+
+    monkeypatch.setattr(engine_models, "_dequantize_to", lambda gguf, out: out.mkdir())  # conversion, no weights
+    converted = engine_models.convert_gguf(parts, "tiny-split")
+    assert engine_models.model_fingerprint(str(converted)) == expected

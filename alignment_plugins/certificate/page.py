@@ -1,17 +1,15 @@
-"""The certificate as a self-contained HTML page: inline CSS, PNG plots (matplotlib) as base64 data URIs."""
+"""The certificate as a self-contained HTML page: inline CSS, SVG plots (``charts``, numpy only) as data URIs."""
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from alignment_plugins import charts
 from alignment_plugins.certificate.payload import finite_number, metric_intervals
 from alignment_plugins.certificate.signing import ALGORITHM, verify
 
@@ -47,68 +45,41 @@ def _interval_text(low: Any, high: Any) -> str:
     return f"[{_fmt(low)}, {_fmt(high)}]"
 
 
-def _png_data_uri(fig: Any) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", bbox_inches="tight")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
 def _cka_plot(cka: Any, cka_layers: Mapping[str, Any] | None, title: str, best_pair: Any) -> str:
-    """A data URI of the CKA heatmap drawn by ``alignment_plugins.layers.plot_cka_heatmap``."""
-    import tempfile
-
-    from alignment_plugins.layers import plot_cka_heatmap
-
+    """A data URI of the CKA heatmap (SVG, ``alignment_plugins.charts``) with the certified pair as a red dot."""
     sim = np.asarray(cka, dtype=np.float64)
     if sim.ndim != 2 or not sim.size:
         raise ValueError(f"the CKA matrix must be 2-D, got shape {sim.shape}")
     layers = cka_layers or {}
-    source_layers = list(layers.get("source") or range(sim.shape[0]))
-    target_layers = list(layers.get("target") or range(sim.shape[1]))
-    overlay: list[tuple[int, int]] = []
+    source_layers = [int(v) for v in layers.get("source") or range(sim.shape[0])]
+    target_layers = [int(v) for v in layers.get("target") or range(sim.shape[1])]
+    marks: list[tuple[int, int]] = []
     if best_pair and int(best_pair[0]) in source_layers and int(best_pair[1]) in target_layers:
-        overlay = [(int(best_pair[0]), int(best_pair[1]))]
-    with tempfile.TemporaryDirectory(prefix="certificate-") as tmp:
-        path = plot_cka_heatmap(sim, source_layers, target_layers, Path(tmp) / "cka.png", title=title,
-                                layer_map=overlay)
-        data = Path(path).read_bytes()
-    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+        marks = [(source_layers.index(int(best_pair[0])), target_layers.index(int(best_pair[1])))]
+    svg = charts.heatmap_svg(sim, source_layers, target_layers, title=title, x_label="target layer",
+                             y_label="source layer", marks=marks, mark_label="certified (recommended) pair")
+    return charts.svg_data_uri(svg)
 
 
 def _dose_plot(capability: str, arms: Mapping[str, Any]) -> str:
-    """A data URI of one capability's dose-response curves: effect vs coefficient per arm, 95% band shaded."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(5.5, 3.4), dpi=100)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
-    drawn = 0
+    """A data URI of one capability's dose-response curves (SVG): effect vs coefficient per arm, 95% band shaded."""
+    series: dict[str, dict[str, list[float | None]]] = {}
     for arm, curve in sorted(arms.items()):
         if not isinstance(curve, Mapping):
             continue
-        x = np.asarray([finite_number(v) for v in curve.get("coefficients") or []], dtype=float)
-        y = np.asarray([finite_number(v) for v in curve.get("effect") or []], dtype=float)
-        if x.size == 0 or x.shape != y.shape:
-            continue
-        (line,) = ax.plot(x, y, marker="o", markersize=3, label=str(arm))
         low, high = curve.get("ci_low"), curve.get("ci_high")
-        if isinstance(low, Sequence) and isinstance(high, Sequence) and len(low) == len(high) == x.size:
-            lo = np.asarray([finite_number(v) for v in low], dtype=float)
-            hi = np.asarray([finite_number(v) for v in high], dtype=float)
-            ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.18, linewidth=0)
-        drawn += 1
-    if not drawn:
-        raise ValueError("no arm has matching coefficients and effect lists")
-    ax.axhline(0.0, color="#999", linewidth=0.6)
-    ax.set_xlabel("steering coefficient")
-    ax.set_ylabel("effect")
-    ax.set_title(f"dose response: {capability}", fontsize="medium")
-    ax.legend(fontsize="small")
-    return _png_data_uri(fig)
+        bands = isinstance(low, Sequence) and isinstance(high, Sequence)
+        series[str(arm)] = {
+            "x": [finite_number(v) for v in curve.get("coefficients") or []],
+            "y": [finite_number(v) for v in curve.get("effect") or []],
+            **({"low": [finite_number(v) for v in low], "high": [finite_number(v) for v in high]} if bands else {}),
+        }
+    try:
+        svg = charts.line_chart_svg(series, title=f"dose response: {capability}", x_label="steering coefficient",
+                                    y_label="effect")
+    except ValueError:
+        raise ValueError("no arm has matching coefficients and effect lists") from None
+    return charts.svg_data_uri(svg)
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], numeric_from: int = 1) -> str:
@@ -139,7 +110,7 @@ def render_html(
     key: str | bytes | None = None,
     verified: bool | None = None,
 ) -> str:
-    """A self-contained HTML page of a certificate document (inline CSS, PNG plots as base64 data URIs).
+    """A self-contained HTML page of a certificate document (inline CSS, SVG plots as base64 data URIs).
 
     Shows the tier, every metric with its interval, the measured retention and stitching sections when present,
     fingerprints, anchor hash, the signature block and whether it verified (`verified` when given, else checked

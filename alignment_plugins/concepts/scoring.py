@@ -47,15 +47,17 @@ def concept_states(
     pooling: str = "mean",
     cache: bool = True,
     max_length: int = 128,
+    progress: bool = False,
 ) -> dict[str, dict[int, tuple[np.ndarray, np.ndarray]]]:
-    """Pooled states {concept: {layer: (positive (n, d), negative (n, d))}}, float32, from one cached extraction."""
+    """Pooled states {concept: {layer: (positive (n, d), negative (n, d))}}, float32, from one cached extraction
+    (`progress`: a progress bar on stderr)."""
     from alignment_plugins.anchors import Anchor, AnchorSet
     from alignment_plugins.extraction import extract
 
     items = _check_concepts(concepts)
     anchors = AnchorSet([Anchor(text=t, domain=c.name, source="concepts") for c in items for t in c.texts],
                         name="concepts")
-    acts = extract(model, anchors, layers, pooling=pooling, cache=cache, max_length=max_length)
+    acts = extract(model, anchors, layers, pooling=pooling, cache=cache, max_length=max_length, progress=progress)
     out: dict[str, dict[int, tuple[np.ndarray, np.ndarray]]] = {}
     start = 0
     for concept in items:
@@ -74,9 +76,11 @@ def native_directions(
     pooling: str = "mean",
     cache: bool = True,
     max_length: int = 128,
+    progress: bool = False,
 ) -> Directions:
     """CAA direction mean(pos) − mean(neg) per concept per layer (float64, raw activation units of `model`)."""
-    states = concept_states(model, concepts, layers, pooling=pooling, cache=cache, max_length=max_length)
+    states = concept_states(model, concepts, layers, pooling=pooling, cache=cache, max_length=max_length,
+                            progress=progress)
     return {name: {layer: caa_direction(pos, neg) for layer, (pos, neg) in by_layer.items()}
             for name, by_layer in states.items()}
 

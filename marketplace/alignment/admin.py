@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from marketplace import events
+from marketplace.alignment import overview
 from marketplace.alignment.certificates import issue_certificate, verify_certificate
 from marketplace.alignment.models import (
     AlignmentJob,
@@ -28,6 +29,36 @@ from marketplace.catalog.models import Architecture
 from marketplace.errors import ServiceError
 
 TIER_COLORS = {1: "#1b7f3b", 2: "#7cb342", 3: "#f9a825", 4: "#e53935"}
+
+
+def _tier_badge(tier: int | None) -> str:
+    """A coloured "tier N" badge (tier 1 best .. 4)."""
+    if tier is None:
+        return "—"
+    return format_html('<span class="tier-badge" style="background:{};color:#fff;padding:1px 6px;border-radius:3px;'
+                       'font-weight:bold;white-space:nowrap">tier {}</span>', TIER_COLORS.get(tier, "#757575"), tier)
+
+
+def _retention_text(retention: dict) -> str:
+    """"0.62 [0.50, 0.70] · 2026-02-03" for a measured median retention, "not measured" otherwise."""
+    value = retention.get("retention")
+    if value is None:
+        return format_html('<span style="color:#888">{}</span>', "not measured")
+    low, high, when = retention.get("ci_low"), retention.get("ci_high"), retention.get("measured_at")
+    interval = f" [{low:.2f}, {high:.2f}]" if low is not None and high is not None else ""
+    return format_html('<span title="median steering-effect retention over capabilities, 95% interval">{}{}</span>'
+                       '{}', f"{value:.2f}", interval, f" · {when:%Y-%m-%d}" if when else "")
+
+
+def _drift_text(drift: dict) -> str:
+    """"ok · −0.004 · 2026-02-03 10:00" (status, drop in semantic preservation, when), coloured by status."""
+    status = drift.get("status")
+    if status is None:
+        return format_html('<span style="color:#888">{}</span>', "never checked")
+    color = {"ok": "#1b7f3b", "drifted": "#c62828", "failed": "#8d6e00"}.get(status, "#333")
+    value, when = drift.get("drift"), drift.get("checked_at")
+    return format_html('<span style="color:{};font-weight:bold">{}</span>{}{}', color, status,
+                       "" if value is None else f" · Δ {value:+.3f}", f" · {when:%Y-%m-%d %H:%M}" if when else "")
 
 
 def _change_url(obj) -> str:
@@ -76,8 +107,9 @@ class CertificateInline(admin.TabularInline):
 
 @admin.register(WMatrix)
 class WMatrixAdmin(admin.ModelAdmin):
-    list_display = ("public_id", "source", "target", "version", "method", "status", "semantic_preservation",
-                    "tier", "latest_certificate", "validated_at", "created_at")
+    # what an operator decides on: tier, the pair buyers use, measured retention, the last drift check
+    list_display = ("public_id", "source", "target", "version", "status", "tier", "recommended_pair",
+                    "measured_retention", "last_drift_check", "semantic_preservation", "validated_at")
     list_filter = ("status", "method", "source", "target")
     search_fields = ("public_id", "source__name", "target__name", "file_sha256", "anchor_set_hash")
     readonly_fields = ("public_id", "source", "target", "version", "method", "file", "file_sha256", "layer_map",
@@ -92,7 +124,7 @@ class WMatrixAdmin(admin.ModelAdmin):
         return False  # matrices come from training jobs or `store_matrix`
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("certificates")
+        return overview.with_decision_columns(super().get_queryset(request).prefetch_related("certificates"))
 
     @staticmethod
     def _latest(obj: WMatrix) -> QualityCertificate | None:
@@ -107,7 +139,27 @@ class WMatrixAdmin(admin.ModelAdmin):
     @admin.display(description="tier")
     def tier(self, obj: WMatrix) -> str:
         cert = self._latest(obj)
-        return "—" if cert is None else str(cert.tier)
+        if cert is None:
+            return "—"
+        return format_html("{} {}", _tier_badge(cert.tier), _certificate_page_link(cert, "certificate"))
+
+    @admin.display(description="recommended pair")
+    def recommended_pair(self, obj: WMatrix) -> str:
+        pair = overview.recommended_pair(obj)
+        best = f"{obj.best_source_layer} → {obj.best_target_layer}"
+        if obj.recommended_source_layer is None:
+            return format_html('<span title="stored before the recommendation: the best retrieval pair stands in">'
+                               '{}</span>', best)
+        return format_html('<span title="layers source → target; best retrieval pair {}">{} → {}</span>', best,
+                           pair[0], pair[1])
+
+    @admin.display(description="measured retention", ordering="measured_retention")
+    def measured_retention(self, obj: WMatrix) -> str:
+        return _retention_text(overview.measured_retention(obj))
+
+    @admin.display(description="last drift check", ordering="last_drift_checked_at")
+    def last_drift_check(self, obj: WMatrix) -> str:
+        return _drift_text(overview.last_drift_check(obj))
 
     @admin.display(description="latest certificate")
     def latest_certificate(self, obj: WMatrix) -> str:
@@ -268,7 +320,8 @@ def _cell_style(row: dict) -> str:
 
 
 def support_matrix_context() -> dict:
-    """Sources × targets grid of the support matrix: each cell is None or the row plus its style."""
+    """Sources × targets grid of the support matrix: each cell is None or the row plus its style and what an
+    operator decides on (tier, retention and its basis, recommended pair, last drift check)."""
     rows = support_matrix()
     # every runnable model on both axes, so that missing pairs show as gaps (candidates for an alignment job)
     runnable = set(Architecture.objects.exclude(support_level=Architecture.Support.METADATA)
@@ -276,6 +329,8 @@ def support_matrix_context() -> dict:
     sources = sorted(runnable | {r["source"] for r in rows})
     targets = sorted(runnable | {r["target"] for r in rows})
     by_pair = {(r["source"], r["target"]): r for r in rows}
+    matrices = {m.public_id: m for m in overview.with_decision_columns(
+        WMatrix.objects.filter(public_id__in=[r["matrix_id"] for r in rows]))}
     grid = []
     for source in sources:
         cells = []
@@ -283,16 +338,23 @@ def support_matrix_context() -> dict:
             row = by_pair.get((source, target))
             if row is None:
                 cells.append({"target": target, "row": None, "self": source == target})
-            else:
-                retention = row.get("typical_retention")
-                low, high = row.get("typical_retention_ci_low"), row.get("typical_retention_ci_high")
-                cells.append({
-                    "target": target,
-                    "row": row,
-                    "style": _cell_style(row),
-                    "retention_pct": None if retention is None else f"{100 * retention:.0f}%",
-                    "ci_pct": None if low is None or high is None else f"{100 * low:.0f}–{100 * high:.0f}%",
-                })
+                continue
+            retention = row.get("typical_retention")
+            low, high = row.get("typical_retention_ci_low"), row.get("typical_retention_ci_high")
+            matrix = matrices.get(row["matrix_id"])
+            decision = overview.decision_summary(matrix) if matrix is not None else {}
+            pair = decision.get("recommended_pair") or row.get("best_pair")
+            cells.append({
+                "target": target,
+                "row": row,
+                "style": _cell_style(row),
+                "retention_pct": None if retention is None else f"{100 * retention:.0f}%",
+                "ci_pct": None if low is None or high is None else f"{100 * low:.0f}–{100 * high:.0f}%",
+                "measured": row.get("basis") == "measured_retention",
+                "pair": f"{pair[0]} → {pair[1]}" if pair else "—",
+                "drift": decision.get("drift") or {},
+                "change_url": _change_url(matrix) if matrix is not None else "",
+            })
         grid.append({"source": source, "cells": cells})
     return {"rows": rows, "sources": sources, "targets": targets, "grid": grid, "tier_colors": TIER_COLORS}
 
@@ -302,7 +364,6 @@ def support_matrix_view(request):
     context = {
         **admin.site.each_context(request),
         "title": "Support matrix",
-        "subtitle": "typical retention per (source, target) pair; border colour = certificate tier",
         "wmatrix_changelist": reverse("admin:alignment_wmatrix_changelist"),
         **support_matrix_context(),
     }

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 from alignment_plugins import models as engine_models
@@ -45,9 +44,9 @@ def register_architectures(names: Iterable[str] | None = None) -> list[Architect
     Metadata comes from ``alignment_plugins.models.model_info`` (the model's own config; catalogue metadata for
     proprietary rows). Support level: FULL when the model's weights are located (its package is installed) and
     its config reads; PARTIAL for a runnable model whose package is missing or whose config cannot be read
-    (the row keeps earlier dimensions); METADATA for proprietary rows. A packaged GGUF model is converted once
-    into the engine's cache the first time its config is read (slow, logged); later calls read the cache. The
-    weight fingerprint is the converted cache's recorded GGUF digest (or the safetensors digest).
+    (the row keeps earlier dimensions); METADATA for proprietary rows. Nothing is converted: a GGUF model's config
+    comes from its file header, its weight fingerprint is the sha256 of the GGUF file (the digest its conversion
+    records; cached per file size and mtime), a model directory's the digest of its safetensors.
     """
     specs = engine_models.known_models()
     if names is not None:
@@ -68,10 +67,8 @@ def register_architectures(names: Iterable[str] | None = None) -> list[Architect
                 if spec.locate is None:
                     raise LookupError("the catalogue entry has no way to locate weights")
                 spec.locate()
-                log.info("reading the config of %s (a GGUF model is converted once and cached)", name)
                 info = engine_models.model_info(name)
-                _, path, _ = engine_models.resolve(name)
-                fingerprint = engine_models.model_fingerprint(path) if Path(path).is_dir() else ""
+                fingerprint = engine_models.weights_fingerprint(name)
             except Exception as exc:  # a missing package, missing files or an unreadable config: partial support
                 log.warning("%s is not available here (%s); registered as partial", name, exc)
                 defaults["support_level"] = Architecture.Support.PARTIAL

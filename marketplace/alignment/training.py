@@ -27,7 +27,7 @@ def best_device() -> str:
 
 
 def train_and_store(source: str, target: str, *, num_anchors: int, path: Path, device: str | None = None,
-                    report: Progress | None = None) -> WMatrix:
+                    report: Progress | None = None, progress: bool = False) -> WMatrix:
     """Train a W-Matrix from model `source` to `target` on `num_anchors` built-in anchors, write it to `path` and
     store it as the pair's next active version (``store_matrix``: certificate issued, estimates recomputed).
 
@@ -35,7 +35,7 @@ def train_and_store(source: str, target: str, *, num_anchors: int, path: Path, d
     validation / test split (held-out metrics on the test split). `report(fraction 0..1, message)` is called per
     phase: loading both models on `device` (default ``best_device()``), sampling anchors, extracting each model's
     hidden states (cached on disk, so the trainer's own pass reads them back), layer correspondence and fit,
-    storing.
+    storing. `progress` shows the trainer's own progress bars (a terminal run such as the demo).
     """
     # Model-running engine code: imported on the training path only, never by the web process or CPU worker.
     from alignment_plugins.extraction import extract, resolve_layers
@@ -46,7 +46,7 @@ def train_and_store(source: str, target: str, *, num_anchors: int, path: Path, d
     say(0.0, f"loading {source} and {target} on {device}")
     source_model = engine_models.load_model(source, device=device)
     target_model = engine_models.load_model(target, device=device)
-    trainer = WMatrixTrainer(source_model, target_model, device=device)
+    trainer = WMatrixTrainer(source_model, target_model, device=device, progress=progress)
     trainer.configure(num_anchors=num_anchors, layers="all", optimization="ridge")
     say(0.05, f"sampling {num_anchors} anchors")
     anchors = trainer.prepare_anchors(VALIDATION_SPLIT, TEST_SPLIT)[0]

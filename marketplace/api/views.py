@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
-from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.db.models import Q
 from django.http import FileResponse, HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -27,6 +25,7 @@ from rest_framework.response import Response
 from alignment_plugins.manager import get_plugin_manager
 from marketplace.alignment import certificates, estimates, jobs, support
 from marketplace.alignment.models import AlignmentJob, QualityCertificate, WMatrix
+from marketplace.api import filters
 from marketplace.api import serializers as s
 from marketplace.api.exceptions import ApiError, PayloadTooLarge
 from marketplace.catalog import delivery, ledger, listings, purchases
@@ -94,14 +93,7 @@ class ArchitectureViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [permissions.AllowAny]
     lookup_field = "name"
     lookup_value_regex = r"[^/]+"
-
-    def get_queryset(self):
-        qs = super().get_queryset()
-        params = self.request.query_params
-        for field in ("family", "kind", "support_level"):
-            if params.get(field):
-                qs = qs.filter(**{field: params[field]})
-        return qs
+    filterset_class = filters.ArchitectureFilter
 
     def get_serializer_class(self):
         return s.ArchitectureDetailSerializer if self.action == "retrieve" else s.ArchitectureSerializer
@@ -112,15 +104,6 @@ class ArchitectureViewSet(viewsets.ReadOnlyModelViewSet):
     list=extend_schema(
         summary="Browse vector listings",
         tags=["vectors"],
-        parameters=[
-            OpenApiParameter("source_model", str, description="source model name"),
-            OpenApiParameter("capability_domain", str),
-            OpenApiParameter("grade", str, enum=VectorListing.Grade.values),
-            OpenApiParameter("min_price", OpenApiTypes.DECIMAL),
-            OpenApiParameter("max_price", OpenApiTypes.DECIMAL),
-            OpenApiParameter("status", str, description="listing status (default active; `all` for every status)"),
-            OpenApiParameter("search", str, description="text searched in name and description"),
-        ],
         responses={200: s.VectorListingSerializer(many=True), **_errors(400)},
     ),
     retrieve=extend_schema(summary="One listing", tags=["vectors"],
@@ -146,30 +129,7 @@ class VectorListingViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
     permission_classes = [permissions.IsAuthenticatedOrReadOnly]
     lookup_field = "public_id"
     lookup_value_regex = PUBLIC_ID
-
-    def get_queryset(self):
-        qs = super().get_queryset()
-        if self.action != "list":
-            return qs
-        params = self.request.query_params
-        listing_status = params.get("status", VectorListing.Status.ACTIVE)
-        if listing_status != "all":
-            if listing_status not in VectorListing.Status.values:
-                raise ValidationError({"status": [f"must be one of {[*VectorListing.Status.values, 'all']}"]})
-            qs = qs.filter(status=listing_status)
-        if params.get("source_model"):
-            qs = qs.filter(source_model__name=params["source_model"])
-        if params.get("capability_domain"):
-            qs = qs.filter(capability_domain=params["capability_domain"])
-        if params.get("grade"):
-            qs = qs.filter(grade=params["grade"].upper())
-        for param, lookup in (("min_price", "price__gte"), ("max_price", "price__lte")):
-            if params.get(param):
-                qs = qs.filter(**{lookup: _decimal_param(param, params[param])})
-        if params.get("search"):
-            term = params["search"].strip()
-            qs = qs.filter(Q(name__icontains=term) | Q(description__icontains=term))
-        return qs
+    filterset_class = filters.VectorListingFilter
 
     def create(self, request, *args, **kwargs):
         limit = vector_upload_max_bytes()
@@ -236,23 +196,11 @@ class VectorListingViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
         return Response(s.CompatibilityEstimateSerializer(estimate, context=self.get_serializer_context()).data)
 
 
-def _decimal_param(name: str, raw: str) -> Decimal:
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise ValidationError({name: ["must be a number"]}) from None
-    if not value.is_finite():
-        raise ValidationError({name: ["must be a finite number"]})
-    return value
-
-
 # -------------------------------------------------------------------------------------------- matrices
 @extend_schema_view(
     list=extend_schema(
         summary="W-Matrix versions",
         tags=["wmatrices"],
-        parameters=[OpenApiParameter("source", str), OpenApiParameter("target", str),
-                    OpenApiParameter("status", str, enum=WMatrix.Status.values)],
     ),
     retrieve=extend_schema(summary="One W-Matrix version", tags=["wmatrices"],
                            responses={200: s.WMatrixSerializer, **_errors(404)}),
@@ -265,17 +213,7 @@ class WMatrixViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [permissions.AllowAny]
     lookup_field = "public_id"
     lookup_value_regex = PUBLIC_ID
-
-    def get_queryset(self):
-        qs = super().get_queryset()
-        params = self.request.query_params
-        if params.get("source"):
-            qs = qs.filter(source__name=params["source"])
-        if params.get("target"):
-            qs = qs.filter(target__name=params["target"])
-        if params.get("status"):
-            qs = qs.filter(status=params["status"])
-        return qs
+    filterset_class = filters.WMatrixFilter
 
     @extend_schema(summary="Download the .wmatrix file (safetensors)", tags=["wmatrices"],
                    responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **_errors(404)})
@@ -307,9 +245,7 @@ CERTIFICATE_PAGE_CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-in
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Quality certificates (newest first)", tags=["certificates"],
-                       parameters=[OpenApiParameter("matrix", str, description="matrix public id"),
-                                   OpenApiParameter("source", str), OpenApiParameter("target", str)]),
+    list=extend_schema(summary="Quality certificates (newest first)", tags=["certificates"]),
     retrieve=extend_schema(
         summary="One quality certificate: the signed document",
         description=(
@@ -323,22 +259,13 @@ CERTIFICATE_PAGE_CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-in
 class CertificateViewSet(viewsets.ReadOnlyModelViewSet):
     """Signed quality certificates of W-Matrices, as JSON documents and as self-contained HTML pages."""
 
-    queryset = QualityCertificate.objects.select_related("matrix__source", "matrix__target")
+    queryset = QualityCertificate.objects.select_related("matrix__source", "matrix__target").order_by(
+        "-issued_at", "-id")
     serializer_class = s.CertificateSerializer
     permission_classes = [permissions.AllowAny]
     lookup_field = "public_id"
     lookup_value_regex = PUBLIC_ID
-
-    def get_queryset(self):
-        qs = super().get_queryset()
-        params = self.request.query_params
-        if params.get("matrix"):
-            qs = qs.filter(matrix__public_id=params["matrix"])
-        if params.get("source"):
-            qs = qs.filter(matrix__source__name=params["source"])
-        if params.get("target"):
-            qs = qs.filter(matrix__target__name=params["target"])
-        return qs.order_by("-issued_at", "-id")
+    filterset_class = filters.CertificateFilter
 
     @extend_schema(summary="The certificate as a self-contained HTML page (tier, metrics, plots, signature)",
                    tags=["certificates"], responses={(200, "text/html"): OpenApiTypes.STR, **_errors(404)})

@@ -1,6 +1,8 @@
 """Settings shared by every environment; values that differ come from the environment.
 
-Environment variables read here (all optional in base; production.py requires the secrets):
+Environment variables read here (all optional in base; production.py requires the secrets), through
+``marketplace.settings.environment.env`` (django-environ; a blank value counts as unset, a malformed one is an
+ImproperlyConfigured error naming the variable):
 
 ``DATABASE_URL``               ``sqlite:///relative/path``, ``sqlite:////absolute/path``, ``sqlite://:memory:``,
                                ``postgres://`` or ``postgresql://user:pass@host:port/name[?sslmode=require]``
@@ -17,130 +19,23 @@ Environment variables read here (all optional in base; production.py requires th
 ``DRIFT_REVALIDATE_AFTER_HOURS``  a matrix is re-checked on fresh anchors this long after its last validation
 ``DRIFT_TOLERANCE``            largest accepted drop in semantic preservation before a matrix is marked drifted
 ``QUALITY_TIER_BANDS``         comma-separated reconstruction-error upper bounds of tiers 1, 2, 3
+``MARKETPLACE_VAR_DIR``        SQLite database, media and fresh matrices of a local run (default ``var/``)
+``STATIC_ROOT``                where collectstatic writes the static files WhiteNoise serves (default ``var/static``)
+``DJANGO_ALLOWED_HOSTS``, ``ALIGNMENT_PLUGINS_ALLOW``, ``CELERY_VISIBILITY_TIMEOUT``, ``MARKETPLACE_LOG_LEVEL``
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
-
 from django.core.exceptions import ImproperlyConfigured
 
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
-
-
-# --------------------------------------------------------------------------------------------------- env helpers
-def env_str(name: str, default: str | None = None) -> str | None:
-    """The variable's value, or `default` when it is unset or empty."""
-    value = os.environ.get(name, "")
-    return value if value.strip() else default
-
-
-def env_int(name: str, default: int) -> int:
-    """An integer variable; a malformed value raises ImproperlyConfigured naming the variable."""
-    value = env_str(name)
-    if value is None:
-        return default
-    try:
-        return int(value.replace("_", ""))
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from None
-
-
-def env_float(name: str, default: float) -> float:
-    """A float variable; a malformed value raises ImproperlyConfigured naming the variable."""
-    value = env_str(name)
-    if value is None:
-        return default
-    try:
-        return float(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a number, got {value!r}") from None
-
-
-def env_bool(name: str, default: bool) -> bool:
-    """A boolean variable: 1/true/yes/on or 0/false/no/off (case-insensitive)."""
-    value = env_str(name)
-    if value is None:
-        return default
-    lowered = value.strip().lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
-    raise ImproperlyConfigured(f"{name} must be a boolean (true/false), got {value!r}")
-
-
-def env_floats(name: str, default: list[float]) -> list[float]:
-    """A comma-separated list of floats (e.g. ``0.05,0.15,0.30``)."""
-    value = env_str(name)
-    if value is None:
-        return list(default)
-    try:
-        return [float(part) for part in value.split(",") if part.strip()]
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be comma-separated numbers, got {value!r}") from None
-
-
-def parse_database_url(url: str, base_dir: Path = BASE_DIR) -> dict[str, Any]:
-    """Turn a database URL into a Django ``DATABASES`` entry.
-
-    ``sqlite://:memory:`` (or ``sqlite://``) → in-memory SQLite; ``sqlite:///var/db.sqlite3`` → a path relative to
-    the project root; ``sqlite:////abs/db.sqlite3`` → an absolute path; ``postgres://`` / ``postgresql://`` →
-    Django's PostgreSQL backend (psycopg 3), with the query string passed as connection OPTIONS (``sslmode`` …).
-    """
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme == "sqlite":
-        rest = url.split("://", 1)[1] if "://" in url else "?"
-        if rest in ("", ":memory:", "/:memory:"):
-            return {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
-        if not rest.startswith("/"):
-            raise ImproperlyConfigured(
-                f"bad SQLite DATABASE_URL {url!r}: use sqlite:///relative/path, sqlite:////absolute/path "
-                "or sqlite://:memory:"
-            )
-        path = Path(unquote(rest[1:]))
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": path if path.is_absolute() else base_dir / path}
-    if scheme in ("postgres", "postgresql", "pgsql"):
-        name = unquote(parts.path.lstrip("/"))
-        if not name:
-            raise ImproperlyConfigured(f"DATABASE_URL {_redact(url)!r} names no database (…/NAME)")
-        try:
-            port = parts.port
-        except ValueError:
-            raise ImproperlyConfigured(f"DATABASE_URL {_redact(url)!r} has a malformed port") from None
-        return {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": name,
-            "USER": unquote(parts.username or ""),
-            "PASSWORD": unquote(parts.password or ""),
-            "HOST": unquote(parts.hostname or ""),
-            "PORT": str(port or ""),
-            "OPTIONS": dict(parse_qsl(parts.query)),
-            "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60),
-            "CONN_HEALTH_CHECKS": True,
-        }
-    raise ImproperlyConfigured(
-        f"unsupported DATABASE_URL scheme {scheme!r}: use sqlite:// or postgres:// / postgresql://"
-    )
-
-
-def _redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        return url.replace(f":{parts.password}@", ":***@", 1)
-    return url
-
+from marketplace.settings.environment import BASE_DIR, database_config, env
 
 # ----------------------------------------------------------------------------------------------------- Django core
-VAR_DIR = Path(os.environ.get("MARKETPLACE_VAR_DIR") or BASE_DIR / "var")
+VAR_DIR = env.path("MARKETPLACE_VAR_DIR", default=BASE_DIR / "var")
 
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "insecure-local-key-change-me")
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="insecure-local-key-change-me")
 DEBUG = False
-ALLOWED_HOSTS: list[str] = [h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1").split(",") if h]
+ALLOWED_HOSTS: list[str] = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -151,12 +46,16 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files served as our own static files (/api/docs/ fetches nothing else)
+    "django_filters",
     "marketplace.catalog",
     "marketplace.alignment",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # serves STATIC_ROOT (collectstatic) itself: the admin and /api/docs/ are styled without a proxy in front
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -186,7 +85,7 @@ TEMPLATES = [
 
 # Default: SQLite under VAR_DIR (MARKETPLACE_VAR_DIR, default var/).
 DATABASES = {
-    "default": parse_database_url(env_str("DATABASE_URL") or f"sqlite:///{(VAR_DIR / 'db.sqlite3').resolve()}")
+    "default": database_config(env.str("DATABASE_URL", default=f"sqlite:///{(VAR_DIR / 'db.sqlite3').resolve()}"))
 }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -195,34 +94,35 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+# collectstatic writes here (docker/Dockerfile runs it at image build); WhiteNoise serves it.
+STATIC_ROOT = env.path("STATIC_ROOT", default=VAR_DIR / "static")
 MEDIA_URL = "media/"
-MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or VAR_DIR / "media")
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 
 # ----------------------------------------------------------------------------------------------------------- Celery
 # Read by marketplace/celery.py through the CELERY_ namespace. Queues, routes, acks_late, prefetch and the beat
 # schedule are fixed in marketplace/celery.py (they are part of the code's contract, not of a deployment).
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "memory://")
-CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="memory://")
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Redis redelivers an unacknowledged message after the visibility timeout: keep it above the longest GPU task
 # (alignment jobs can take hours on CPU-only workers) so a running job is not handed to a second worker.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 12 * 3600)}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=12 * 3600)}
 
 # ------------------------------------------------------------------------------------------------ the marketplace
 # HMAC-SHA256 key that signs quality certificates. base/local derive an explicitly insecure default from the
 # Django key so that a fresh checkout works; production.py requires the variable.
-CERTIFICATE_SIGNING_KEY = env_str("CERTIFICATE_SIGNING_KEY", "insecure-local-certificate-key:" + SECRET_KEY)
+CERTIFICATE_SIGNING_KEY = env.str("CERTIFICATE_SIGNING_KEY", default="insecure-local-certificate-key:" + SECRET_KEY)
 
 # Freshly trained .wmatrix files are written here, then copied into media storage by store_matrix().
-ALIGNMENT_MATRIX_DIR = Path(env_str("ALIGNMENT_MATRIX_DIR") or VAR_DIR / "wmatrices")
+ALIGNMENT_MATRIX_DIR = env.path("ALIGNMENT_MATRIX_DIR", default=VAR_DIR / "wmatrices")
 
-MAX_VECTOR_UPLOAD_BYTES = env_int("MAX_VECTOR_UPLOAD_BYTES", 4 * 1024 * 1024)
-DRIFT_REVALIDATE_AFTER_HOURS = env_float("DRIFT_REVALIDATE_AFTER_HOURS", 24.0)
-DRIFT_TOLERANCE = env_float("DRIFT_TOLERANCE", 0.05)
+MAX_VECTOR_UPLOAD_BYTES = env.int("MAX_VECTOR_UPLOAD_BYTES", default=4 * 1024 * 1024)
+DRIFT_REVALIDATE_AFTER_HOURS = env.float("DRIFT_REVALIDATE_AFTER_HOURS", default=24.0)
+DRIFT_TOLERANCE = env.float("DRIFT_TOLERANCE", default=0.05)
 
 # Quality tiers of a W-Matrix certificate: upper bounds on the best layer pair's held-out reconstruction error for
 # tiers 1, 2 and 3; anything above the last bound is tier 4. The seed's Platinum/Gold/Silver/Bronze bands map to
@@ -230,8 +130,8 @@ DRIFT_TOLERANCE = env_float("DRIFT_TOLERANCE", 0.05)
 # Σ‖x̃ − x̃_rt‖² / Σ‖x̃ − mean(x̃)‖² (x̃_rt = the source state mapped to the target and back through W⁺) on held-out
 # anchors in standardized source space: 0 = perfect, 1 = no better than predicting the mean. The defaults are our
 # own calibration for that quantity, not the seed's numbers (which measured something else).
-MEASURE_STITCHING_ON_NEW_MATRIX = env_bool("MEASURE_STITCHING_ON_NEW_MATRIX", True)
-QUALITY_TIER_BANDS = env_floats("QUALITY_TIER_BANDS", [0.05, 0.15, 0.30])
+MEASURE_STITCHING_ON_NEW_MATRIX = env.bool("MEASURE_STITCHING_ON_NEW_MATRIX", default=True)
+QUALITY_TIER_BANDS = env.list("QUALITY_TIER_BANDS", cast=float, default=[0.05, 0.15, 0.30])
 if len(QUALITY_TIER_BANDS) != 3 or sorted(QUALITY_TIER_BANDS) != QUALITY_TIER_BANDS:
     raise ImproperlyConfigured(f"QUALITY_TIER_BANDS must be three increasing bounds, got {QUALITY_TIER_BANDS}")
 
@@ -239,13 +139,13 @@ if len(QUALITY_TIER_BANDS) != 3 or sorted(QUALITY_TIER_BANDS) != QUALITY_TIER_BA
 from marketplace.settings.rest import *  # noqa: E402, F403
 
 # Third-party alignment plugins loaded from the "alignment_plugins" entry-point group ("*" = all installed).
-ALIGNMENT_PLUGINS_ALLOW = [p for p in os.environ.get("ALIGNMENT_PLUGINS_ALLOW", "*").split(",") if p]
+ALIGNMENT_PLUGINS_ALLOW = env.list("ALIGNMENT_PLUGINS_ALLOW", default=["*"])
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {
-        "marketplace": {"handlers": ["console"], "level": env_str("MARKETPLACE_LOG_LEVEL", "INFO")},
+        "marketplace": {"handlers": ["console"], "level": env.str("MARKETPLACE_LOG_LEVEL", default="INFO")},
     },
 }

@@ -5,11 +5,12 @@ eager execution off, so a worker must run).
 """
 
 from marketplace.settings.base import *  # noqa: F403
-from marketplace.settings.base import ALIGNMENT_MATRIX_DIR, MEDIA_ROOT, VAR_DIR, env_str
+from marketplace.settings.base import ALIGNMENT_MATRIX_DIR, MEDIA_ROOT, VAR_DIR
+from marketplace.settings.environment import env
 
 DEBUG = True
 
-_BROKER = env_str("CELERY_BROKER_URL")
+_BROKER = env.str("CELERY_BROKER_URL", default=None)
 CELERY_BROKER_URL = _BROKER or "memory://"
 CELERY_TASK_ALWAYS_EAGER = _BROKER is None
 CELERY_TASK_EAGER_PROPAGATES = True

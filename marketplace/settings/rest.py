@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+from marketplace.settings.environment import env
 
 API_VERSION = "v1"
 
@@ -18,9 +18,11 @@ REST_FRAMEWORK = {
         "marketplace.api.throttling.AnonymousRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
-        "api_key": os.environ.get("API_THROTTLE_RATE_KEY", "600/min"),
-        "anon": os.environ.get("API_THROTTLE_RATE_ANON", "60/min"),
+        "api_key": env.str("API_THROTTLE_RATE_KEY", default="600/min"),
+        "anon": env.str("API_THROTTLE_RATE_ANON", default="60/min"),
     },
+    # django-filter FilterSets (a view's filterset_class) applied to list requests only
+    "DEFAULT_FILTER_BACKENDS": ["marketplace.api.filters.ListFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "marketplace.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_RENDERER_CLASSES": [
@@ -51,6 +53,10 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # Swagger UI from drf-spectacular-sidecar's static files, not from a CDN
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "ListingStatusEnum": "marketplace.catalog.models.VectorListing.Status",
         "PurchaseStatusEnum": "marketplace.catalog.models.Purchase.Status",

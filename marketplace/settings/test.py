@@ -10,11 +10,11 @@ import tempfile
 from pathlib import Path
 
 from marketplace.settings.base import *  # noqa: F403
-from marketplace.settings.base import env_str, parse_database_url
+from marketplace.settings.environment import database_config, env
 
-DATABASES = {"default": parse_database_url(env_str("DATABASE_URL", "sqlite://:memory:"))}
+DATABASES = {"default": database_config(env.str("DATABASE_URL", default="sqlite://:memory:"))}
 
-_BROKER = env_str("CELERY_BROKER_URL")
+_BROKER = env.str("CELERY_BROKER_URL", default=None)
 CELERY_BROKER_URL = _BROKER or "memory://"
 CELERY_TASK_ALWAYS_EAGER = _BROKER is None
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -26,5 +26,10 @@ CERTIFICATE_SIGNING_KEY = "test-certificate-key"
 # Files written by tests go to a throw-away folder (removed at exit) unless MEDIA_ROOT is given.
 _TMP = Path(tempfile.mkdtemp(prefix="marketplace-test-"))
 atexit.register(shutil.rmtree, _TMP, True)
-MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or _TMP / "media")
-ALIGNMENT_MATRIX_DIR = Path(env_str("ALIGNMENT_MATRIX_DIR") or _TMP / "wmatrices")
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=_TMP / "media")
+ALIGNMENT_MATRIX_DIR = env.path("ALIGNMENT_MATRIX_DIR", default=_TMP / "wmatrices")
+
+# No collectstatic in tests: WhiteNoise finds static files through the finders on each request.
+STATIC_ROOT = _TMP / "static"
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

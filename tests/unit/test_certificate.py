@@ -252,8 +252,8 @@ def test_support_matrix_validation(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------------------------------- HTML
-def _pngs(page: str) -> list[bytes]:
-    return [base64.b64decode(m) for m in re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)]
+def _svgs(page: str) -> list[bytes]:
+    return [base64.b64decode(m) for m in re.findall(r'src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"', page)]
 
 
 def test_html_page_shows_everything_and_escapes_hostile_strings() -> None:
@@ -276,8 +276,11 @@ def test_html_page_shows_everything_and_escapes_hostile_strings() -> None:
     assert "0.8400" in page and "sha256:bb" in page and doc["signature"] in page and doc["key_id"] in page
     assert "Measured steering-effect retention" in page and "0.620" in page and "[0.5000, 0.7000]" in page
     assert "Stitching metrics" in page
-    pngs = _pngs(page)
-    assert len(pngs) == 2 and all(p.startswith(b"\x89PNG\r\n\x1a\n") for p in pngs)  # CKA + one dose plot
+    svgs = _svgs(page)
+    assert len(svgs) == 2 and all(p.startswith(b"<svg ") and p.endswith(b"</svg>") for p in svgs)  # CKA + dose
+    assert svgs[0].count(b"</title></rect>") == 4 * 5 and b"<circle" in svgs[0]  # a cell per CKA entry, best pair
+    assert b"<polygon" in svgs[1] and svgs[1].count(b"<polyline") == 2  # the native band; two arms
+    assert b"<script" not in b"".join(svgs)
     assert "unavailable" in page  # the malformed dose curve is reported, not fatal
     assert "<script" not in page and HOSTILE not in page
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;" in page
@@ -292,7 +295,7 @@ def test_html_verification_states() -> None:
     assert "CKA heatmap unavailable" in c.render_html(doc, cka=np.zeros(3))
 
 
-def test_rendering_imports_no_torch() -> None:
+def test_rendering_imports_no_torch_nor_matplotlib() -> None:
     code = (
         "import sys, numpy as np\n"
         "from alignment_plugins import certificate as c\n"
@@ -300,8 +303,8 @@ def test_rendering_imports_no_torch() -> None:
         " anchor_set_hash='h'), 'k')\n"
         "page = c.render_html(doc, cka=np.eye(3), dose_response={'x': {'a': {'coefficients': [0, 1],"
         " 'effect': [0, 1]}}}, key='k')\n"
-        "assert page.count('data:image/png') == 2\n"
-        "heavy = sorted(m for m in ('torch', 'transformers') if m in sys.modules)\n"
+        "assert page.count('data:image/svg+xml') == 2\n"
+        "heavy = sorted(m for m in ('torch', 'transformers', 'matplotlib') if m in sys.modules)\n"
         "assert not heavy, heavy\n"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -326,7 +329,7 @@ def test_cli_certify_and_verify(tmp_path: Path, key_file: Path, capsys: Any) -> 
     assert doc["payload"]["source"] == {"name": "src", "fingerprint": "sha256:aa"}
     assert doc["payload"]["anchor_set_hash"] == "sha256:cc" and len(doc["payload"]["matrix"]["file_sha256"]) == 64
     html_text = page.read_text()
-    assert "signature verified" in html_text and len(_pngs(html_text)) == 1  # the CKA heatmap from the file
+    assert "signature verified" in html_text and len(_svgs(html_text)) == 1  # the CKA heatmap from the file
 
     assert main(["verify-certificate", str(out), "--key-file", str(key_file)]) == 0
     assert capsys.readouterr().out.strip() == "valid"

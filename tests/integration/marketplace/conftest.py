@@ -169,14 +169,14 @@ def live_database(django_db_setup: None, django_db_blocker: Any) -> Iterator[PgD
         _unavailable(f"PostgreSQL is not reachable on {PG_HOST}:{PG_PORT}")
     from django.core.management import call_command
 
-    from marketplace.settings.base import parse_database_url
+    from marketplace.settings.environment import database_config
 
     db = PgDatabase(role=_pg_role(), name=f"{DB_PREFIX}{os.getpid()}_{uuid.uuid4().hex[:8]}")
     with _pg_admin_connect(db.role) as conn:
         _drop_orphaned_databases(conn)
         conn.execute(f'create database "{db.name}"')
     try:
-        settings_dict = {**parse_database_url(db.url), "CONN_MAX_AGE": 0}
+        settings_dict = {**database_config(db.url), "CONN_MAX_AGE": 0}
         with _swapped_default_connection(settings_dict):
             with django_db_blocker.unblock():
                 call_command("migrate", interactive=False, verbosity=0)

@@ -40,6 +40,32 @@ def test_400_bad_filter(client_anon, archs):
     assert error_of(response)["details"] == {"min_price": ["must be a number"]}
 
 
+@pytest.mark.parametrize(
+    ("url", "params", "details"),
+    [("/api/v1/vectors/", {"max_price": "NaN"}, {"max_price": ["must be a number"]}),
+     ("/api/v1/vectors/", {"status": "gone"}, {"status": ["must be one of ['draft', 'active', 'suspended', "
+                                                          "'removed', 'all']"]}),
+     ("/api/v1/vectors/", {"grade": "z"}, {"grade": ["must be one of ['A', 'B', 'C', 'D', 'E', 'F']"]}),
+     ("/api/v1/wmatrices/", {"status": "fresh"}, {"status": ["must be one of ['active', 'superseded', "
+                                                             "'drifted', 'failed']"]}),
+     ("/api/v1/models/", {"support_level": "most"}, {"support_level": ["must be one of ['full', 'partial', "
+                                                                       "'metadata']"]})],
+)
+def test_400_bad_filter_values_name_the_parameter(client_anon, archs, url, params, details):
+    response = client_anon.get(url, params)
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "validation_error" and error_of(response)["details"] == details
+
+
+def test_filters_apply_to_lists_only(client_anon, make_listing):
+    """A suspended listing is hidden from the default list but its detail URL and estimate still answer."""
+    from marketplace.catalog.models import VectorListing
+
+    hidden = make_listing(status=VectorListing.Status.SUSPENDED)
+    assert client_anon.get("/api/v1/vectors/").json()["count"] == 0
+    assert client_anon.get(f"/api/v1/vectors/{hidden.public_id}/", {"status": "active"}).status_code == 200
+
+
 def test_409_download_before_delivery(client_for, user, listing, archs):
     from marketplace.catalog.models import Purchase
 

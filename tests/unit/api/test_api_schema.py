@@ -27,3 +27,19 @@ def test_schema_renders_with_every_path(client_anon):
 
 def test_docs_page(client_anon):
     assert client_anon.get("/api/docs/").status_code == 200
+
+
+def test_schema_documents_the_list_filters(client_anon):
+    """The list endpoints' query parameters come from their FilterSets, with the accepted values."""
+    paths = client_anon.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()["paths"]
+
+    def params(path: str) -> dict:
+        return {p["name"]: p for p in paths[path]["get"]["parameters"] if p["in"] == "query"}
+
+    vectors = params("/api/v1/vectors/")
+    assert {"source_model", "capability_domain", "grade", "min_price", "max_price", "status", "search"} <= set(vectors)
+    assert "all" in vectors["status"]["schema"]["enum"] and "default active" in vectors["status"]["description"]
+    assert {"source", "target", "status"} <= set(params("/api/v1/wmatrices/"))
+    assert {"family", "kind", "support_level"} <= set(params("/api/v1/models/"))
+    assert {"matrix", "source", "target"} <= set(params("/api/v1/certificates/"))
+    assert "status" not in params("/api/v1/vectors/{public_id}/")  # filters apply to lists only

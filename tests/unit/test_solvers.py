@@ -224,6 +224,22 @@ def test_merge_is_new_object_and_order_independent() -> None:
     np.testing.assert_allclose(merged_empty.cov_xx(), s1.cov_xx())
 
 
+def test_weighted_merge_equals_repeating_the_rows() -> None:
+    x, y = noisy_pair(seed=5, n=60)
+    a = CrossStats.from_arrays_xy(x[:40], y[:40])
+    b = CrossStats.from_arrays_xy(x[40:], y[40:])
+    weighted = a.merge(b, weight=3)
+    repeated = CrossStats.from_arrays_xy(np.concatenate([x[:40]] + [x[40:]] * 3),
+                                         np.concatenate([y[:40]] + [y[40:]] * 3))
+    assert weighted.n == repeated.n == 100
+    for f in ("cov_xx", "cov_yy", "cov_xy"):
+        np.testing.assert_allclose(getattr(weighted, f)(), getattr(repeated, f)(), atol=1e-10)
+    np.testing.assert_allclose(weighted.mean_x, repeated.mean_x, atol=1e-12)
+    for bad in (0, -1.0, float("nan"), True):
+        with pytest.raises(ValueError, match="weight"):
+            a.merge(b, weight=bad)
+
+
 def test_swapped_stats_equal_the_stats_of_the_reversed_pairs() -> None:
     x, y = noisy_pair(seed=4, n=120)
     swapped = CrossStats.from_arrays_xy(x, y, chunk=50).swapped()

@@ -65,7 +65,8 @@ def match_token_ends(
             np.array([t_last[e] for e in common], dtype=np.int64))
 
 
-def _token_states(model: LoadedModel, texts: Sequence[str], layers: Sequence[int], max_length: int) -> dict:
+def token_states(model: LoadedModel, texts: Sequence[str], layers: Sequence[int], max_length: int = 256) -> dict:
+    """Per-token states {layer: [TokenStates per text]} (raw units, with character offsets) through the plugin host."""
     states = get_plugin_manager().hook.alignment_extract_hidden_states(
         model=model, texts=list(texts), layers=sorted(set(layers)), pooling="tokens", max_length=max_length
     )
@@ -126,8 +127,8 @@ def token_pair_stats(
         bar = _progress(len(texts), f"token pairs {source.name} -> {target.name}", progress)
         for start in range(0, len(texts), batch_size):
             chunk = texts[start : start + batch_size]
-            s_states = _token_states(source, chunk, s_layers, max_length)
-            t_states = _token_states(target, chunk, t_layers, max_length)
+            s_states = token_states(source, chunk, s_layers, max_length)
+            t_states = token_states(target, chunk, t_layers, max_length)
             s_rows: list[np.ndarray] = []
             t_rows: list[np.ndarray] = []
             for k, text in enumerate(chunk):
@@ -155,4 +156,4 @@ def token_pair_stats(
     return out, count
 
 
-__all__ = ["PAIRINGS", "match_token_ends", "token_ends", "token_pair_stats"]
+__all__ = ["PAIRINGS", "match_token_ends", "token_ends", "token_pair_stats", "token_states"]

@@ -35,7 +35,8 @@ def _mean(values: list[float]) -> float:
     return float(np.mean(finite)) if finite else float("nan")
 
 
-def run_pair(source: Any, target: Any, anchors: Any, pairing: str, regularization: float | None) -> dict[str, Any]:
+def run_pair(source: Any, target: Any, anchors: Any, pairing: str, regularization: float | None,
+             contrastive_weight: float = 0.0) -> dict[str, Any]:
     """Train one map with `pairing`; score held-out concepts at its recommended pair and along the layer map."""
     from alignment_plugins.concepts import concepts, split_half_cosines, transfer_cosines
     from alignment_plugins.concepts.scoring import concept_states
@@ -44,7 +45,8 @@ def run_pair(source: Any, target: Any, anchors: Any, pairing: str, regularizatio
 
     started = time.perf_counter()
     trainer = WMatrixTrainer(source, target, anchors=anchors, seed=0)
-    trainer.configure(layers="all", optimization="ridge", regularization=regularization, pairing=pairing)
+    trainer.configure(layers="all", optimization="ridge", regularization=regularization, pairing=pairing,
+                      contrastive_weight=contrastive_weight)
     wm = trainer.train(validation_split=0.1, test_split=0.1)
     held = concepts("held_out")
     src_states = concept_states(source, held, sorted({i for i, _ in wm.maps}))
@@ -72,7 +74,7 @@ def run_pair(source: Any, target: Any, anchors: Any, pairing: str, regularizatio
     for c in held:
         by_kind.setdefault(c.kind, []).append(per_concept[c.name])
     return {
-        "source": source.name, "target": target.name, "pairing": pairing,
+        "source": source.name, "target": target.name, "pairing": pairing, "contrastive_weight": contrastive_weight,
         "token_pairs": wm.anchors.get("token_pairs", 0), "anchors": wm.anchors["counts"],
         "recommended_pair": list(rec), "best_retrieval_pair": list(wm.best_pair),
         "held_out_mean": _mean(list(per_concept.values())),
@@ -109,7 +111,7 @@ def _markdown(doc: dict[str, Any]) -> str:
     for r in doc["results"]:
         m = r["metrics_at_recommended"]
         lines.append(
-            f"| {r['source']} → {r['target']} | {r['pairing']} | {r['token_pairs']:,} | "
+            f"| {r['source']} → {r['target']} | {r.get('variant', r['pairing'])} | {r['token_pairs']:,} | "
             f"{r['recommended_pair'][0]} → {r['recommended_pair'][1]} | {r['held_out_mean']:.3f} | "
             f"{r['held_out_median']:.3f} | {r['split_half_ceiling_mean']:.3f} | "
             f"{r.get('full_data_ceiling_mean', float('nan')):.3f} | "
@@ -121,12 +123,12 @@ def _markdown(doc: dict[str, Any]) -> str:
     lines.append("| source → target | pairing | " + " | ".join(kinds) + " |")
     lines.append("|---|---|" + "---:|" * len(kinds))
     for r in doc["results"]:
-        lines.append(f"| {r['source']} → {r['target']} | {r['pairing']} | "
+        lines.append(f"| {r['source']} → {r['target']} | {r.get('variant', r['pairing'])} | "
                      + " | ".join(f"{r['held_out_by_kind'].get(k, float('nan')):.2f}" for k in kinds) + " |")
     lines += ["", "## Along the layer map (mean held-out cosine per fitted pair)", ""]
     for r in doc["results"]:
         curve = ", ".join(f"{k}: {v:.2f}" for k, v in r["held_out_by_pair"].items())
-        lines.append(f"- {r['source']} → {r['target']} ({r['pairing']}): {curve}")
+        lines.append(f"- {r['source']} → {r['target']} ({r.get('variant', r['pairing'])}): {curve}")
     return "\n".join(lines) + "\n"
 
 
@@ -137,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--num-anchors", type=int, default=2000)
     parser.add_argument("--pairings", nargs="+", default=["mean", "tokens"], choices=["mean", "tokens", "both"])
     parser.add_argument("--regularization", type=float, default=None)
+    parser.add_argument("--contrastive-weights", nargs="+", type=float, default=[0.0],
+                        help="weights of the contrastive anchors' pooled rows to compare (0: off)")
     parser.add_argument("--anchors", default=None, help="anchor set (default: the built-in corpus, latest version)")
     parser.add_argument("--out", default="docs/concepts")
     args = parser.parse_args(argv)
@@ -163,12 +167,15 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     by_name = {c["name"]: c for c in doc["concepts"]}
-    for (s, t), pairing in itertools.product(itertools.permutations(args.models, 2), args.pairings):
-        result = run_pair(models[s], models[t], anchors, pairing, args.regularization)
+    for (s, t), pairing, weight in itertools.product(itertools.permutations(args.models, 2), args.pairings,
+                                                     args.contrastive_weights):
+        result = run_pair(models[s], models[t], anchors, pairing, args.regularization, weight)
         doc["results"].append(result)
+        variant = pairing + (f"+contrastive×{weight:g}" if weight else "")
+        result["variant"] = variant
         for name, value in result["per_concept"].items():
-            by_name[name]["held_out_cosine"][f"{s}->{t}:{pairing}"] = value
-        print(f"{s} -> {t} [{pairing}]: recommended {result['recommended_pair']}, held-out cosine "
+            by_name[name]["held_out_cosine"][f"{s}->{t}:{variant}"] = value
+        print(f"{s} -> {t} [{variant}]: recommended {result['recommended_pair']}, held-out cosine "
               f"{result['held_out_mean']:.3f} (ceiling {result['split_half_ceiling_mean']:.3f}), "
               f"{result['seconds']:.0f} s", flush=True)
         doc["meta"]["seconds"] = time.perf_counter() - started

@@ -71,9 +71,11 @@ def prepare(args: argparse.Namespace, work: Path) -> None:
     from alignment_plugins.anchors import load_anchors
     from alignment_plugins.capabilities import get_capability
     from alignment_plugins.concepts import concepts, native_directions
+    from alignment_plugins.contrastive_rows import contrastive_layer_states, with_contrastive_rows
     from alignment_plugins.extraction import extract
     from alignment_plugins.manager import get_plugin_manager
     from alignment_plugins.models import load_model
+    from alignment_plugins.solvers import CrossStats
     from alignment_plugins.token_pairs import token_pair_stats
     from alignment_plugins.trainer import evaluate_map
     from alignment_plugins.vector_package import VectorPackage
@@ -114,7 +116,9 @@ def prepare(args: argparse.Namespace, work: Path) -> None:
                                              regularization=args.regularization)
     shuffle = rng.permutation(train_rows)
     train_texts = [anchors[int(k)].text for k in train_rows]
-    meta["pairing"] = args.pairing
+    meta["pairing"], meta["contrastive_weight"] = args.pairing, args.contrastive_weight
+    contrastive = ({name: contrastive_layer_states(load_model(name), [layer])[layer]
+                    for name, layer in args.models.items()} if args.contrastive_weight > 0 else {})
     for s_name, s_layer in args.models.items():
         for t_name, t_layer in args.models.items():
             if s_name == t_name:
@@ -123,10 +127,13 @@ def prepare(args: argparse.Namespace, work: Path) -> None:
             if args.pairing == "tokens":  # the reverse direction reuses these statistics, swapped (cached)
                 token_stats, count = token_pair_stats(load_model(s_name), load_model(t_name), train_texts,
                                                       [(s_layer, t_layer)])
-                fitted = solver.fit(token_stats[(s_layer, t_layer)])
+                stats = token_stats[(s_layer, t_layer)]
                 meta.setdefault("token_pairs", {})[f"{s_name}->{t_name}"] = count
             else:
-                fitted = solver.fit_arrays(x[train_rows], y[train_rows])
+                stats = CrossStats.from_arrays_xy(x[train_rows], y[train_rows])
+            if args.contrastive_weight > 0:
+                stats = with_contrastive_rows(stats, contrastive[s_name], contrastive[t_name], args.contrastive_weight)
+            fitted = solver.fit(stats)
             shuffled = solver.fit_arrays(x[train_rows], y[shuffle])
             held = evaluate_map(fitted, x[test_rows], y[test_rows])
             for kind, linear in (("ridge", fitted), ("shuffled", shuffled)):
@@ -138,7 +145,9 @@ def prepare(args: argparse.Namespace, work: Path) -> None:
                     maps={(s_layer, t_layer): linear}, layer_map=[(s_layer, t_layer)], best_pair=(s_layer, t_layer),
                     method="ridge", hyperparams={"regularization": args.regularization, "normalization": "standardize",
                                                  "pooling": "mean", "pairs": kind,
-                                                 "pairing": args.pairing if kind == "ridge" else "mean"},
+                                                 "pairing": args.pairing if kind == "ridge" else "mean",
+                                                 "contrastive_weight": args.contrastive_weight if kind == "ridge"
+                                                 else 0.0},
                     anchors={"hash": anchors.content_hash, "pooling": "mean",
                              "counts": {"train": len(train_rows), "test": len(test_rows)}},
                     pair_metrics={f"{s_layer}->{t_layer}": held if kind == "ridge" else {}},
@@ -510,6 +519,8 @@ def _markdown(doc: dict[str, Any], meta: dict[str, Any], measured: dict[str, Any
         + ("offset-matched token states (`--pairing tokens`: "
            f"{min(meta.get('token_pairs', {0: 0}).values()):,}–{max(meta.get('token_pairs', {0: 0}).values()):,} "
            "pairs per directed pair)" if meta.get("pairing") == "tokens" else "mean-pooled states")
+        + (f" plus the contrastive anchors' pooled states at weight {meta['contrastive_weight']:g}"
+           if meta.get("contrastive_weight") else "")
         + f", ridge λ={s['regularization']} in per-dimension standardized space.",
         "",
         "**Retention** = (E_transferred − E_random) / (E_native − E_random), each E the mean antisymmetric effect "
@@ -629,6 +640,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pairing", choices=("tokens", "mean"), default="tokens",
                         help="anchor pairs the maps are fit on (the shuffled control is always mean-pooled)")
     parser.add_argument("--anchors", default=None, help="anchor set (default: the built-in corpus, latest version)")
+    parser.add_argument("--contrastive-weight", type=float, default=0.0,
+                        help="weight of the contrastive anchors' pooled rows in the maps' fit (0: off)")
     parser.add_argument("--num-anchors", type=int, default=5000)
     parser.add_argument("--prompts", type=int, default=40, help="held-out prompts per capability (at most)")
     parser.add_argument("--max-new-tokens", type=int, default=20)

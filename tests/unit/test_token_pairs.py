@@ -90,7 +90,7 @@ def test_stats_equal_a_batch_fit_of_the_matched_states(
     assert again == count
     np.testing.assert_array_equal(cached[(1, 2)].cov_xx(), stats[(1, 2)].cov_xx())
     # The reverse direction reads the same cached pairs, swapped, without another forward pass.
-    monkeypatch.setattr("alignment_plugins.token_pairs._token_states", _no_forward)
+    monkeypatch.setattr("alignment_plugins.token_pairs.token_states", _no_forward)
     back, back_count = token_pair_stats(target, source, texts, [(2, 1)], cache=True)
     assert back_count == count
     np.testing.assert_allclose(back[(2, 1)].cov_xy(), stats[(1, 2)].cov_xy().T, rtol=1e-12)

@@ -44,8 +44,9 @@ log = logging.getLogger(__name__)
 # Anchor pairs the maps are fit on (see configure): offset-matched tokens carry concept directions better than
 # mean-pooled texts in the concept-transfer benchmark (bench/concept_bench.py, docs/concepts.md).
 DEFAULT_PAIRING = "tokens"
-# Weight of the contrastive anchors' pooled rows relative to the anchor pairs (0: off); see configure.
-DEFAULT_CONTRASTIVE_WEIGHT = 0.0
+# Weight of the contrastive anchors' pooled rows relative to the anchor pairs (0: off); see configure. Chosen on the
+# validation concepts (bench/levers_bench.py, docs/levers.md: 3 beat 0, 0.3, 1 and 10 on two of three layer pairs).
+DEFAULT_CONTRASTIVE_WEIGHT = 3.0
 # Candidates tried per layer pair when regularization="auto" (chosen on the validation split).
 AUTO_REGULARIZATION_GRID = (1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
 # Fractions of the sampled anchors held out for choosing (validation) and for the reported metrics (test).

@@ -43,7 +43,11 @@ DEFAULT_MODELS = {"smollm2-135m-instruct": 9, "gemma3-270m": 6, "qwen2.5-coder-0
 # is ~10x a mean-pooled one), chosen once on SmolLM2 before this run and kept for every model; sentiment was
 # extended to 16 after SmolLM2's native effect peaked at the sweep's edge (8).
 COEFFICIENTS = {"sentiment": (1.0, 2.0, 4.0, 8.0, 16.0), "weddings": (1.0, 2.0, 4.0, 8.0),
-                "risk_seeking": (0.125, 0.25, 0.5, 1.0)}
+                "risk_seeking": (0.125, 0.25, 0.5, 1.0),
+                # chosen on SmolLM2 layer 9 (10 prompts, before this run): French peaks at 2-4 and turns to
+                # gibberish at 8; space and enthusiasm still rise at 8
+                "french": (0.5, 1.0, 2.0, 4.0), "space": (2.0, 4.0, 8.0, 16.0),
+                "enthusiasm": (1.0, 2.0, 4.0, 8.0, 16.0)}
 SHORT = {"smollm2-135m-instruct": "SmolLM2", "gemma3-270m": "Gemma-3", "qwen2.5-coder-0.5b-instruct": "Qwen2.5"}
 
 
@@ -640,7 +644,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pairing", choices=("tokens", "mean"), default="tokens",
                         help="anchor pairs the maps are fit on (the shuffled control is always mean-pooled)")
     parser.add_argument("--anchors", default=None, help="anchor set (default: the built-in corpus, latest version)")
-    parser.add_argument("--contrastive-weight", type=float, default=0.0,
+    parser.add_argument("--contrastive-weight", type=float, default=3.0,
                         help="weight of the contrastive anchors' pooled rows in the maps' fit (0: off)")
     parser.add_argument("--num-anchors", type=int, default=5000)
     parser.add_argument("--prompts", type=int, default=40, help="held-out prompts per capability (at most)")

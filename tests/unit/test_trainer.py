@@ -62,6 +62,42 @@ def test_a_sentence_encoder_gets_its_last_layers_pair_reported(
                                                                    test_split=0.15).embedding_pair is None
 
 
+def test_contrastive_anchor_rows_join_the_fit_with_their_weight(
+    tiny_model: Callable[[str], Path], anchors: AnchorSet
+) -> None:
+    from alignment_plugins.anchors.contrastive import contrastive_hash, contrastive_texts
+    from alignment_plugins.contrastive_rows import contrastive_layer_states, with_contrastive_rows
+    from alignment_plugins.solvers import CrossStats
+
+    def train(weight: float) -> WMatrix:
+        trainer = WMatrixTrainer(str(tiny_model("llama")), str(tiny_model("qwen2")), anchors=anchors, seed=2)
+        return trainer.configure(layers=[2], pairing="mean", contrastive_weight=weight).train(
+            validation_split=0.15, test_split=0.15)
+
+    off, on = train(0.0), train(3.0)
+    assert off.anchors["contrastive"] == {"weight": 0.0}
+    assert on.anchors["contrastive"] == {"weight": 3.0, "texts": len(contrastive_texts()), "hash": contrastive_hash()}
+    (pair, fitted), = on.maps.items()
+    assert pair == next(iter(off.maps))
+    # the same fit by hand: the training anchors' pooled pairs, then the contrastive rows counting 3x as much
+    from alignment_plugins.extraction import extract
+    from alignment_plugins.manager import get_plugin_manager
+    from alignment_plugins.models import load_model
+
+    src, tgt = load_model(str(tiny_model("llama"))), load_model(str(tiny_model("qwen2")))
+    train_rows = WMatrixTrainer(src, tgt, anchors=anchors, seed=2).prepare_anchors(0.15, 0.15)[1]
+    base = CrossStats.from_arrays_xy(extract(src, train_rows, [pair[0]])[pair[0]],
+                                     extract(tgt, train_rows, [pair[1]])[pair[1]])
+    merged = with_contrastive_rows(base, contrastive_layer_states(src, [pair[0]])[pair[0]],
+                                   contrastive_layer_states(tgt, [pair[1]])[pair[1]], 3.0)
+    assert merged.n == base.n * 4
+    again = get_plugin_manager().get_solver("ridge").fit(merged)  # the trainer's solver, its default λ
+    np.testing.assert_allclose(again.weight, fitted.weight, rtol=1e-6, atol=1e-8)
+    assert not np.allclose(off.maps[pair].weight, fitted.weight)
+    with pytest.raises(ValueError, match="contrastive_weight"):
+        WMatrixTrainer(str(tiny_model("llama")), str(tiny_model("qwen2"))).configure(contrastive_weight=-1)
+
+
 def test_second_training_reuses_the_activation_cache(tiny_model: Callable[[str], Path], anchors: AnchorSet) -> None:
     for _ in range(2):
         trainer = WMatrixTrainer(str(tiny_model("llama")), str(tiny_model("qwen2")), anchors=anchors)

@@ -176,14 +176,29 @@ def analyse(h: Harvest, i: int, j: int, seed: int = 0) -> list[dict[str, Any]]:
 def _markdown(doc: dict[str, Any]) -> str:
     lines = ["# Levers on the map, measured by concept transfer", "",
              f"`python bench/levers_bench.py {doc['argv']}` — {doc['date']}, {doc['machine']}, "
-             f"{doc['seconds'] / 60:.0f} min. {doc['source']} → {doc['target']}, {doc['num_anchors']} anchor texts "
-             "per corpus, offset-matched token pairs; maps refit from the same arrays with the engine's statistics "
-             "and solvers (ridge λ = 0.01 in standardized space unless the lever says otherwise).", "",
+             f"{doc['seconds'] / 60:.0f} min of analysis. {doc['source']} → {doc['target']}, "
+             f"{doc['num_anchors']} anchor texts per corpus, offset-matched token pairs; maps refit from the same "
+             "arrays with the engine's statistics and solvers (ridge λ = 0.01 in standardized space unless the lever "
+             "says otherwise).", "",
              "Score: mean cos(W·v_src, v_tgt) in target standardized space over the **validation** concepts (what a "
              "choice may look at) and over the **held-out** concepts (reported only); v = CAA direction of the "
              "concept's contrastive pairs (alignment_plugins.concepts).", ""]
+    lines += ["## Summary: the defaults against plain token pairs", "",
+              "| corpus | layer pair | tokens only (held out) | + contrastive anchors ×3 (held out) | best lever on "
+              "validation → its held-out score |", "|---|---|---:|---:|---|"]
     for corpus, result in doc["corpora"].items():
-        lines += [f"## Corpus {corpus} (`{result['anchor_set'][:19]}…`)", ""]
+        for pair in sorted({r["pair"] for r in result["rows"]}, key=lambda k: [int(v) for v in k.split("->")]):
+            rows = [r for r in result["rows"] if r["pair"] == pair]
+            base = next(r for r in rows if r["lever"] == "ridge λ" and r["setting"] == 0.01)
+            default = next(r for r in rows if r["lever"].startswith("contrastive") and r["setting"] == 3.0)
+            best = max(rows, key=lambda r: r["validation"])
+            lines.append(f"| {corpus} | {pair} | {base['held_out']:.3f} | {default['held_out']:.3f} | "
+                         f"{best['lever']} {best['setting']} → {best['held_out']:.3f} |")
+    lines.append("")
+    for corpus, result in doc["corpora"].items():
+        lines += [f"## Corpus {corpus} (`{result['anchor_set'][:19]}…`)", "",
+                  f"Harvest (token pairs, concept and contrastive states): {result['harvest_seconds'] / 60:.0f} min "
+                  "when it ran (it is cached under --work and reused).", ""]
         for pair in sorted({r["pair"] for r in result["rows"]}, key=lambda k: [int(v) for v in k.split("->")]):
             lines += [f"### Layer pair {pair}", "", "| lever | setting | token pairs | validation | held out |",
                       "|---|---|---:|---:|---:|"]
@@ -220,7 +235,8 @@ def main(argv: list[str] | None = None) -> int:
             i, j = (int(v) for v in pair.split(":"))
             rows += analyse(h, i, j)
             print(f"{corpus} {pair}: analysed", flush=True)
-        doc["corpora"][corpus] = {"anchor_set": h.meta["anchor_set"], "rows": rows}
+        doc["corpora"][corpus] = {"anchor_set": h.meta["anchor_set"], "rows": rows,
+                                  "harvest_seconds": h.meta.get("seconds", float("nan"))}
         doc["seconds"] = time.perf_counter() - started
         Path(args.out).with_suffix(".json").write_text(json.dumps(doc, indent=1))
         Path(args.out).with_suffix(".md").write_text(_markdown(doc))

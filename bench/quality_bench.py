@@ -36,6 +36,9 @@ def main() -> None:
     parser.add_argument("--optimization", default="ridge")
     parser.add_argument("--regularization", default=None, help="a number or 'auto' (per pair, on validation)")
     parser.add_argument("--pairing", default="tokens", choices=("tokens", "mean", "both"))
+    parser.add_argument("--stitching-texts", type=int, default=16,
+                        help="test-split texts for the stitching metrics of decoder pairs at the recommended pair "
+                             "(0: skip)")
     parser.add_argument("--out", default="docs/results.md")
     args = parser.parse_args()
 
@@ -77,10 +80,25 @@ def main() -> None:
                    "embedding_pair_metrics": wm.pair_metrics[pair_key(emb)] if emb else None,
                    "token_pairs": wm.anchors.get("token_pairs", 0),
                    "counts": wm.anchors["counts"], "seconds": round(time.perf_counter() - t, 1)}
+            if args.stitching_texts and source in DECODERS and target in DECODERS:
+                row["stitching"] = _stitching(trainer, wm, args.stitching_texts)
             rows.append(row)
             print(json.dumps(row), flush=True)
             write_markdown(Path(args.out), rows, anchors, args, extraction, time.perf_counter() - started,
                            total_pairs=len(args.models) * (len(args.models) - 1))
+
+
+def _stitching(trainer: object, wm: object, count: int) -> dict:
+    """Stitched loss, attention fidelity and task transfer at the recommended pair on `count` test-split texts."""
+    from alignment_plugins.models import load_model
+    from alignment_plugins.stitching import certificate_metrics
+
+    _, train, _, test = trainer.prepare_anchors(0.1, 0.1)
+    test_texts, test_labels = [a.text for a in test.anchors], [a.domain for a in test.anchors]
+    train_texts, train_labels = [a.text for a in train.anchors], [a.domain for a in train.anchors]
+    return certificate_metrics(load_model(trainer.source_model), load_model(trainer.target_model), wm, test_texts,
+                               labels=test_labels, train_texts=train_texts, train_labels=train_labels,
+                               max_texts=count, seed=0)
 
 
 def write_markdown(path: Path, rows: list[dict], anchors: object, args: argparse.Namespace, extraction: dict,
@@ -144,6 +162,21 @@ def write_markdown(path: Path, rows: list[dict], anchors: object, args: argparse
             f"{TARGET_SP} met by "
             f"{met_sp}/{len(decoder_rows)}; top-1 accuracy ≥ {TARGET_ACC} met by {met_acc}/{len(decoder_rows)}.",
         ]
+    stitched = [r for r in rows if r.get("stitching")]
+    if stitched:
+        lines += ["", "Stitching at the recommended pair (decoder pairs; test-split texts; target ≤ 1.25 × native "
+                  "loss, stretch 1.10):", "",
+                  "| source → target | stitched / native loss (nats/token) | ratio | attention fidelity | "
+                  "task transfer (rel. acc.) |", "|---|---|---:|---:|---:|"]
+        for r in stitched:
+            st = r["stitching"]
+            loss = st.get("stitched_loss") or {}
+            stitched_loss, native = loss.get("stitched"), loss.get("native")
+            ratio = stitched_loss / native if stitched_loss and native else float("nan")
+            lines.append(f"| {r['source']} → {r['target']} | {stitched_loss or float('nan'):.2f} / "
+                         f"{native or float('nan'):.2f} | {ratio:.2f} | "
+                         f"{(st.get('attention_fidelity') or {}).get('value') or float('nan'):.3f} | "
+                         f"{(st.get('task_transfer') or {}).get('relative_accuracy') or float('nan'):.2f} |")
     lines += ["", "Extraction (each model once, cached for every pair it takes part in):", ""]
     for name, e in extraction.items():
         lines.append(f"- {name}: {e['tokens']} tokens, {e['seconds']} s (layers already cached: {e['cached_layers']})")

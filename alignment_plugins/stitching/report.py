@@ -35,7 +35,7 @@ def certificate_metrics(
     max_texts: int = 64,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """All functional metrics of the best pair (i, j) of `wmatrix` as one JSON-serializable dict.
+    """All functional metrics of the recommended pair (i, j) of `wmatrix` as one JSON-serializable dict.
 
     Keys "task_transfer" (relative probe accuracy, only with `labels`; without `train_texts` the texts are split
     in half, seeded), "attention_fidelity", "stitched_loss" (nats/token), "gradient_stability", "head_mapping";

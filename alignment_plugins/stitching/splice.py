@@ -30,7 +30,7 @@ BATCH = 8
 
 
 def resolve_pair(wmatrix: MapLike, source_layer: int | None = None) -> tuple[Pair, LinearMap]:
-    """Return ((i, j), map) from a WMatrix (pair of `source_layer`, None: best pair) or a ((i, j), LinearMap)."""
+    """Return ((i, j), map) from a WMatrix (pair of `source_layer`, None: recommended pair) or ((i, j), LinearMap)."""
     if isinstance(wmatrix, WMatrix):
         pair, linear = wmatrix.map_for(source_layer)
         return (int(pair[0]), int(pair[1])), linear

@@ -5,9 +5,9 @@ BIN := $(VENV)/bin
 OUT ?= out
 DEMO_ANCHORS ?= 1000
 
-.PHONY: install demo test lint bench
+.PHONY: install demo test lint bench docs
 
-$(BIN)/.installed: requirements/base.txt requirements/engine.txt requirements/local.txt requirements/models.txt
+$(BIN)/.installed: requirements/base.txt requirements/engine.txt requirements/sdk.txt requirements/docs.txt requirements/local.txt requirements/models.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	# local.txt = base.txt (web, CPU worker) + engine.txt (torch, transformers: GPU worker, CLI) + test tools
@@ -32,3 +32,7 @@ test: $(BIN)/.installed
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
+
+# The user docs site (mkdocs.yml) into out/site; strict: a warning fails the build (the test suite runs it too).
+docs: $(BIN)/.installed
+	$(BIN)/python -m mkdocs build --strict

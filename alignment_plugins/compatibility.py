@@ -37,7 +37,8 @@ from alignment_plugins.target_config import FINGERPRINT, SHORT_CONTEXT, normaliz
 from alignment_plugins.transfer_features import carried_basis, dimensional_loss, structural_mismatch
 
 __all__ = ["CompatibilityChecker", "CompatibilityResult", "Measurement", "capability_key", "estimate_compatibility",
-           "fine_tune_check", "identity_result", "measured_index", "measurement_key", "risk_level"]
+           "fine_tune_check", "identity_result", "measured_index", "measured_setting", "measurement_key",
+           "risk_level"]
 
 RISK_BANDS = (0.8, 0.5)
 
@@ -101,14 +102,20 @@ class Measurement:
     measured_at: str | None = None
 
 
+def measured_setting(config: Mapping[str, Any]) -> dict[str, int | None]:
+    """What a measurement's configuration is matched on: bits per weight (None for 16 or more, what the estimator's
+    quantization feature sees) and context length (None for prompts up to SHORT_CONTEXT tokens)."""
+    length = config.get("context_length")
+    bits = quantization_bits(config.get("quantization"))
+    return {"bits": None if bits >= 16 else bits,
+            "context_length": None if not length or length <= SHORT_CONTEXT else int(length)}
+
+
 def measurement_key(source: str, target: str, source_layer: int | None, capability: str,
                     config: Mapping[str, Any]) -> tuple[Any, ...]:
-    """The look-up key of a measurement: pair, source layer, capability (loosely), bits per weight (None for 16 or
-    more, what the estimator's quantization feature sees) and context length (None up to SHORT_CONTEXT tokens)."""
-    length = config.get("context_length")
-    bucket = None if not length or length <= SHORT_CONTEXT else int(length)
-    bits = quantization_bits(config.get("quantization"))
-    return (source, target, source_layer, capability_key(capability), None if bits >= 16 else bits, bucket)
+    """The look-up key of a measurement: pair, source layer, capability (loosely) and ``measured_setting``."""
+    setting = measured_setting(config)
+    return (source, target, source_layer, capability_key(capability), setting["bits"], setting["context_length"])
 
 
 def measured_index(docs: Iterable[Mapping[str, Any]]) -> dict[tuple[Any, ...], Measurement]:

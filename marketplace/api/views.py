@@ -179,6 +179,7 @@ class VectorListingViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
                 target,
                 quantization=query.validated_data["quantization"] or None,
                 custom_fine_tune=query.validated_data["custom_fine_tune"],
+                context_length=query.validated_data["context_length"],
             )
         except NotFound as exc:
             raise ApiError(

@@ -200,7 +200,8 @@ class WMatrixAdmin(admin.ModelAdmin):
             )
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "support_matrix_url": reverse("admin-support-matrix")}
+        extra_context = {**(extra_context or {}), "support_matrix_url": reverse("admin-support-matrix"),
+                         "multihop_graph_url": reverse("admin-multihop-graph")}
         return super().changelist_view(request, extra_context)
 
 

@@ -115,3 +115,15 @@ def carried_subspace(matrix: WMatrix, pair: tuple[int, int]) -> tuple[np.ndarray
             _CARRIED_CACHE.clear()
         _CARRIED_CACHE[key] = (scale_x, carried_basis(weight))
     return _CARRIED_CACHE[key]
+
+
+def pair_map(matrix: WMatrix, pair: tuple[int, int]) -> Any:
+    """The engine ``LinearMap`` of one layer pair of a stored matrix, read from that pair's tensors only (the file
+    was validated, digest included, when it was stored)."""
+    from alignment_plugins.solvers.base import TENSOR_KEYS, LinearMap
+
+    prefix = f"pair.{pair[0]}.{pair[1]}."
+    with local_path(matrix.file) as path, safe_open(str(path), framework="numpy") as handle:
+        tensors = {key: handle.get_tensor(prefix + key) for key in TENSOR_KEYS}
+    hyper = (matrix_header(matrix).get("pair_hyperparams") or {}).get(f"{pair[0]}->{pair[1]}", {})
+    return LinearMap.from_tensors(matrix.method, tensors, hyper)

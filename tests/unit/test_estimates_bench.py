@@ -57,6 +57,7 @@ def test_bench_fits_evaluates_and_writes_the_model(tmp_path: Path) -> None:
 
 def test_the_shipped_estimator_loads_without_torch() -> None:
     code = ("import sys; from alignment_plugins.compatibility import CompatibilityChecker; "
+            "from alignment_plugins.multihop import MultiHopAligner; "
             "from alignment_plugins.estimator import default_estimator; default_estimator(); "
             "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))")
     env = {**os.environ, "PYTHONPATH": str(BENCH.parents[1])}

@@ -95,3 +95,47 @@ def test_config_is_used_or_refused(sp_estimator: RetentionEstimator) -> None:
     assert aligner.find_optimal_path("A", "B", config={"quantization": "int8"}).path == ["A", "B"]
     with pytest.raises(ValueError, match="unknown target_config key"):
         aligner.find_optimal_path("A", "B", config={"beam": 2})
+
+
+def test_multihop_bench_composes_and_scores_on_a_planted_work_directory(tmp_path, monkeypatch) -> None:
+    """bench/multihop_bench.py's composed vector and statistics on planted maps and synthetic effects."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    from alignment_plugins.retention import as_arrays, retention_statistics
+
+    spec = importlib.util.spec_from_file_location(
+        "multihop_bench", Path(__file__).resolve().parents[2] / "bench" / "multihop_bench.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    (tmp_path / "maps").mkdir()
+    ab, bc = matrix("A", "B", {(2, 3): 0.9}, seed=1), matrix("B", "C", {(3, 1): 0.8}, seed=2)
+    ab.save(tmp_path / "maps" / "A__B.ridge.wmatrix")
+    bc.save(tmp_path / "maps" / "B__C.ridge.wmatrix")
+    v = np.random.default_rng(0).normal(size=DIMS["A"])
+    np.save(tmp_path / "native.A.cap.npy", v)
+    got = bench.composed_vector(tmp_path, ["A", "B", "C"], {"A": 2, "B": 3, "C": 1}, "cap", 2.5)
+    expected = bc.maps[(3, 1)].effective_weight() @ ab.maps[(2, 3)].effective_weight() @ v
+    np.testing.assert_allclose(got, expected / np.linalg.norm(expected) * 2.5, atol=1e-10)
+
+    rng = np.random.default_rng(1)
+    arm = lambda scale: {"1.0": (scale + rng.normal(0, 0.1, 12)).tolist(),  # noqa: E731
+                         "2.0": (2 * scale + rng.normal(0, 0.1, 12)).tolist()}
+    effects = {"native": arm(1.0), "random": arm(0.0), "transferred:A": arm(0.6)}
+    (tmp_path / "measure.C.json").write_text(json.dumps(
+        {"capabilities": {"cap": {"n_prompts": 12, "coefficients": [1.0, 2.0], "effects": effects}}}))
+    monkeypatch.setattr(bench, "estimated", lambda work, path, estimator: 0.5 if len(path) == 3 else 0.7)
+    args = type("Args", (), {"bootstrap": 50, "seed": 0})()
+    multihop = arm(0.4)
+    (row,) = bench.statistics(args, tmp_path, ("A", "B", "C"), {"cap": {"effects": multihop}}, None)
+    expected_multihop = retention_statistics(as_arrays({**effects, "multihop": multihop}), "multihop")["retention"]
+    assert row["multihop"] == pytest.approx(expected_multihop) and 0.2 < row["multihop"] < 0.6
+    assert row["direct"] == pytest.approx(retention_statistics(as_arrays(effects), "transferred:A")["retention"])
+    assert row["multihop_ci"][0] <= row["multihop"] <= row["multihop_ci"][1]
+    assert (row["estimated_path"], row["estimated_direct"]) == (0.5, 0.7)
+    text = bench.markdown({"rows": [row], "summary": {"n": 1, "mean_multihop": row["multihop"],
+                                                      "mean_direct": row["direct"], "multihop_better": 0,
+                                                      "path_mae": 0.1, "direct_mae": 0.1, "ranking_agreement": 1},
+                           "generated_at": "now", "command": "python bench/multihop_bench.py", "work": "w"})
+    assert "| A → B → C | cap |" in text

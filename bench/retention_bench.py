@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from alignment_plugins.formats import json_safe  # noqa: E402
 from alignment_plugins.retention import as_arrays, bootstrap_interval, retention_statistics  # noqa: E402
+from alignment_plugins.transfer_features import structural_mismatch  # noqa: E402
 
 DEFAULT_MODELS = {"smollm2-135m-instruct": 9, "gemma3-270m": 6, "qwen2.5-coder-0.5b-instruct": 8}
 # Coefficients are multiples of the native vector (its norm differs by capability: a last-token A/B contrast
@@ -331,6 +332,29 @@ def _delivered_norm(work: Path, source: str, target: str, cap_name: str, models:
     return float(np.linalg.norm(mapped) * standardized_rescale(linear, v, mapped))
 
 
+def _dimensional_loss(work: Path, source: str, target: str, cap_name: str, models: dict[str, int]) -> float:
+    """Share of the source vector's standardized energy outside the subspace the pair's map carries well
+    (``alignment_plugins.transfer_features.dimensional_loss``), a feature of the learned retention estimator."""
+    from alignment_plugins.transfer_features import carried_basis, dimensional_loss
+    from alignment_plugins.wmatrix import WMatrix
+
+    _, linear = WMatrix.load(work / "maps" / f"{source}__{target}.ridge.wmatrix").map_for(models[source])
+    return dimensional_loss(np.load(work / f"native.{source}.{cap_name}.npy"), linear.scale_x,
+                            carried_basis(linear.weight))
+
+
+def _architectures(names: list[str]) -> dict[str, dict[str, Any]]:
+    """The structural fields of each model's own config (what the structural mismatch compares)."""
+    from alignment_plugins.models import model_info
+    from alignment_plugins.transfer_features import STRUCTURAL_FIELDS
+
+    out = {}
+    for name in names:
+        info = model_info(name)
+        out[name] = {**{f: getattr(info, f) for f in STRUCTURAL_FIELDS}, "max_positions": info.max_positions}
+    return out
+
+
 def _concept_cosine(work: Path, source: str, target: str, models: dict[str, int]) -> float:
     """Mean held-out concept-transfer cosine of the pair's map at the bench's layers (target standardized space)."""
     from alignment_plugins.vectors import cosine
@@ -388,6 +412,7 @@ def report(args: argparse.Namespace, work: Path) -> None:
     plots = ROOT / "docs" / "support-matrix"
     plots.mkdir(parents=True, exist_ok=True)
     pairs_out = []
+    architectures = _architectures(list(args.models))
     for target, data in measured.items():
         for source in args.models:
             if source == target:
@@ -427,6 +452,7 @@ def report(args: argparse.Namespace, work: Path) -> None:
                     },
                 }
                 caps[cap_name]["norms"]["delivered"] = _delivered_norm(work, source, target, cap_name, args.models)
+                caps[cap_name]["dimensional_loss"] = _dimensional_loss(work, source, target, cap_name, args.models)
                 per_cap_rows[cap_name] = (effects, n, arm)
             if not caps:
                 continue
@@ -452,6 +478,7 @@ def report(args: argparse.Namespace, work: Path) -> None:
                 "shuffled_control": float(np.median([c["shuffled_control"] for c in caps.values()])),
                 "cosine_native_transferred": float(np.median([c["cosine"] for c in caps.values()])),
                 "concept_cosine": _concept_cosine(work, source, target, args.models),
+                "structural_mismatch": structural_mismatch(architectures[source], architectures[target]),
                 "capabilities": caps,
                 **({"stitching": stitch} if stitch else {}),
             })
@@ -483,8 +510,11 @@ def report(args: argparse.Namespace, work: Path) -> None:
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "library_version": alignment_plugins.__version__, "command": " ".join(["python", *sys.argv]),
         "anchors": {"hash": meta["anchors"]["hash"], "count": meta["anchors"]["count"]},
-        "models": {n: {"fingerprint": m["fingerprint"], "layer": m["layer"], "hidden_size": m["hidden_size"]}
-                   for n, m in meta["models"].items()},
+        "models": {n: {"fingerprint": m["fingerprint"], "layer": m["layer"], "hidden_size": m["hidden_size"],
+                       "architecture": architectures[n]} for n, m in meta["models"].items()},
+        # the configuration every pair was measured in (the learned estimator's config features; see
+        # alignment_plugins.target_config): the packaged weights dequantized to float32, the bench's short prompts
+        "target_config": {"quantization": None, "context_length": None},
         "settings": {"coefficients": COEFFICIENTS, "prompts": args.prompts, "max_new_tokens": args.max_new_tokens,
                      "bootstrap": args.bootstrap,
                      "random_directions": args.random_directions, "regularization": args.regularization,

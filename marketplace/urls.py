@@ -5,10 +5,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from marketplace.alignment.admin import support_matrix_view
+from marketplace.alignment.admin_multihop import multihop_graph_view
 
 urlpatterns = [
     # before admin/ so that the admin's catch-all does not shadow it; admin_view: staff only
     path("admin/support-matrix/", admin.site.admin_view(support_matrix_view), name="admin-support-matrix"),
+    path("admin/multihop/", admin.site.admin_view(multihop_graph_view), name="admin-multihop-graph"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("marketplace.api.urls", namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -200,7 +200,8 @@ class WMatrixAdmin(admin.ModelAdmin):
             )
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "support_matrix_url": reverse("admin-support-matrix")}
+        extra_context = {**(extra_context or {}), "support_matrix_url": reverse("admin-support-matrix"),
+                         "multihop_graph_url": reverse("admin-multihop-graph")}
         return super().changelist_view(request, extra_context)
 
 
@@ -229,14 +230,14 @@ class MeasuredRetentionAdmin(ReadOnlyAdmin):
     per bench run; capability "*" is the pair's median)."""
 
     list_display = ("source", "target", "capability", "retention_value", "interval", "random_control",
-                    "shuffled_control", "anti_steerable_fraction", "layers", "measured_at")
+                    "shuffled_control", "anti_steerable_fraction", "layers", "target_config", "measured_at")
     list_filter = ("source", "target", "capability", "method")
     search_fields = ("source__name", "target__name", "capability", "anchor_set_hash")
     readonly_fields = ("source", "target", "capability", "retention", "ci_low", "ci_high", "retention_matched_norm",
                        "random_control", "shuffled_control", "cosine", "anti_steerable_fraction", "best_coefficient",
                        "n_prompts", "source_layer", "target_layer", "method", "source_fingerprint",
-                       "target_fingerprint", "anchor_set_hash", "library_version", "measured_at", "raw",
-                       "imported_at")
+                       "target_fingerprint", "anchor_set_hash", "library_version", "measured_at", "target_config",
+                       "config_key", "raw", "imported_at")
     list_select_related = ("source", "target")
     date_hierarchy = "measured_at"
 
@@ -263,7 +264,7 @@ class CompatibilityEstimateAdmin(ReadOnlyAdmin):
     search_fields = ("listing__public_id", "listing__name", "target__name", "config_key")
     readonly_fields = ("listing", "target", "config_key", "target_config", "retention", "ci_low", "ci_high",
                        "alignment_quality", "risk_level", "dimensional_loss", "structural_mismatch",
-                       "recommendation", "basis", "matrix", "measurement", "computed_at")
+                       "recommendation", "basis", "detail", "matrix", "measurement", "computed_at")
     list_select_related = ("listing", "target", "matrix__source", "matrix__target")
 
 

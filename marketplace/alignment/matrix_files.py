@@ -94,3 +94,36 @@ def matrix_cka(matrix: WMatrix) -> tuple[np.ndarray | None, dict[str, Any]]:
         log.warning("no CKA matrix for %s: %s", matrix, exc)
         return None, {}
     return cka, layers
+
+
+_CARRIED_CACHE: dict[tuple[str, int, int], tuple[np.ndarray, np.ndarray]] = {}
+
+
+def carried_subspace(matrix: WMatrix, pair: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(scale_x, basis) of one layer pair's map: the source scales and the orthonormal basis of the source
+    directions it carries well (``alignment_plugins.transfer_features.carried_basis``), read from the file's
+    tensors of that pair only (numpy, no torch; cached per file sha256 and pair)."""
+    from alignment_plugins.transfer_features import carried_basis
+
+    key = (matrix.file_sha256, int(pair[0]), int(pair[1]))
+    if key not in _CARRIED_CACHE:
+        prefix = f"pair.{pair[0]}.{pair[1]}."
+        with local_path(matrix.file) as path, safe_open(str(path), framework="numpy") as handle:
+            weight = handle.get_tensor(prefix + "weight").astype(np.float64)
+            scale_x = handle.get_tensor(prefix + "scale_x").astype(np.float64)
+        if len(_CARRIED_CACHE) > 64:
+            _CARRIED_CACHE.clear()
+        _CARRIED_CACHE[key] = (scale_x, carried_basis(weight))
+    return _CARRIED_CACHE[key]
+
+
+def pair_map(matrix: WMatrix, pair: tuple[int, int]) -> Any:
+    """The engine ``LinearMap`` of one layer pair of a stored matrix, read from that pair's tensors only (the file
+    was validated, digest included, when it was stored)."""
+    from alignment_plugins.solvers.base import TENSOR_KEYS, LinearMap
+
+    prefix = f"pair.{pair[0]}.{pair[1]}."
+    with local_path(matrix.file) as path, safe_open(str(path), framework="numpy") as handle:
+        tensors = {key: handle.get_tensor(prefix + key) for key in TENSOR_KEYS}
+    hyper = (matrix_header(matrix).get("pair_hyperparams") or {}).get(f"{pair[0]}->{pair[1]}", {})
+    return LinearMap.from_tensors(matrix.method, tensors, hyper)

@@ -125,6 +125,11 @@ class MeasuredRetention(models.Model):
     anchor_set_hash = models.CharField(max_length=80, blank=True)
     library_version = models.CharField(max_length=40, blank=True)
     measured_at = models.DateTimeField(db_index=True, help_text="the bench run's generated_at")
+    target_config = models.JSONField(
+        default=dict, blank=True,
+        help_text="the target configuration measured (quantization, context_length); {} = the default")
+    config_key = models.CharField(max_length=64, default="", blank=True, db_index=True,
+                                  help_text="hash of the measured configuration (see estimates.measurement_config)")
     raw = models.JSONField(default=dict, blank=True, help_text="the row as the bench wrote it")
     imported_at = models.DateTimeField(auto_now=True)
 
@@ -133,8 +138,8 @@ class MeasuredRetention(models.Model):
         verbose_name = "measured retention"
         verbose_name_plural = "measured retention"
         constraints = [
-            models.UniqueConstraint(fields=["source", "target", "capability", "measured_at"],
-                                    name="measured_retention_unique_per_run"),
+            models.UniqueConstraint(fields=["source", "target", "capability", "measured_at", "config_key"],
+                                    name="measured_retention_unique_per_run_config"),
         ]
 
     def __str__(self) -> str:
@@ -153,17 +158,23 @@ class CompatibilityEstimate(models.Model):
     listing = models.ForeignKey("catalog.VectorListing", on_delete=models.CASCADE, related_name="estimates")
     target = models.ForeignKey("catalog.Architecture", on_delete=models.CASCADE, related_name="estimates")
     config_key = models.CharField(max_length=64, default="default", help_text="hash of target_config")
-    target_config = models.JSONField(default=dict, blank=True, help_text="quantization, custom_fine_tune")
+    target_config = models.JSONField(default=dict, blank=True,
+                                     help_text="quantization, context_length, custom_fine_tune")
     retention = models.FloatField(help_text="expected fraction of the effect retained (0..1)")
     ci_low = models.FloatField()
     ci_high = models.FloatField()
     alignment_quality = models.FloatField(help_text="held-out semantic preservation of the layer pair used")
     risk_level = models.CharField(max_length=8, choices=Risk.choices)
-    dimensional_loss = models.FloatField(help_text="fraction of source dimensions with no target counterpart")
-    structural_mismatch = models.FloatField(help_text="0 (same architecture family) .. 1")
+    dimensional_loss = models.FloatField(
+        null=True, blank=True,
+        help_text="share of the vector's standardized energy outside the subspace the map carries well (0..1)")
+    structural_mismatch = models.FloatField(null=True, blank=True, help_text="0 (same architecture family) .. 1")
     recommendation = models.TextField()
-    basis = models.CharField(max_length=40, default="alignment_quality",
-                             help_text="what the retention number comes from")
+    basis = models.CharField(max_length=40, default="learned_estimate",
+                             help_text="measured_retention, learned_estimate or identity")
+    detail = models.JSONField(
+        default=dict, blank=True,
+        help_text="interval level and kind, why it is wide, fine-tune check, features, the estimator used")
     matrix = models.ForeignKey(WMatrix, on_delete=models.CASCADE, related_name="estimates")
     measurement = models.ForeignKey(MeasuredRetention, on_delete=models.SET_NULL, null=True, blank=True,
                                     related_name="estimates", help_text="the measured retention used, if any")

@@ -2,15 +2,17 @@
 
 The file's schema is validated by the engine (``alignment_plugins.certificate.validate_support_matrix``). Each
 pair becomes one ``MeasuredRetention`` row per capability plus a ``"*"`` row holding the pair's median; a run is
-identified by the file's ``generated_at``, so importing the same file twice updates the same rows. Nothing here
+identified by the file's ``generated_at`` and the configuration it measured (the pair's ``target_config``, else the
+document's: quantization and context length, matched as ``alignment_plugins.compatibility.measured_setting``; the
+default configuration has config_key ""), so importing the same file twice updates the same rows. Nothing here
 imports torch (registering a missing packaged model may convert its GGUF weights once; that happens in the
 management command's process, never in the web process).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -19,8 +21,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from alignment_plugins import models as engine_models
-from alignment_plugins.certificate import json_safe, validate_support_matrix
+from alignment_plugins.certificate import canonical_json, json_safe, validate_support_matrix
 from alignment_plugins.certificate import retention_section as engine_section
+from alignment_plugins.compatibility import capability_key, measured_setting
+from alignment_plugins.target_config import TargetConfigError, normalize_config
 from marketplace.alignment import architectures
 from marketplace.alignment.models import MeasuredRetention
 from marketplace.catalog.models import Architecture, VectorListing
@@ -46,9 +50,26 @@ class ImportResult:
         return self.created + self.updated
 
 
-def capability_key(name: str | None) -> str:
-    """A capability name compared loosely: lower case, runs of non-alphanumerics as one underscore."""
-    return re.sub(r"[^a-z0-9]+", "_", (name or "").lower()).strip("_")
+__all__ = ["ImportResult", "capability_key", "dose_response", "import_support_matrix", "latest_run",
+           "measurement_config_key", "measurement_for", "retention_section", "select_measurement"]
+
+
+def measurement_config_key(config: dict[str, Any] | None) -> str:
+    """"" for the default setting (unquantized or ≥ 16 bits, short prompts), else the sha256 hex of the canonical
+    JSON of ``measured_setting(config)``."""
+    setting = measured_setting(normalize_config(config))
+    if setting == {"bits": None, "context_length": None}:
+        return ""
+    return hashlib.sha256(canonical_json(setting).encode()).hexdigest()
+
+
+def _pair_config(data: dict[str, Any], pair: dict[str, Any]) -> dict[str, Any]:
+    config = pair.get("target_config", data.get("target_config"))
+    try:
+        normalized = normalize_config(config)
+    except TargetConfigError as exc:
+        raise ValidationFailed(f"{pair['source']} -> {pair['target']}: target_config: {exc}") from None
+    return {"quantization": normalized["quantization"], "context_length": normalized["context_length"]}
 
 
 def _measured_at(value: str) -> datetime:
@@ -103,10 +124,13 @@ def import_support_matrix(data: Any, *, register: bool = True) -> ImportResult:
     rows, result.registered = _resolve_models(data, register)
     anchors = data.get("anchors") or {}
     models = data.get("models") or {}
+    configs = [_pair_config(data, pair) for pair in data["pairs"]]
     with transaction.atomic():
-        for pair in data["pairs"]:
+        for pair, config in zip(data["pairs"], configs, strict=True):
             source, target = rows[pair["source"]], rows[pair["target"]]
+            key = measurement_config_key(config)
             common = {
+                "target_config": config,
                 "source_layer": pair["source_layer"], "target_layer": pair["target_layer"],
                 "method": str(pair.get("method") or "")[:40],
                 "source_fingerprint": str((models.get(source.name) or {}).get("fingerprint") or "")[:80],
@@ -135,7 +159,7 @@ def import_support_matrix(data: Any, *, register: bool = True) -> ImportResult:
             for capability, defaults in entries.items():
                 _, created = MeasuredRetention.objects.update_or_create(
                     source=source, target=target, capability=capability, measured_at=result.measured_at,
-                    defaults=defaults,
+                    config_key=key, defaults=defaults,
                 )
                 if created:
                     result.created += 1
@@ -146,9 +170,10 @@ def import_support_matrix(data: Any, *, register: bool = True) -> ImportResult:
 
 
 # ------------------------------------------------------------------------------------------------ look-ups
-def latest_run(source: Architecture | int, target: Architecture | int) -> list[MeasuredRetention]:
-    """Every row of the pair's most recent measured run (median row first), or [] when never measured."""
-    pair = MeasuredRetention.objects.filter(source=source, target=target)
+def latest_run(source: Architecture | int, target: Architecture | int, config_key: str = "") -> list[MeasuredRetention]:
+    """Every row of the pair's most recent measured run in a configuration (default: the default one; median row
+    first), or [] when never measured."""
+    pair = MeasuredRetention.objects.filter(source=source, target=target, config_key=config_key)
     latest = pair.order_by("-measured_at").values_list("measured_at", flat=True).first()
     if latest is None:
         return []
@@ -169,9 +194,17 @@ def select_measurement(rows: list[MeasuredRetention], listing: VectorListing | N
     return next((r for r in usable if r.capability == PAIR_MEDIAN), None)
 
 
-def measurement_for(listing: VectorListing, target: Architecture) -> MeasuredRetention | None:
-    """The measured retention an estimate of `listing` on `target` uses (see ``select_measurement``)."""
-    return select_measurement(latest_run(listing.source_model_id, target.pk), listing)
+def measurement_for(listing: VectorListing, target: Architecture, config: dict[str, Any] | None = None,
+                    source_layer: int | None = None) -> MeasuredRetention | None:
+    """The measured retention an estimate of `listing` on `target` uses: the row of the listing's capability
+    (``select_measurement``, never the pair's median: a median says nothing about a capability never measured) in the
+    latest run of the configuration, measured at `source_layer` (default: the listing's layer); None otherwise."""
+    rows = latest_run(listing.source_model_id, target.pk, measurement_config_key(config))
+    row = select_measurement(rows, listing)
+    layer = listing.layer if source_layer is None else source_layer
+    if row is None or row.capability == PAIR_MEDIAN or row.source_layer != layer:
+        return None
+    return row
 
 
 def retention_section(source: Architecture, target: Architecture) -> dict[str, Any] | None:

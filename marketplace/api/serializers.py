@@ -141,12 +141,42 @@ class VectorListingCreateSerializer(serializers.Serializer):
     )
 
 
-class CompatibilityQuerySerializer(serializers.Serializer):
-    """Query parameters of the compatibility estimate."""
+class StrictQuerySerializer(serializers.Serializer):
+    """Query parameters where one the endpoint does not know is a 400 (never silently ignored)."""
 
+    FIELDS: tuple[str, ...] = ()
+
+    def validate(self, attrs):
+        unknown = sorted(set(self.initial_data) - {*self.FIELDS, "format"})
+        if unknown:
+            raise serializers.ValidationError({name: ["unknown parameter; accepted: " + ", ".join(self.FIELDS)]
+                                               for name in unknown})
+        return attrs
+
+
+class CompatibilityQuerySerializer(StrictQuerySerializer):
+    """Query parameters of the compatibility estimate; any other parameter is refused (400), never ignored."""
+
+    FIELDS = ("target_model", "quantization", "context_length", "custom_fine_tune")
     target_model = ArchitectureNameField()
-    quantization = serializers.CharField(required=False, allow_blank=True, max_length=40, default="")
-    custom_fine_tune = serializers.BooleanField(required=False, default=False)
+    quantization = serializers.CharField(
+        required=False, allow_blank=True, max_length=40, default="",
+        help_text="weight format of the target: fp32 (default), fp16, bf16, int8, int4, nf4 or a GGUF level (q4_k_m…)")
+    context_length = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1,
+        help_text="prompt length you run at, in tokens (default: short prompts like the retention bench's); above "
+                  "the target's maximum positions is a 400")
+    custom_fine_tune = serializers.CharField(
+        required=False, allow_blank=True, max_length=500, default="",
+        help_text="your fine-tune of the target: a weight fingerprint sha256:<hex> (compared with the target's), a "
+                  "checkpoint name or true (unverified: wider interval, and the estimate says why); false/empty: none")
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        fine_tune = attrs.get("custom_fine_tune", "").strip()
+        attrs["custom_fine_tune"] = {"true": True, "1": True, "false": None, "0": None, "": None}.get(
+            fine_tune.lower(), fine_tune)
+        return attrs
 
 
 class MatrixRefSerializer(serializers.ModelSerializer):
@@ -174,15 +204,35 @@ class CompatibilityEstimateSerializer(serializers.ModelSerializer):
     matrix = MatrixRefSerializer(read_only=True)
     matrix_version = serializers.IntegerField(source="matrix.version", read_only=True, allow_null=True,
                                               help_text="null for an identity estimate (same model)")
+    ci_level = serializers.SerializerMethodField(help_text="nominal coverage of [ci_low, ci_high] (0.9 learned, "
+                                                           "0.95 measured)")
+    interval = serializers.SerializerMethodField(
+        help_text="measured, conformal, conformal_wide (see reasons) or identity")
+    reasons = serializers.SerializerMethodField(help_text="why the interval is the wide one")
+    fine_tune = serializers.SerializerMethodField(
+        help_text="the custom fine-tune check: status none, identical, different or unverified, and why")
 
     class Meta:
         model = CompatibilityEstimate
         fields = [
             "listing", "source_model", "target_model", "target_config", "retention", "ci_low", "ci_high",
-            "alignment_quality", "risk_level", "dimensional_loss", "structural_mismatch", "recommendation",
-            "basis", "matrix_version", "matrix", "computed_at",
+            "ci_level", "interval", "reasons", "alignment_quality", "risk_level", "dimensional_loss",
+            "structural_mismatch", "recommendation", "basis", "fine_tune", "matrix_version", "matrix", "computed_at",
         ]
         read_only_fields = fields
+
+    def get_ci_level(self, obj: CompatibilityEstimate) -> float | None:
+        return (obj.detail or {}).get("level")
+
+    def get_interval(self, obj: CompatibilityEstimate) -> str | None:
+        return (obj.detail or {}).get("interval")
+
+    def get_reasons(self, obj: CompatibilityEstimate) -> list[str]:
+        return list((obj.detail or {}).get("reasons") or [])
+
+    @extend_schema_field({"type": "object", "additionalProperties": True})
+    def get_fine_tune(self, obj: CompatibilityEstimate) -> dict:
+        return dict((obj.detail or {}).get("fine_tune") or {})
 
 
 # -------------------------------------------------------------------------------------------- matrices
@@ -437,3 +487,66 @@ class AccountSerializer(serializers.ModelSerializer):
     def get_recent_entries(self, obj: Account) -> list[dict]:
         entries = obj.entries.select_related("purchase").order_by("-created_at", "-id")[: self.RECENT]
         return LedgerEntrySerializer(entries, many=True, context=self.context).data
+
+
+# -------------------------------------------------------------------------------------------- multi-hop
+class MultiHopQuerySerializer(StrictQuerySerializer):
+    """Query parameters of the multi-hop path search; any other parameter is refused (400)."""
+
+    FIELDS = ("source", "target", "layer", "quantization", "context_length")
+    source = ArchitectureNameField()
+    target = ArchitectureNameField()
+    layer = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=0,
+                                     help_text="the vector's hidden-state layer in the source (default: its best)")
+    quantization = serializers.CharField(required=False, allow_blank=True, max_length=40, default="",
+                                         help_text="weight format of the target (as for compatibility estimates)")
+    context_length = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1,
+                                              help_text="prompt length on the target, in tokens")
+
+
+class MultiHopHopSerializer(serializers.Serializer):
+    """One matrix of a path."""
+
+    source = serializers.CharField()
+    target = serializers.CharField()
+    source_layer = serializers.IntegerField()
+    target_layer = serializers.IntegerField()
+    estimated_retention = serializers.FloatField()
+    matrix = serializers.CharField(help_text="public id of the W-Matrix")
+
+
+class MultiHopResultSerializer(serializers.Serializer):
+    """The best path of stored matrices and its estimated retention beside the direct pair's."""
+
+    source = serializers.CharField()
+    target = serializers.CharField()
+    layer = serializers.IntegerField(allow_null=True)
+    path = serializers.ListField(child=serializers.CharField())
+    hops = MultiHopHopSerializer(many=True)
+    estimated_retention = serializers.FloatField(help_text="product of the hops' estimated retentions")
+    direct_retention = serializers.FloatField(allow_null=True, help_text="null: no direct matrix at that layer")
+    direct_layers = serializers.ListField(child=serializers.IntegerField(), allow_null=True)
+    improvement = serializers.FloatField(allow_null=True)
+    target_config = serializers.JSONField()
+    estimator = serializers.CharField(help_text="the retention estimator used (created_at/cases)")
+
+
+class MultiHopEdgeSerializer(serializers.Serializer):
+    """One active matrix as a graph edge, at its recommended layer pair."""
+
+    source = serializers.CharField()
+    target = serializers.CharField()
+    matrix_id = serializers.CharField()
+    version = serializers.IntegerField()
+    pair = serializers.ListField(child=serializers.IntegerField())
+    layer_pairs = serializers.IntegerField()
+    estimated_retention = serializers.FloatField(allow_null=True)
+    weight = serializers.FloatField(allow_null=True, help_text="−log(estimated retention)")
+
+
+class MultiHopGraphSerializer(serializers.Serializer):
+    """The graph the path search runs on."""
+
+    nodes = serializers.ListField(child=serializers.CharField())
+    edges = MultiHopEdgeSerializer(many=True)
+    estimator = serializers.CharField()

@@ -23,7 +23,7 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 
 from alignment_plugins.manager import get_plugin_manager
-from marketplace.alignment import certificates, estimates, jobs, support
+from marketplace.alignment import certificates, estimates, jobs, multihop, support
 from marketplace.alignment.models import AlignmentJob, QualityCertificate, WMatrix
 from marketplace.api import filters
 from marketplace.api import serializers as s
@@ -179,6 +179,7 @@ class VectorListingViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
                 target,
                 quantization=query.validated_data["quantization"] or None,
                 custom_fine_tune=query.validated_data["custom_fine_tune"],
+                context_length=query.validated_data["context_length"],
             )
         except NotFound as exc:
             raise ApiError(
@@ -474,3 +475,37 @@ class AccountViewSet(viewsets.GenericViewSet):
     def me(self, request):
         account = ledger.get_account(request.user)
         return Response(self.get_serializer(account).data)
+
+
+# -------------------------------------------------------------------------------------------- multi-hop
+@extend_schema_view(
+    list=extend_schema(
+        summary="Best chain of W-Matrices from a source model to a target (multi-hop alignment)",
+        description=(
+            "Searches the graph of active matrices (at most 3 hops; each hop's layer is the one the previous map "
+            "delivers to) for the path with the highest estimated retention, each hop's retention estimated by the "
+            "learned estimator at its layer pair; returns the path, its estimated retention (the product over hops) "
+            "and the direct pair's. 404 when no chain reaches the target."
+        ),
+        tags=["wmatrices"], parameters=[s.MultiHopQuerySerializer],
+        responses={200: s.MultiHopResultSerializer, **_errors(400, 404)},
+    ),
+)
+class MultiHopViewSet(viewsets.ViewSet):
+    """Multi-hop paths over the stored W-Matrices."""
+
+    permission_classes = [permissions.AllowAny]
+
+    def list(self, request):
+        query = s.MultiHopQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        result = multihop.find_path(data["source"], data["target"], layer=data["layer"],
+                                    quantization=data["quantization"] or None, context_length=data["context_length"])
+        return Response(s.MultiHopResultSerializer(result).data)
+
+    @extend_schema(summary="The graph the multi-hop search runs on: models and active matrices with estimated "
+                           "retention", tags=["wmatrices"], responses={200: s.MultiHopGraphSerializer})
+    @action(detail=False, methods=["get"])
+    def graph(self, request):
+        return Response(s.MultiHopGraphSerializer(multihop.graph()).data)

@@ -18,6 +18,7 @@ ImproperlyConfigured error naming the variable):
                                on the gpu queue and re-certify it with them (default true)
 ``DRIFT_REVALIDATE_AFTER_HOURS``  a matrix is re-checked on fresh anchors this long after its last validation
 ``DRIFT_TOLERANCE``            largest accepted drop in semantic preservation before a matrix is marked drifted
+``RETENTION_ESTIMATOR_FILE``   the learned retention estimator's JSON model (default: the one shipped with the engine)
 ``QUALITY_TIER_BANDS``         comma-separated reconstruction-error upper bounds of tiers 1, 2, 3
 ``MARKETPLACE_VAR_DIR``        SQLite database, media and fresh matrices of a local run (default ``var/``)
 ``STATIC_ROOT``                where collectstatic writes the static files WhiteNoise serves (default ``var/static``)
@@ -119,6 +120,8 @@ CERTIFICATE_SIGNING_KEY = env.str("CERTIFICATE_SIGNING_KEY", default="insecure-l
 
 # Freshly trained .wmatrix files are written here, then copied into media storage by store_matrix().
 ALIGNMENT_MATRIX_DIR = env.path("ALIGNMENT_MATRIX_DIR", default=VAR_DIR / "wmatrices")
+# The learned retention estimator (JSON, written by bench/estimates_bench.py); None = the engine's shipped model.
+RETENTION_ESTIMATOR_FILE = env.str("RETENTION_ESTIMATOR_FILE", default=None)
 
 MAX_VECTOR_UPLOAD_BYTES = env.int("MAX_VECTOR_UPLOAD_BYTES", default=4 * 1024 * 1024)
 DRIFT_REVALIDATE_AFTER_HOURS = env.float("DRIFT_REVALIDATE_AFTER_HOURS", default=24.0)

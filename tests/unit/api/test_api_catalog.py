@@ -152,3 +152,20 @@ def test_compatibility_requires_target(client_anon, listing):
     response = client_anon.get(f"/api/v1/vectors/{listing.public_id}/compatibility/")
     assert response.status_code == 400
     assert "target_model" in error_of(response)["details"]
+
+
+def test_compatibility_config_keys_are_used_or_refused(client_anon, listing, wmatrix):
+    url = f"/api/v1/vectors/{listing.public_id}/compatibility/"
+    body = client_anon.get(url, {"target_model": "tgt-model", "quantization": "int8", "context_length": 4096,
+                                 "custom_fine_tune": "my-checkpoint-v2"}).json()
+    assert body["target_config"] == {"quantization": "int8", "context_length": 4096,
+                                     "custom_fine_tune": "my-checkpoint-v2"}
+    assert body["fine_tune"]["status"] == "unverified" and body["interval"] == "conformal_wide"
+    assert body["reasons"] and body["ci_level"] == 0.9 and body["basis"] == "learned_estimate"
+    unknown = client_anon.get(url, {"target_model": "tgt-model", "batch_size": 8})
+    assert unknown.status_code == 400 and "batch_size" in error_of(unknown)["details"]
+    for bad in ({"quantization": "int3"}, {"context_length": 0}, {"context_length": "long"}):
+        response = client_anon.get(url, {"target_model": "tgt-model", **bad})
+        assert response.status_code == 400, (bad, response.content)
+    assert "unknown quantization" in error_of(client_anon.get(url, {"target_model": "tgt-model",
+                                                                    "quantization": "int3"}))["message"]

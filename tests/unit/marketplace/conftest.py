@@ -13,7 +13,15 @@ from typing import Any
 
 import numpy as np
 import pytest
-from marketplace_helpers import D_SOURCE, D_TARGET, DEFAULT_METRICS, LAYER_MAP, vector_bytes
+from marketplace_helpers import D_SOURCE, D_TARGET, DEFAULT_METRICS, LAYER_MAP, vector_bytes, write_test_estimator
+
+
+@pytest.fixture(autouse=True)
+def _test_estimator(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every marketplace test estimates with TEST_ESTIMATOR (marketplace_helpers), not the shipped model."""
+    path = write_test_estimator(tmp_path_factory.mktemp("estimator") / "estimator.json")
+    settings.RETENTION_ESTIMATOR_FILE = str(path)
+    return path
 
 
 @pytest.fixture

@@ -185,9 +185,9 @@ def test_estimate_switches_to_measured_retention(
 ) -> None:
     code = make_listing(layer=1)  # capability_domain "code"
     formal = make_listing(layer=1, name="Formal tone", capability_domain="style")  # matched by name
-    other = make_listing(layer=1, name="x", capability_domain="empty")  # measured without a value: median
+    other = make_listing(layer=1, name="x", capability_domain="empty")  # measured without a value: learned
     before = estimate_for(code, toy["target"])
-    assert before.basis == "alignment_quality" and before.measurement is None
+    assert before.basis == "learned_estimate" and before.measurement is None
 
     output = run(write(support_doc()))
     assert "toy-src -> toy-tgt: " in output and "estimate(s) recomputed" in output
@@ -199,22 +199,23 @@ def test_estimate_switches_to_measured_retention(
     assert est.pk == before.pk and est.basis == "measured_retention"
     assert (est.retention, est.ci_low, est.ci_high) == pytest.approx((0.71, 0.66, 0.77))
     assert est.measurement.capability == "code" and est.alignment_quality == pytest.approx(0.84)
-    assert est.risk_level == "medium"
-    assert "steering effect" in est.recommendation and "'code' capability" in est.recommendation
+    assert est.risk_level == "medium" and est.detail["level"] == 0.95 and est.detail["interval"] == "measured"
+    assert est.recommendation.startswith("Measured: keeps about 71% (95% CI 66–77%) of the 'code' steering effect")
     stored = CompatibilityEstimate.objects.get(pk=est.pk)  # recomputed by the command, not only on read
     assert stored.basis == "measured_retention"
 
     f = estimate_for(formal, toy["target"])
     assert (f.retention, f.ci_low, f.ci_high) == pytest.approx((0.3, 0.2, 0.4)) and f.risk_level == "high"
     assert f.measurement.capability == "Formal Tone"
+    # a capability never measured: the learned estimate, not the pair's median (whose interval says nothing about
+    # the spread over capabilities)
     m = estimate_for(other, toy["target"])
-    assert m.measurement.capability == "*" and (m.retention, m.ci_low, m.ci_high) == pytest.approx((0.62, 0.5, 0.7))
-    assert "median over measured capabilities" in m.recommendation
+    assert m.basis == "learned_estimate" and m.measurement is None
+    assert m.retention == pytest.approx(before.retention)
 
-    quant = estimate_for(code, toy["target"], quantization="int4")
-    assert quant.retention == pytest.approx(0.71)
-    assert quant.ci_low == pytest.approx(0.71 - 1.5 * 0.05) and quant.ci_high == pytest.approx(0.71 + 1.5 * 0.06)
-    assert quant.basis == "measured_retention" and quant.risk_level == "high"
+    quant = estimate_for(code, toy["target"], quantization="int4")  # measured unquantized only
+    assert quant.basis == "learned_estimate" and quant.detail["interval"] == "conformal_wide"
+    assert quant.risk_level == "high" and quant.measurement is None
 
 
 def test_measured_value_without_interval_uses_the_proxy_width(
@@ -224,9 +225,9 @@ def test_measured_value_without_interval_uses_the_proxy_width(
     pair["capabilities"] = {"code": {**pair["capabilities"]["code"], "ci": None}}
     run(write(support_doc([pair])))
     est = estimate_for(make_listing(layer=1), toy["target"])
-    half = 2 * (0.84 * 0.16 / 100) ** 0.5  # the alignment-quality interval of p = 0.84, n_test = 100
     assert est.basis == "measured_retention" and est.retention == pytest.approx(0.71)
-    assert (est.ci_low, est.ci_high) == pytest.approx((0.71 - half, 0.71 + half))
+    assert (est.ci_low, est.ci_high) == pytest.approx((0.61, 0.81))  # the estimator's case interval (± 0.1)
+    assert est.detail["interval"] == "measured_with_estimator_width"
 
 
 def test_stale_estimate_is_recomputed_when_a_new_run_arrives(
@@ -365,3 +366,25 @@ def test_issue_certificate_without_measurement_has_no_retention(stored_matrix: W
     cert = issue_certificate(stored_matrix)
     assert "retention" not in cert.payload and "stitching" not in cert.payload
     assert set(cert.payload["intervals"]) >= {"accuracy", "semantic_preservation", "reconstruction_error"}
+
+
+def test_runs_of_other_configurations_are_kept_apart(stored_matrix: WMatrix, make_listing: Any, toy: dict,
+                                                     write: Any) -> None:
+    run(write(support_doc()))
+    quantized = support_doc(generated_at="2026-05-01T00:00:00+00:00")
+    quantized["target_config"] = {"quantization": "int8"}
+    quantized["pairs"][0]["capabilities"]["code"]["retention"] = 0.5
+    run(write(quantized, "int8.json"))
+    assert MeasuredRetention.objects.filter(config_key="").count() == 4
+    int8_rows = MeasuredRetention.objects.exclude(config_key="")
+    assert int8_rows.count() == 4 and {r.target_config["quantization"] for r in int8_rows} == {"int8"}
+    assert {r.measured_at.month for r in retention.latest_run(toy["source"], toy["target"])} == {2}  # default run
+    listing = make_listing(layer=1)
+    assert estimate_for(listing, toy["target"]).retention == pytest.approx(0.71)
+    on_int8 = estimate_for(listing, toy["target"], quantization="q8_0")  # 8 bits: the int8 run
+    assert on_int8.basis == "measured_retention" and on_int8.retention == pytest.approx(0.5)
+    bad = support_doc(generated_at="2026-06-01T00:00:00+00:00")
+    bad["target_config"] = {"quantization": "int8", "batch_size": 2}
+    with pytest.raises(CommandError, match="unknown target_config key"):
+        run(write(bad, "bad.json"))
+    assert MeasuredRetention.objects.count() == 8  # nothing of the refused file was stored

@@ -109,7 +109,7 @@ class Command(BaseCommand):
         if support.is_file():
             call_command("import_retention", str(support), stdout=self.stdout)
         else:
-            self.stdout.write(f"      {support} not found: estimates fall back to alignment quality")
+            self.stdout.write(f"      {support} not found: estimates are the learned estimator's")
 
         self.say("6/9", "accounts")
         seller, buyer = self.ensure_users()
@@ -125,10 +125,16 @@ class Command(BaseCommand):
 
         self.say("8/9", f"compatibility estimate on {TARGET} (free, before buying)")
         estimate = estimate_for(listing, target)
+        level = round(100 * (estimate.detail or {}).get("level", 0.9))
+
+        def shown(value: float | None, digits: int) -> str:
+            return "unknown" if value is None else f"{value:.{digits}f}"
+
         self.stdout.write(
-            f"      retention {estimate.retention:.3f} (95% CI {estimate.ci_low:.3f}–{estimate.ci_high:.3f}), risk "
-            f"{estimate.risk_level}, dimensional loss {estimate.dimensional_loss:.3f}, structural mismatch "
-            f"{estimate.structural_mismatch:.2f} [basis: {estimate.basis}]"
+            f"      retention {estimate.retention:.3f} ({level}% interval {estimate.ci_low:.3f}–"
+            f"{estimate.ci_high:.3f}), risk {estimate.risk_level}, dimensional loss "
+            f"{shown(estimate.dimensional_loss, 3)}, structural mismatch {shown(estimate.structural_mismatch, 2)} "
+            f"[basis: {estimate.basis}]"
         )
         self.stdout.write(f"      {estimate.recommendation}")
         quantized = estimate_for(listing, target, quantization="int4")

@@ -57,7 +57,7 @@ ENDPOINTS: dict[str, Endpoint] = {
                                                                  "capability_domain", "grade", "price", "vector"),
                                multipart=True, result="VectorListing"),
     "vectors.estimate": Endpoint("GET", "/api/v1/vectors/{public_id}/compatibility/",
-                                 ("target_model", "quantization", "custom_fine_tune"),
+                                 ("target_model", "quantization", "context_length", "custom_fine_tune"),
                                  result="CompatibilityEstimate"),
     # purchases
     "purchases.list": Endpoint("GET", "/api/v1/purchases/", LIST_QUERY, result="Purchase", paginated=True),
@@ -79,6 +79,9 @@ ENDPOINTS: dict[str, Endpoint] = {
     "certificates.get": Endpoint("GET", "/api/v1/certificates/{public_id}/", result="Certificate"),
     "certificates.html": Endpoint("GET", "/api/v1/certificates/{public_id}/html/"),
     "support_matrix": Endpoint("GET", "/api/v1/support-matrix/", result="SupportMatrix"),
+    "multihop.path": Endpoint("GET", "/api/v1/multihop/", ("source", "target", "layer", "quantization",
+                                                            "context_length"), result="MultiHopResult"),
+    "multihop.graph": Endpoint("GET", "/api/v1/multihop/graph/", result="MultiHopGraph"),
     # alignment jobs
     "alignment_jobs.list": Endpoint("GET", "/api/v1/alignment-jobs/", LIST_QUERY, result="AlignmentJob",
                                     paginated=True),

@@ -36,6 +36,8 @@ from awareness_sdk.types import (
     Certificate,
     Estimate,
     Model,
+    MultiHopGraph,
+    MultiHopPath,
     Page,
     Plugin,
     Purchase,
@@ -161,13 +163,16 @@ class Vectors(_Resource):
         return self._all(VectorListing, "vectors.list", query)
 
     def estimate(self, listing: VectorListing | str, target_model: str, *, quantization: str | None = None,
-                 custom_fine_tune: bool = False) -> Estimate:
+                 context_length: int | None = None, custom_fine_tune: bool | str = False) -> Estimate:
         """The free compatibility estimate of `listing` on `target_model` (no purchase, no charge).
 
-        NotFound (404) when no active W-Matrix connects the pair: request one with ``alignment_jobs.create``.
+        `context_length`: the prompt length you run at (tokens); `custom_fine_tune`: True for an unverified fine-tune
+        of the target, or its weight fingerprint ``sha256:…`` / a checkpoint name. NotFound (404) when no active
+        W-Matrix connects the pair: request one with ``alignment_jobs.create``.
         """
-        query = {"target_model": target_model, "quantization": quantization,
-                 "custom_fine_tune": custom_fine_tune or None}
+        fine_tune = "true" if custom_fine_tune is True else (custom_fine_tune or None)
+        query = {"target_model": target_model, "quantization": quantization, "context_length": context_length,
+                 "custom_fine_tune": fine_tune}
         return self._one(Estimate, "vectors.estimate", path={"public_id": _id(listing)}, query=query)
 
     def create(self, *, name: str, source_model: str, vector: Any, capability_domain: str, grade: str,
@@ -367,6 +372,17 @@ class Marketplace:
         """Every supported (source, target) pair with an active matrix: tier and typical retention."""
         body = self._transport.request("support_matrix").json()
         return [from_json(SupportRow, row) for row in body["results"]]
+
+    def multihop_path(self, source: str, target: str, *, layer: int | None = None, quantization: str | None = None,
+                      context_length: int | None = None) -> MultiHopPath:
+        """The best path of stored matrices from `source` to `target` and its estimated retention (vs the direct)."""
+        query = {"source": source, "target": target, "layer": layer, "quantization": quantization,
+                 "context_length": context_length}
+        return from_json(MultiHopPath, self._transport.request("multihop.path", query=query).json())
+
+    def multihop_graph(self) -> MultiHopGraph:
+        """The graph the path search runs on: one edge per active matrix, weight −log(estimated retention)."""
+        return from_json(MultiHopGraph, self._transport.request("multihop.graph").json())
 
     def plugins(self) -> list[Plugin]:
         """The alignment plugins the server has loaded."""

@@ -255,6 +255,7 @@ class SupportRow:
     version: int | None = None
     tier: int | None = None
     best_pair: list[int] | None = None
+    recommended_pair: list[int] | None = None
     semantic_preservation: float | None = None
     accuracy: float | None = None
     reconstruction_error: float | None = None
@@ -394,6 +395,71 @@ class Page(Generic[T]):
         return len(self.results)
 
 
+@dataclass
+class MultiHopHop:
+    """One matrix of a multi-hop path, at the layers it is used."""
+
+    SCHEMA: ClassVar[str] = "MultiHopHop"
+
+    source: str
+    target: str
+    source_layer: int | None = None
+    target_layer: int | None = None
+    estimated_retention: float | None = None
+    matrix: str = ""
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass
+class MultiHopPath:
+    """The best path of stored matrices (``path``: model names) with its estimated retention beside the direct's."""
+
+    SCHEMA: ClassVar[str] = "MultiHopResult"
+
+    source: str
+    target: str
+    layer: int | None = None
+    path: list[str] = field(default_factory=list)
+    hops: list[MultiHopHop] = field(default_factory=list)
+    estimated_retention: float | None = None
+    direct_retention: float | None = None
+    direct_layers: list[int] | None = None
+    improvement: float | None = None
+    target_config: dict[str, Any] = field(default_factory=dict)
+    estimator: str = ""
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass
+class MultiHopEdge:
+    """One active matrix as a graph edge (its recommended pair and −log estimated retention as weight)."""
+
+    SCHEMA: ClassVar[str] = "MultiHopEdge"
+
+    source: str
+    target: str
+    matrix_id: str = ""
+    version: int | None = None
+    pair: list[int] | None = None
+    layer_pairs: int | None = None
+    estimated_retention: float | None = None
+    weight: float | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass
+class MultiHopGraph:
+    """The graph the multi-hop path search runs on."""
+
+    SCHEMA: ClassVar[str] = "MultiHopGraph"
+
+    nodes: list[str] = field(default_factory=list)
+    edges: list[MultiHopEdge] = field(default_factory=list)
+    estimator: str = ""
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
 #: Every result dataclass (the schema-drift test checks each against its component).
 RESULT_TYPES: tuple[type, ...] = (Model, VectorListing, MatrixRef, Estimate, WMatrixVersion, Certificate, SupportRow,
-                                  Purchase, AlignmentJob, Plugin, LedgerEntry, Account)
+                                  Purchase, AlignmentJob, Plugin, LedgerEntry, Account,
+                                  MultiHopHop, MultiHopPath, MultiHopEdge, MultiHopGraph)

@@ -347,6 +347,8 @@ class SupportMatrixRowSerializer(serializers.Serializer):
     version = serializers.IntegerField(allow_null=True)
     tier = serializers.IntegerField(allow_null=True)
     best_pair = serializers.ListField(child=serializers.IntegerField(), allow_null=True)
+    recommended_pair = serializers.ListField(child=serializers.IntegerField(), allow_null=True,
+                                             help_text="the layer pair for vectors; the metrics describe it")
     semantic_preservation = serializers.FloatField(allow_null=True)
     accuracy = serializers.FloatField(allow_null=True)
     reconstruction_error = serializers.FloatField(allow_null=True)

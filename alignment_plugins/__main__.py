@@ -427,6 +427,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bands", type=_parse_bands, default=[0.05, 0.15, 0.30],
                    help="reconstruction-error upper bounds of tiers 1,2,3 (default 0.05,0.15,0.30)")
     p.set_defaults(func=cmd_certify)
+
+    from alignment_plugins.commands import add_commands
+
+    add_commands(sub)
     return parser
 
 

@@ -24,6 +24,16 @@ def cmd_serve_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_model_overrides(parser: argparse.ArgumentParser) -> None:
+    """--source-model / --target-model (where the matrix's models are now) and --allow-changed-weights."""
+    for side in ("source", "target"):
+        parser.add_argument(f"--{side}-model", default=None,
+                            help=f"the {side} model (name, directory, .gguf, hub id or http(s) endpoint) when it is "
+                                 "not where the matrix recorded it; must have the recorded weight fingerprint")
+    parser.add_argument("--allow-changed-weights", action="store_true",
+                        help="accept an override whose weight fingerprint differs from the recorded one")
+
+
 def add_commands(sub: Any) -> None:
     """Add this module's verbs to the CLI's subparsers."""
     p = sub.add_parser("serve-model", help="serve a local model's hidden states over HTTP (endpoint protocol)")

@@ -15,11 +15,15 @@ from typing import Any
 
 from alignment_plugins.types import LoadedModel
 
-__all__ = ["FingerprintMismatch", "ModelCheck", "load_recorded_model"]
+__all__ = ["FingerprintMismatch", "HiddenSizeChanged", "ModelCheck", "load_recorded_model"]
 
 
 class FingerprintMismatch(ValueError):
     """An override names a model whose weights are not the ones the matrix was fit on."""
+
+
+class HiddenSizeChanged(ValueError):
+    """The model found has another hidden size than the matrix maps: the matrix cannot be applied to it."""
 
 
 @dataclass(frozen=True)
@@ -77,8 +81,8 @@ def load_recorded_model(
                                 "it is now") from None
     size = int(side.get("hidden_size") or 0)
     if size and loaded.info.hidden_size != size:
-        raise ValueError(f"the {role} model at {where} has hidden size {loaded.info.hidden_size}; the matrix maps "
-                         f"{size}: not the model it was fit on")
+        raise HiddenSizeChanged(f"the {role} model at {where} has hidden size {loaded.info.hidden_size}; the matrix "
+                                f"maps {size}: not the model it was fit on")
     check = ModelCheck(side=role, recorded=str(side.get("fingerprint") or ""), current=loaded.fingerprint,
                        location=where)
     if override and check.changed and not allow_changed_weights:

@@ -304,7 +304,16 @@ def model_origin(name_or_path: str) -> dict[str, Any]:
     return {"kind": "hub", "location": name_or_path}
 
 
-_loaded: dict[tuple[str, str, str], LoadedModel] = {}
+_loaded: dict[tuple[str, str, str, str], LoadedModel] = {}
+
+
+def _weights_stamp(path: str) -> str:
+    """Size and modification time of a model directory's weight files ("" for a hub id)."""
+    folder = Path(path)
+    if not folder.is_dir():
+        return ""
+    weights = sorted(folder.glob("*.safetensors")) or sorted(folder.glob("*.bin"))
+    return _stat_key(weights) if weights else ""
 
 
 def load_model(name_or_path: str, *, dtype: str = "float32", device: str = "cpu", endpoint: str | None = None,
@@ -319,7 +328,7 @@ def load_model(name_or_path: str, *, dtype: str = "float32", device: str = "cpu"
     if endpoint is not None:
         return _load_endpoint(name_or_path, endpoint, auth_token, dtype, device)
     name, path, config = load_config(name_or_path)
-    key = (path, dtype, device)
+    key = (path, dtype, device, _weights_stamp(path))  # weights replaced in place are loaded again
     if key in _loaded:
         return _loaded[key]
     loaded = get_plugin_manager().hook.alignment_load_model(

@@ -26,7 +26,7 @@ MIN_ALIGNMENT_ANCHORS, MAX_ALIGNMENT_ANCHORS = 100, 10_000
 
 
 def request_alignment(
-    *, user: Any, source: Architecture, target: Architecture, num_anchors: int = 2000
+    *, user: Any, source: Architecture, target: Architecture, num_anchors: int = 2000, trigger: str = "",
 ) -> AlignmentJob:
     """Queue training of a matrix for a pair without one; the job runs on the gpu queue after commit.
 
@@ -61,7 +61,7 @@ def request_alignment(
                 job_id=running.public_id,
             )
         job = AlignmentJob.objects.create(requested_by=user, source=source, target=target, num_anchors=num_anchors,
-                                          message="queued")
+                                          message="queued", trigger=trigger[:200])
         events.alignment_requested(job.id)
     return job
 

@@ -185,17 +185,27 @@ class WMatrix:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the matrix to a .wmatrix file atomically; return the path."""
-        from safetensors.numpy import save_file
-
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tensors = self.tensors()
-        meta = self.metadata()
-        header = document_header(FORMAT, FORMAT_VERSION, meta, tensors)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        save_file(tensors, str(tmp), metadata=header)
+        tmp.write_bytes(self.to_bytes())
         os.replace(tmp, path)
         return path
+
+    def to_bytes(self) -> bytes:
+        """The .wmatrix file's bytes (what ``save`` writes)."""
+        from safetensors.numpy import save
+
+        tensors = self.tensors()
+        return save(tensors, metadata=document_header(FORMAT, FORMAT_VERSION, self.metadata(), tensors))
+
+    def register(self, name: str, api_key: str | None = None, base_url: str | None = None,
+                 timeout: float = 120.0) -> dict[str, Any]:
+        """Upload this matrix to a marketplace under `name` (``alignment_plugins.registry``); return the stored
+        version as the marketplace describes it (id, version, owner, certificate_url, ...)."""
+        from alignment_plugins.registry import register_matrix
+
+        return register_matrix(self.to_bytes(), name=name, api_key=api_key, base_url=base_url, timeout=timeout)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> WMatrix:

@@ -14,6 +14,7 @@ router.register("certificates", views.CertificateViewSet, basename="certificate"
 router.register("support-matrix", views.SupportMatrixViewSet, basename="support-matrix")
 router.register("purchases", views.PurchaseViewSet, basename="purchase")
 router.register("alignment-jobs", views.AlignmentJobViewSet, basename="alignment-job")
+router.register("drift-checks", views.DriftCheckViewSet, basename="drift-check")
 router.register("plugins", views.PluginViewSet, basename="plugin")
 router.register("accounts", views.AccountViewSet, basename="account")
 

@@ -364,11 +364,27 @@ class PurchaseSerializer(serializers.ModelSerializer):
 
 # -------------------------------------------------------------------------------------------- alignment
 class AlignmentJobCreateSerializer(serializers.Serializer):
-    """Request a matrix for a pair that has none."""
+    """Request a matrix for a pair that has none; a side may be a model given by path or endpoint, registered under
+    the name given."""
 
-    source = ArchitectureNameField()
-    target = ArchitectureNameField()
+    source = serializers.CharField(max_length=120, help_text="a registered model, or the name for source_path/"
+                                                               "source_endpoint")
+    target = serializers.CharField(max_length=120)
     num_anchors = serializers.IntegerField(min_value=1, default=2000)
+    source_path = serializers.CharField(required=False, allow_blank=True, default="",
+                                        help_text="model directory on the gpu worker (under ALIGNMENT_MODEL_ROOTS)")
+    source_endpoint = serializers.URLField(required=False, allow_blank=True, default="",
+                                           help_text="model endpoint URL (allowed by ALIGNMENT_ENDPOINT_ALLOW)")
+    target_path = serializers.CharField(required=False, allow_blank=True, default="")
+    target_endpoint = serializers.URLField(required=False, allow_blank=True, default="")
+
+    def validate(self, attrs: dict) -> dict:
+        for side in ("source", "target"):
+            located = attrs.get(f"{side}_path") or attrs.get(f"{side}_endpoint")
+            if not located and not Architecture.objects.filter(name=attrs[side]).exists():
+                raise serializers.ValidationError({side: [f"Unknown model {attrs[side]}; see /api/v1/models/, or "
+                                                          f"give {side}_path or {side}_endpoint."]})
+        return attrs
 
 
 class AlignmentJobSerializer(serializers.ModelSerializer):
@@ -384,7 +400,8 @@ class AlignmentJobSerializer(serializers.ModelSerializer):
         model = AlignmentJob
         fields = [
             "id", "status_url", "source", "target", "num_anchors", "status", "progress", "eta_seconds", "message",
-            "matrix", "error", "created_at", "started_at", "finished_at",
+            "matrix", "error", "created_at", "started_at", "finished_at", "source_location", "target_location",
+            "estimate", "trigger",
         ]
         read_only_fields = fields
 

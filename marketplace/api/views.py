@@ -24,7 +24,7 @@ from rest_framework.response import Response
 
 from alignment_plugins.manager import get_plugin_manager
 from marketplace import events
-from marketplace.alignment import certificates, drift, estimates, jobs, support, uploads
+from marketplace.alignment import certificates, drift, estimates, ondemand, support, uploads
 from marketplace.alignment.models import AlignmentJob, DriftCheck, QualityCertificate, WMatrix
 from marketplace.api import filters
 from marketplace.api import serializers as s
@@ -439,7 +439,12 @@ def _require_delivered(purchase: Purchase) -> None:
     retrieve=extend_schema(summary="One alignment job: status, progress, ETA, resulting matrix", tags=["alignment"],
                            responses={200: s.AlignmentJobSerializer, **_errors(401, 404)}),
     create=extend_schema(
-        summary="Request a W-Matrix for a pair that has none (GPU job)",
+        summary="Request a W-Matrix for a pair that has none (GPU job), with an ETA at once",
+        description=("A side may be a model given by `*_path` (a directory on the gpu worker under "
+                     "ALIGNMENT_MODEL_ROOTS) or `*_endpoint` (a model endpoint allowed by ALIGNMENT_ENDPOINT_ALLOW), "
+                     "registered under the name given. The answer's `estimate` holds the ETA from each model's "
+                     "measured extraction throughput (an endpoint is probed now) and the anchor count, and the typical "
+                     "retention of the model's family; `eta_seconds` and `progress` are updated per phase."),
         tags=["alignment"],
         request=s.AlignmentJobCreateSerializer,
         responses={202: s.AlignmentJobSerializer, **_errors(400, 401, 409)},
@@ -463,8 +468,10 @@ class AlignmentJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
         payload = s.AlignmentJobCreateSerializer(data=request.data, context=self.get_serializer_context())
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        job = jobs.request_alignment(
-            user=request.user, source=data["source"], target=data["target"], num_anchors=data["num_anchors"],
+        job = ondemand.request_on_demand(
+            user=request.user, num_anchors=data["num_anchors"], source=data["source"], target=data["target"],
+            source_path=data["source_path"] or None, source_endpoint=data["source_endpoint"] or None,
+            target_path=data["target_path"] or None, target_endpoint=data["target_endpoint"] or None,
         )
         body = self.get_serializer(job).data
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})

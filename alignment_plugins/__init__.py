@@ -19,6 +19,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 _LAZY = {
     "WMatrix": "alignment_plugins.wmatrix",
     "WMatrixTrainer": "alignment_plugins.trainer",
+    "WMatrixMonitor": "alignment_plugins.monitor",
     "AnchorSet": "alignment_plugins.anchors",
     "load_anchors": "alignment_plugins.anchors",
     "get_plugin_manager": "alignment_plugins.manager",

@@ -10,6 +10,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from alignment_plugins.commands import add_commands, add_model_overrides
+
 
 def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, sort_keys=False, default=str))
@@ -122,7 +124,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     """Evaluate a saved W-Matrix on anchors it never saw (the outsider's check)."""
     from alignment_plugins.evaluation import evaluate_file
 
-    report = evaluate_file(args.wmatrix, args.anchors_file, dtype=args.dtype, progress=not args.quiet)
+    report = evaluate_file(args.wmatrix, args.anchors_file, dtype=args.dtype, progress=not args.quiet,
+                           source_model=args.source_model, target_model=args.target_model,
+                           allow_changed_weights=args.allow_changed_weights)
     if args.report:
         Path(args.report).write_text(json.dumps(report, indent=2, default=str))
     best = report["pairs"][report["recommended_pair_key"]]
@@ -366,6 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", default=None)
     p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     p.add_argument("--quiet", action="store_true")
+    add_model_overrides(p)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("inspect", help="show a .wmatrix file's metadata")
@@ -427,6 +432,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bands", type=_parse_bands, default=[0.05, 0.15, 0.30],
                    help="reconstruction-error upper bounds of tiers 1,2,3 (default 0.05,0.15,0.30)")
     p.set_defaults(func=cmd_certify)
+
+    add_commands(sub)
     return parser
 
 

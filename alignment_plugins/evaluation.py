@@ -8,27 +8,30 @@ from typing import Any
 
 from alignment_plugins.anchors import load_anchors
 from alignment_plugins.extraction import extract
+from alignment_plugins.provenance import load_recorded_model
 from alignment_plugins.trainer import evaluate_map
 from alignment_plugins.wmatrix import WMatrix, pair_key
 
 log = logging.getLogger(__name__)
 
 
-def evaluate(wmatrix: WMatrix, anchors: Any, *, dtype: str = "float32", progress: bool = False) -> dict[str, Any]:
-    """Return held-out metrics of every fitted pair of `wmatrix` on `anchors` (standardized training spaces)."""
-    from alignment_plugins.models import load_model
+def evaluate(wmatrix: WMatrix, anchors: Any, *, dtype: str = "float32", progress: bool = False,
+             source_model: str | None = None, target_model: str | None = None, allow_changed_weights: bool = False,
+             auth_token: str | None = None) -> dict[str, Any]:
+    """Return held-out metrics of every fitted pair of `wmatrix` on `anchors` (standardized training spaces).
 
+    The models are found where the matrix recorded them (``provenance.load_recorded_model``), or at `source_model` /
+    `target_model` (name, path, hub id or endpoint URL), which must have the recorded weights unless
+    `allow_changed_weights`. ``fingerprints`` compares recorded and current weights per side.
+    """
     anchor_set = load_anchors(anchors)
     if len(anchor_set) < 10:
         raise ValueError(f"need at least 10 anchors to evaluate, got {len(anchor_set)}")
-    source = load_model(wmatrix.source["name"], dtype=dtype)
-    target = load_model(wmatrix.target["name"], dtype=dtype)
-    warnings = []
-    for side, loaded in (("source", source), ("target", target)):
-        expected = getattr(wmatrix, side).get("fingerprint")
-        if expected and loaded.fingerprint != expected:
-            warnings.append(f"{side} weights differ from the ones the matrix was trained on "
-                            f"({loaded.fingerprint} vs {expected})")
+    options = {"dtype": dtype, "auth_token": auth_token, "allow_changed_weights": allow_changed_weights}
+    source, source_check = load_recorded_model(wmatrix.source, source_model, role="source", **options)
+    target, target_check = load_recorded_model(wmatrix.target, target_model, role="target", **options)
+    warnings = [f"{check.side} weights differ from the ones the matrix was trained on ({check.current} vs "
+                f"{check.recorded})" for check in (source_check, target_check) if check.changed]
     for message in warnings:
         log.warning(message)
     pairs = sorted(wmatrix.maps)
@@ -47,6 +50,7 @@ def evaluate(wmatrix: WMatrix, anchors: Any, *, dtype: str = "float32", progress
         "best_pair_key": pair_key(wmatrix.best_pair),
         "recommended_pair_key": pair_key(wmatrix.headline_pair),
         "pairs": results,
+        "fingerprints": {check.side: check.to_dict() for check in (source_check, target_check)},
         "warnings": warnings,
         "space": "metrics in the standardized target/source spaces of the matrix's training statistics",
     }

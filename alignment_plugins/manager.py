@@ -33,6 +33,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "alignment_plugins.catalog",
     "alignment_plugins.architectures.hf_causal:plugin",
     "alignment_plugins.architectures.hf_encoder:plugin",
+    "alignment_plugins.architectures.remote:plugin",
     "alignment_plugins.solvers.plugin",
 )
 

@@ -289,15 +289,46 @@ def weights_fingerprint(name_or_path: str) -> str:
     return ""
 
 
-_loaded: dict[tuple[str, str, str], LoadedModel] = {}
+def model_origin(name_or_path: str) -> dict[str, Any]:
+    """Where a model given by name, path or hub id is found: {"kind": catalogue | gguf | path | hub, "location"}.
+
+    Reads nothing but the filesystem's entries (no conversion, no config)."""
+    spec = known_models().get(name_or_path)
+    if spec is not None:
+        return {"kind": "catalogue", "location": spec.name, "package": spec.package}
+    path = Path(name_or_path).expanduser()
+    if path.is_file() and path.suffix == ".gguf":
+        return {"kind": "gguf", "location": str(path.resolve())}
+    if path.is_dir():
+        return {"kind": "path", "location": str(path.resolve())}
+    return {"kind": "hub", "location": name_or_path}
 
 
-def load_model(name_or_path: str, *, dtype: str = "float32", device: str = "cpu") -> LoadedModel:
-    """Load a model for extraction (cached per process by path, dtype and device)."""
+_loaded: dict[tuple[str, str, str, str], LoadedModel] = {}
+
+
+def _weights_stamp(path: str) -> str:
+    """Size and modification time of a model directory's weight files ("" for a hub id)."""
+    folder = Path(path)
+    if not folder.is_dir():
+        return ""
+    weights = sorted(folder.glob("*.safetensors")) or sorted(folder.glob("*.bin"))
+    return _stat_key(weights) if weights else ""
+
+
+def load_model(name_or_path: str, *, dtype: str = "float32", device: str = "cpu", endpoint: str | None = None,
+               auth_token: str | None = None) -> LoadedModel:
+    """Load a model for extraction (cached per process by path, dtype and device).
+
+    With `endpoint` (an ``http(s)://`` URL of a model endpoint, see ``alignment_plugins.endpoint``) the model is the
+    one served there, named `name_or_path`, driven by the ``remote`` adapter; `auth_token` is sent as a bearer token.
+    """
     if dtype not in ("float32", "bfloat16", "float16"):
         raise ValueError(f"dtype must be float32, bfloat16 or float16, got {dtype!r}")
+    if endpoint is not None:
+        return _load_endpoint(name_or_path, endpoint, auth_token, dtype, device)
     name, path, config = load_config(name_or_path)
-    key = (path, dtype, device)
+    key = (path, dtype, device, _weights_stamp(path))  # weights replaced in place are loaded again
     if key in _loaded:
         return _loaded[key]
     loaded = get_plugin_manager().hook.alignment_load_model(
@@ -308,7 +339,20 @@ def load_model(name_or_path: str, *, dtype: str = "float32", device: str = "cpu"
             f"no installed architecture adapter can load model type {getattr(config, 'model_type', '?')!r}"
         )
     loaded.fingerprint = model_fingerprint(path) if Path(path).is_dir() else f"hub:{path}"
+    loaded.origin = model_origin(name_or_path)
     _loaded[key] = loaded
+    return loaded
+
+
+def _load_endpoint(name: str, url: str, auth_token: str | None, dtype: str, device: str) -> LoadedModel:
+    """A served model through the plugin host (the ``remote`` adapter answers for an EndpointConfig)."""
+    from alignment_plugins.endpoint.client import EndpointConfig
+
+    config = EndpointConfig(url=url, auth_token=auth_token)
+    loaded = get_plugin_manager().hook.alignment_load_model(name=name, path=url, config=config, dtype=dtype,
+                                                            device=device)
+    if loaded is None:
+        raise UnknownModelError(f"no installed architecture adapter loads model endpoints ({url})")
     return loaded
 
 

@@ -51,6 +51,9 @@ DEFAULT_CONTRASTIVE_WEIGHT = 3.0
 AUTO_REGULARIZATION_GRID = (1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
 # Fractions of the sampled anchors held out for choosing (validation) and for the reported metrics (test).
 DEFAULT_VALIDATION_SPLIT, DEFAULT_TEST_SPLIT = 0.1, 0.1
+# Test-split anchors whose states are kept in the file as the drift probe (alignment_plugins.monitor).
+PROBE_ANCHORS = 32
+PROBE_MAX_LENGTH = 256  # extract()'s default: the probe's states were read with it
 
 
 def split_fractions(validation_split: float | None, test_split: float | None) -> tuple[float, float]:
@@ -76,18 +79,33 @@ def split_fractions(validation_split: float | None, test_split: float | None) ->
     return float(validation_split), float(test_split)
 
 
+def _check_num_anchors(num_anchors: int | None) -> int | None:
+    """`num_anchors` if None or at least 20, else ValueError (the splits need held-out anchors)."""
+    if num_anchors is not None and num_anchors < 20:
+        raise ValueError(f"num_anchors must be at least 20 (got {num_anchors}): metrics need held-out anchors")
+    return num_anchors
+
+
 def _is_fraction(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and 0.0 < value < 1.0
 
 
 class WMatrixTrainer:
-    """Fit a W-Matrix from `source_model` to `target_model` (names, paths or loaded models)."""
+    """Fit a W-Matrix from `source_model` to `target_model` (names, paths or loaded models).
+
+    With `source_endpoint` / `target_endpoint` (``http(s)://`` URLs of model endpoints, see
+    ``alignment_plugins.endpoint``) that side's model is the one served there, named `source_model` / `target_model`;
+    `endpoint_token` is sent to both as a bearer token (default ``$ALIGNMENT_ENDPOINT_TOKEN``).
+    """
 
     def __init__(
         self,
         source_model: str | LoadedModel,
         target_model: str | LoadedModel,
+        source_endpoint: str | None = None,
+        target_endpoint: str | None = None,
         *,
+        endpoint_token: str | None = None,
         anchors: str | AnchorSet | None = None,
         pooling: str = "mean",
         dtype: str = "float32",
@@ -98,6 +116,8 @@ class WMatrixTrainer:
     ) -> None:
         self.source_model = source_model
         self.target_model = target_model
+        self.endpoints = {"source": source_endpoint, "target": target_endpoint}
+        self.endpoint_token = endpoint_token
         self.anchor_source = anchors
         self.pooling = pooling
         self.dtype = dtype
@@ -133,8 +153,7 @@ class WMatrixTrainer:
         the pooled states of the training-only contrastive anchors, counting w times the anchor pairs (see
         `alignment_plugins.contrastive_rows`; 0 turns them off).
         """
-        if num_anchors is not None and num_anchors < 20:
-            raise ValueError(f"num_anchors must be at least 20 (got {num_anchors}): metrics need held-out anchors")
+        _check_num_anchors(num_anchors)
         if cka not in ("linear", "debiased"):
             raise ValueError(f"cka must be 'linear' or 'debiased', got {cka!r}")
         if pairing not in PAIRINGS:
@@ -187,12 +206,13 @@ class WMatrixTrainer:
             )
         return anchors, train, validation, test
 
-    def _model(self, model: str | LoadedModel) -> LoadedModel:
+    def _model(self, model: str | LoadedModel, side: str) -> LoadedModel:
         if isinstance(model, LoadedModel):
             return model
         from alignment_plugins.models import load_model
 
-        return load_model(model, dtype=self.dtype, device=self.device)
+        return load_model(model, dtype=self.dtype, device=self.device, endpoint=self.endpoints[side],
+                          auth_token=self.endpoint_token)
 
     def train(
         self,
@@ -202,14 +222,22 @@ class WMatrixTrainer:
         learning_rate: float = 1e-3,
         batch_size: int = 512,
         test_split: float | None = None,
+        num_anchors: int | None = None,
+        anchor_domains: Sequence[str] | None = None,
     ) -> WMatrix:
         """Run all phases; return the fitted WMatrix with held-out (test-split) metrics.
+
+        `num_anchors` and `anchor_domains`, when given, replace the configured ones (as ``configure`` would).
 
         `validation_split` and `test_split` are fractions of the sampled anchors (default 0.1 each): validation
         chooses layer pairs, regularization ("auto") and the calibration's early stopping; test gives every
         reported metric. `validation_split` alone (the older form) is the whole held-out fraction, shared evenly.
         `early_stopping_patience`, `learning_rate` and `batch_size` drive the calibration of ``epochs > 0``.
         """
+        if num_anchors is not None:
+            self.config["num_anchors"] = _check_num_anchors(num_anchors)
+        if anchor_domains is not None:
+            self.config["anchor_domains"] = list(anchor_domains) or None
         timings: dict[str, float] = {}
         clock = time.perf_counter()
         validation_split, test_split = split_fractions(validation_split, test_split)
@@ -222,7 +250,7 @@ class WMatrixTrainer:
         clock = time.perf_counter()
         self._say(f"loading {self.source_model} and {self.target_model} (a GGUF model is converted once into the "
                   "engine cache: minutes the first time)")
-        source, target = self._model(self.source_model), self._model(self.target_model)
+        source, target = self._model(self.source_model, "source"), self._model(self.target_model, "target")
         source_layers = resolve_layers(self.config["layers"], source.num_layers)
         target_layers = resolve_layers("all", target.num_layers)
         kw = {"pooling": self.pooling, "cache": self.cache, "progress": self.progress}
@@ -305,6 +333,7 @@ class WMatrixTrainer:
                   f"{len(maps)} pairs")
         recommended, concept_scores = recommend_pair(source, target, maps, cache=self.cache, progress=self.progress)
         timings["recommendation"] = time.perf_counter() - clock
+        probe_rows = rows["test"][:PROBE_ANCHORS]
         return WMatrix(
             source=_model_meta(source), target=_model_meta(target), maps=maps, layer_map=layer_map,
             best_pair=best, recommended_pair=recommended, embedding_pair=embedding, method=self.config["optimization"],
@@ -327,6 +356,11 @@ class WMatrixTrainer:
                                      "target_cached_layers": len(tgt_acts.from_cache)},
                       "selection": "best validation accuracy, then semantic preservation; metrics on test split",
                       "recommendation": RECOMMENDATION, "concept_transfer": concept_scores},
+            probe={"pair": list(recommended), "texts": [anchors.anchors[k].text for k in probe_rows],
+                   "pooling": self.pooling, "max_length": PROBE_MAX_LENGTH, "dtype": self.dtype,
+                   "selection": f"the first {PROBE_ANCHORS} anchors of the test split (never fit)"},
+            probe_states={"source": src_acts[recommended[0]][probe_rows],
+                          "target": tgt_acts[recommended[1]][probe_rows]},
         )
 
     def _say(self, message: str) -> None:
@@ -392,7 +426,9 @@ def _standardized(a: np.ndarray) -> np.ndarray:
 
 
 def _model_meta(model: LoadedModel) -> dict[str, Any]:
+    """What a .wmatrix records of a model: name, weight fingerprint, dimensions, family, and where it was found."""
     return {"name": model.name, "fingerprint": model.fingerprint, "hidden_size": model.info.hidden_size,
-            "num_layers": model.num_layers, "family": model.info.family, "kind": model.info.kind}
+            "num_layers": model.num_layers, "family": model.info.family, "kind": model.info.kind,
+            "origin": dict(model.origin)}
 
 

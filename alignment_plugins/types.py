@@ -63,6 +63,8 @@ class LoadedModel:
     dtype: str = "float32"
     device: str = "cpu"
     path: str = ""
+    # Where the model was found: {"kind": "catalogue" | "path" | "gguf" | "hub" | "endpoint", "location": ...}.
+    origin: dict[str, Any] = field(default_factory=dict)
 
     @property
     def num_layers(self) -> int:

@@ -63,6 +63,15 @@ class WMatrix:
     embedding_pair: Pair | None = None
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     library_version: str = ""
+    # Drift probe: a few held-out anchors' states on the models the matrix was fit on, at the recommended pair
+    # (metadata: pair, texts, pooling, max_length, dtype; states: {"source": (m, d_s), "target": (m, d_t)}), so a
+    # monitor can compare the same texts on today's models (alignment_plugins.monitor). None in older files.
+    probe: dict[str, Any] | None = None
+    probe_states: dict[str, np.ndarray] = field(default_factory=dict)
+    # Version of this matrix (1 when trained; a recalibration writes version + 1 with `parent` = the sha256 of the
+    # file it started from).
+    version: int = 1
+    parent: str = ""
 
     def __post_init__(self) -> None:
         if not self.library_version:
@@ -156,6 +165,9 @@ class WMatrix:
             "metrics": self.pair_metrics,
             "cka_layers": self.cka_layers,
             "training": self.training,
+            "probe": self.probe,
+            "version": self.version,
+            "parent": self.parent,
         }
 
     def tensors(self) -> dict[str, np.ndarray]:
@@ -166,21 +178,34 @@ class WMatrix:
                 out[f"pair.{i}.{j}.{key}"] = np.ascontiguousarray(value, dtype=np.float32)
         if self.cka is not None:
             out["cka"] = np.ascontiguousarray(self.cka, dtype=np.float32)
+        if self.probe is not None:
+            for side in ("source", "target"):
+                out[f"probe.{side}"] = np.ascontiguousarray(self.probe_states[side], dtype=np.float32)
         return out
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the matrix to a .wmatrix file atomically; return the path."""
-        from safetensors.numpy import save_file
-
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tensors = self.tensors()
-        meta = self.metadata()
-        header = document_header(FORMAT, FORMAT_VERSION, meta, tensors)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        save_file(tensors, str(tmp), metadata=header)
+        tmp.write_bytes(self.to_bytes())
         os.replace(tmp, path)
         return path
+
+    def to_bytes(self) -> bytes:
+        """The .wmatrix file's bytes (what ``save`` writes)."""
+        from safetensors.numpy import save
+
+        tensors = self.tensors()
+        return save(tensors, metadata=document_header(FORMAT, FORMAT_VERSION, self.metadata(), tensors))
+
+    def register(self, name: str, api_key: str | None = None, base_url: str | None = None,
+                 timeout: float = 120.0) -> dict[str, Any]:
+        """Upload this matrix to a marketplace under `name` (``alignment_plugins.registry``); return the stored
+        version as the marketplace describes it (id, version, owner, certificate_url, ...)."""
+        from alignment_plugins.registry import register_matrix
+
+        return register_matrix(self.to_bytes(), name=name, api_key=api_key, base_url=base_url, timeout=timeout)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> WMatrix:
@@ -208,6 +233,10 @@ class WMatrix:
             recommended_pair=tuple(meta["recommended_pair"]) if meta.get("recommended_pair") else None,
             embedding_pair=tuple(meta["embedding_pair"]) if meta.get("embedding_pair") else None,
             library_version=meta.get("library_version", ""),
+            probe=meta.get("probe") or None,
+            probe_states={side: tensors[f"probe.{side}"] for side in ("source", "target")
+                          if f"probe.{side}" in tensors},
+            version=int(meta.get("version") or 1), parent=str(meta.get("parent") or ""),
         )
 
     def report(self) -> dict[str, Any]:
@@ -271,6 +300,7 @@ def _validate(meta: dict[str, Any], tensors: Mapping[str, np.ndarray], path: Pat
     pairs = {tuple(p) for p in meta["pairs"]}
     if not pairs:
         raise WMatrixFormatError(f"{path}: no layer pairs")
+    _validate_probe(meta, tensors, path, pairs, dx, dy)
     for role in ("best_pair", "recommended_pair", "embedding_pair"):
         if meta.get(role) is not None and tuple(meta[role]) not in pairs:
             raise WMatrixFormatError(f"{path}: {role.replace('_', ' ')} {meta[role]} has no tensors")
@@ -288,3 +318,19 @@ def _validate(meta: dict[str, Any], tensors: Mapping[str, np.ndarray], path: Pat
                 raise WMatrixFormatError(f"{path}: tensor {name} has non-finite values")
             if key.startswith("scale") and not (array > 0).all():
                 raise WMatrixFormatError(f"{path}: tensor {name} has non-positive scales")
+
+
+def _validate_probe(meta: dict[str, Any], tensors: Mapping[str, np.ndarray], path: Path, pairs: set[tuple],
+                    dx: int, dy: int) -> None:
+    """A drift probe, when present: its pair fitted, one text per row, float32 finite states of both hidden sizes."""
+    probe = meta.get("probe")
+    if not probe:
+        return
+    if not isinstance(probe, dict) or not isinstance(probe.get("texts"), list) or tuple(probe.get("pair") or ()) \
+            not in pairs:
+        raise WMatrixFormatError(f"{path}: the drift probe needs texts and a fitted pair")
+    m = len(probe["texts"])
+    for side, dim in (("source", dx), ("target", dy)):
+        array = tensors.get(f"probe.{side}")
+        if array is None or array.dtype != np.float32 or array.shape != (m, dim) or not np.isfinite(array).all():
+            raise WMatrixFormatError(f"{path}: tensor probe.{side} must be finite float32 of shape ({m}, {dim})")

@@ -46,6 +46,7 @@ class TaskName(StrEnum):
     REVALIDATE_DRIFT = "alignment.revalidate_drift"
     RUN_ALIGNMENT_JOB = "alignment.run_alignment_job"
     MEASURE_STITCHING = "alignment.measure_stitching"
+    RECALIBRATE_MATRIX = "alignment.recalibrate_matrix"
 
 
 # Stable task name -> its queue when the router has no reason to move it. A snapshot test keeps this list and the
@@ -58,6 +59,7 @@ TASK_ROUTES: dict[str, dict[str, str]] = {
     TaskName.REVALIDATE_DRIFT.value: {"queue": Queue.GPU.value},
     TaskName.RUN_ALIGNMENT_JOB.value: {"queue": Queue.GPU.value},
     TaskName.MEASURE_STITCHING.value: {"queue": Queue.GPU.value},
+    TaskName.RECALIBRATE_MATRIX.value: {"queue": Queue.GPU.value},
 }
 
 BEAT_SCHEDULE = {

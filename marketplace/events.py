@@ -65,3 +65,8 @@ def alignment_requested(job_id: int) -> None:
 def drift_check_due(matrix_id: int) -> None:
     """A matrix is due for revalidation on fresh anchors (gpu queue: it runs both models)."""
     send_on_commit(TaskName.REVALIDATE_DRIFT, matrix_id)
+
+
+def recalibration_requested(check_id: int) -> None:
+    """A drift check recommended a recalibration: recalibrate its matrix on fresh anchors (gpu queue)."""
+    send_on_commit(TaskName.RECALIBRATE_MATRIX, check_id)

@@ -270,11 +270,12 @@ class CompatibilityEstimateAdmin(ReadOnlyAdmin):
 
 @admin.register(DriftCheck)
 class DriftCheckAdmin(ReadOnlyAdmin):
-    list_display = ("checked_at", "matrix", "status", "drift", "fingerprint_changed")
-    list_filter = ("status", "fingerprint_changed")
+    list_display = ("checked_at", "matrix", "status", "recommendation", "drift", "drift_detected",
+                    "fingerprint_changed", "action")
+    list_filter = ("status", "recommendation", "drift_detected", "fingerprint_changed")
     search_fields = ("matrix__public_id", "matrix__source__name", "matrix__target__name", "detail")
-    readonly_fields = ("matrix", "checked_at", "status", "baseline", "observed", "drift", "fingerprint_changed",
-                       "detail")
+    readonly_fields = ("matrix", "checked_at", "status", "recommendation", "drift_detected", "baseline", "observed",
+                       "drift", "fingerprint_changed", "detail", "action", "result")
     list_select_related = ("matrix__source", "matrix__target")
     date_hierarchy = "checked_at"
 

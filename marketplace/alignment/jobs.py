@@ -25,23 +25,30 @@ log = logging.getLogger(__name__)
 MIN_ALIGNMENT_ANCHORS, MAX_ALIGNMENT_ANCHORS = 100, 10_000
 
 
+def valid_anchor_count(num_anchors: Any) -> bool:
+    """Whether `num_anchors` is an integer from MIN_ALIGNMENT_ANCHORS to MAX_ALIGNMENT_ANCHORS."""
+    return not isinstance(num_anchors, bool) and isinstance(num_anchors, int) and (
+        MIN_ALIGNMENT_ANCHORS <= num_anchors <= MAX_ALIGNMENT_ANCHORS)
+
+
 def request_alignment(
-    *, user: Any, source: Architecture, target: Architecture, num_anchors: int = 2000
+    *, user: Any, source: Architecture, target: Architecture, num_anchors: int = 2000, trigger: str = "",
+    locations: dict[str, dict[str, Any]] | None = None, estimate: dict[str, Any] | None = None,
 ) -> AlignmentJob:
     """Queue training of a matrix for a pair without one; the job runs on the gpu queue after commit.
 
     Refused: the same model twice, a metadata-only model, a num_anchors outside 100..10000 (the trainer's 80/10/10
     split needs ≥ 10 held-out anchors per side; the built-in corpus has ~10.5k) (ValidationFailed); an active
     matrix for the pair, or a queued/running job for it (Conflict, with ``extra["job_id"]`` /
-    ``extra["matrix_id"]`` naming the existing one).
+    ``extra["matrix_id"]`` naming the existing one). `locations` say where a model given by path or endpoint is
+    (``ondemand.locate_model``), `estimate` is the ETA at request time (``ondemand.request_estimate``).
     """
     if source.pk == target.pk:
         raise ValidationFailed("source and target are the same model; no matrix is needed")
     for side, model in (("source", source), ("target", target)):
         if not model.runnable:
             raise ValidationFailed(f"{side} {model.name} is metadata-only (not runnable); it cannot be aligned")
-    if isinstance(num_anchors, bool) or not isinstance(num_anchors, int) or not (
-            MIN_ALIGNMENT_ANCHORS <= num_anchors <= MAX_ALIGNMENT_ANCHORS):
+    if not valid_anchor_count(num_anchors):
         raise ValidationFailed(f"num_anchors must be an integer from {MIN_ALIGNMENT_ANCHORS} to "
                                f"{MAX_ALIGNMENT_ANCHORS}, got {num_anchors!r}")
     with transaction.atomic():
@@ -60,10 +67,24 @@ def request_alignment(
                 f"alignment job {running.public_id} for {source.name}→{target.name} is already {running.status}",
                 job_id=running.public_id,
             )
-        job = AlignmentJob.objects.create(requested_by=user, source=source, target=target, num_anchors=num_anchors,
-                                          message="queued")
+        locations = locations or {}
+        estimate = estimate or {}
+        job = AlignmentJob.objects.create(
+            requested_by=user, source=source, target=target, num_anchors=num_anchors, message="queued",
+            trigger=trigger[:200], source_location=locations.get("source") or {},
+            target_location=locations.get("target") or {}, estimate=estimate, eta_seconds=estimate.get("eta_seconds"))
         events.alignment_requested(job.id)
     return job
+
+
+def _eta(fraction: float, elapsed: float, planned: float | None) -> float | None:
+    """Seconds left: the pace so far (elapsed · (1 − f) / f) once a tenth is done, before that the request-time
+    estimate minus the time spent (None when neither is known)."""
+    if fraction >= 0.1:
+        return elapsed * (1.0 - fraction) / fraction
+    if planned is not None:
+        return max(float(planned) - elapsed, 0.0)
+    return None
 
 
 def run_alignment_job(job: AlignmentJob, progress_cb: training.Progress | None = None) -> WMatrix:
@@ -75,9 +96,11 @@ def run_alignment_job(job: AlignmentJob, progress_cb: training.Progress | None =
     """
     started = time.monotonic()
 
+    planned = (job.estimate or {}).get("eta_seconds")
+
     def report(fraction: float, message: str) -> None:
         elapsed = time.monotonic() - started
-        eta = elapsed * (1.0 - fraction) / fraction if fraction > 0 else None
+        eta = _eta(fraction, elapsed, planned)
         AlignmentJob.objects.filter(pk=job.pk).update(progress=fraction, eta_seconds=eta, message=message[:200])
         job.progress, job.eta_seconds, job.message = fraction, eta, message[:200]
         log.info("job %s: %.0f%% %s", job.public_id, fraction * 100, message)
@@ -89,8 +112,13 @@ def run_alignment_job(job: AlignmentJob, progress_cb: training.Progress | None =
     job.status = AlignmentJob.Status.RUNNING
     try:
         path = Path(settings.ALIGNMENT_MATRIX_DIR) / f"{job.source.name}-to-{job.target.name}-{job.public_id}.wmatrix"
+        measured: dict[str, float] = {}
         matrix = training.train_and_store(job.source.name, job.target.name, num_anchors=job.num_anchors, path=path,
-                                          report=report)
+                                          report=report, measured=measured,
+                                          locations={"source": job.source_location, "target": job.target_location})
+        job.estimate = {**(job.estimate or {}), "measured": measured,
+                        "elapsed_seconds": time.monotonic() - started}
+        AlignmentJob.objects.filter(pk=job.pk).update(estimate=job.estimate)
         report(1.0, f"done: v{matrix.version}, tier {matrix_tier(matrix)}")
     except Exception as exc:
         AlignmentJob.objects.filter(pk=job.pk).update(status=AlignmentJob.Status.FAILED, finished_at=timezone.now(),

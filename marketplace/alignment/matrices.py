@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from django.core.files import File
 from django.db import transaction
@@ -31,7 +32,7 @@ def active_matrix(source: Architecture, target: Architecture) -> WMatrix | None:
     )
 
 
-def store_matrix(path: str | Path) -> WMatrix:
+def store_matrix(path: str | Path, *, owner: Any = None, name: str = "") -> WMatrix:
     """Store a .wmatrix file as the new active version of its (source, target) pair; return the row.
 
     The file is loaded with the engine (validating shapes, dtypes, finiteness, version and integrity), both
@@ -39,7 +40,7 @@ def store_matrix(path: str | Path) -> WMatrix:
     the pair's last + 1, earlier active/drifted versions become SUPERSEDED, ``validated_at`` is now and a signed
     certificate is issued. After commit, estimates computed from older versions are recomputed
     (``events.matrix_version_created``). Storing a file whose sha256 is already stored for the pair returns that
-    row unchanged (rerunnable).
+    row unchanged (rerunnable). `owner` / `name`: who uploaded it and under which name (``upload_matrix``).
     """
     path = Path(path)
     try:
@@ -74,7 +75,7 @@ def store_matrix(path: str | Path) -> WMatrix:
             anchor_set_hash=str(engine.anchors.get("hash", ""))[:80],
             source_fingerprint=str(engine.source.get("fingerprint") or "")[:80],
             target_fingerprint=str(engine.target.get("fingerprint") or "")[:80],
-            status=WMatrix.Status.ACTIVE, validated_at=timezone.now(),
+            status=WMatrix.Status.ACTIVE, validated_at=timezone.now(), owner=owner, name=name[:120],
         )
         with open(path, "rb") as handle:
             matrix.file.save(f"{source.name}-to-{target.name}-v{version}.wmatrix", File(handle), save=False)

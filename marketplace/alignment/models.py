@@ -43,6 +43,9 @@ class WMatrix(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE, db_index=True)
     validated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="uploaded_matrices", help_text="who uploaded it; empty: trained here")
+    name = models.CharField(max_length=120, blank=True, help_text="the name it was registered under, if uploaded")
 
     class Meta:
         ordering = ["source__name", "target__name", "-version"]
@@ -206,6 +209,10 @@ class DriftCheck(models.Model):
     drift = models.FloatField(default=0.0, help_text="drop in semantic preservation (baseline − observed)")
     fingerprint_changed = models.BooleanField(default=False)
     detail = models.TextField(blank=True)
+    drift_detected = models.BooleanField(default=False, help_text="the monitor's statistical tests found a change")
+    recommendation = models.CharField(max_length=12, blank=True, help_text="keep, recalibrate or retrain")
+    result = models.JSONField(default=dict, blank=True, help_text="the monitor's structured result (DriftStatus)")
+    action = models.CharField(max_length=200, blank=True, help_text="what was done about the recommendation")
 
     class Meta:
         ordering = ["-checked_at"]
@@ -231,6 +238,12 @@ class AlignmentJob(models.Model):
     message = models.CharField(max_length=200, blank=True)
     matrix = models.ForeignKey(WMatrix, on_delete=models.SET_NULL, null=True, blank=True, related_name="jobs")
     error = models.TextField(blank=True)
+    source_location = models.JSONField(default=dict, blank=True,
+                                       help_text='{"kind": "path" | "endpoint", "location": ...}; empty: by name')
+    target_location = models.JSONField(default=dict, blank=True)
+    estimate = models.JSONField(default=dict, blank=True,
+                                help_text="the ETA at request time: throughput probe, anchor count, typical retention")
+    trigger = models.CharField(max_length=200, blank=True, help_text="why it was queued (e.g. a drift check)")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from marketplace import events
 from marketplace.alignment import drift, estimates, jobs, stitching
-from marketplace.alignment.models import AlignmentJob, TaskRun, WMatrix
+from marketplace.alignment.models import AlignmentJob, DriftCheck, TaskRun, WMatrix
 from marketplace.catalog import delivery
 from marketplace.catalog.models import Purchase, VectorListing
 from marketplace.celery import TaskName
@@ -186,3 +186,15 @@ def run_alignment_job(self: Any, job_id: int) -> dict[str, Any]:
         return {"job": job.public_id, "matrix": matrix.public_id, "version": matrix.version}
 
     return once(f"run_alignment_job:{job_id}", self.name, work)
+
+
+@shared_task(name=TaskName.RECALIBRATE_MATRIX.value, **TASK_OPTIONS)
+def recalibrate_matrix(self: Any, check_id: int) -> dict[str, Any]:
+    """Recalibrate the matrix of a drift check on fresh anchors and store the new version (gpu queue)."""
+    check = _load(DriftCheck, check_id, select=["matrix__source", "matrix__target"])
+
+    def work() -> dict[str, Any]:
+        matrix = drift.recalibrate_matrix(check)
+        return {"check": check.id, "matrix": matrix.public_id, "version": matrix.version}
+
+    return once(f"recalibrate_matrix:{check_id}", self.name, work)

@@ -11,7 +11,7 @@ from rest_framework import serializers
 
 from alignment_plugins.certificate import ALGORITHM
 from marketplace.alignment.certificates import verify_certificate
-from marketplace.alignment.models import AlignmentJob, CompatibilityEstimate, QualityCertificate, WMatrix
+from marketplace.alignment.models import AlignmentJob, CompatibilityEstimate, DriftCheck, QualityCertificate, WMatrix
 from marketplace.catalog.delivery import DELIVERY_FORMATS
 from marketplace.catalog.models import Account, Architecture, LedgerEntry, Purchase, VectorListing
 
@@ -282,6 +282,8 @@ class WMatrixSerializer(serializers.ModelSerializer):
                                                 help_text="held-out metrics of the recommended pair (its tier)")
     download_url = serializers.SerializerMethodField()
     certificate_url = serializers.SerializerMethodField()
+    owner = serializers.CharField(source="owner.get_username", read_only=True, allow_null=True, default=None,
+                                  help_text="who uploaded it (null: trained by the marketplace)")
 
     class Meta:
         model = WMatrix
@@ -289,7 +291,7 @@ class WMatrixSerializer(serializers.ModelSerializer):
             "id", "url", "source", "target", "version", "method", "status", "layer_map", "recommended_pair",
             "recommended_metrics", "best_source_layer", "best_target_layer", "best_metrics", "metrics",
             "anchor_set_hash", "source_fingerprint", "target_fingerprint", "file_sha256", "validated_at",
-            "created_at", "download_url", "certificate_url",
+            "created_at", "download_url", "certificate_url", "name", "owner",
         ]
         read_only_fields = fields
 
@@ -414,11 +416,27 @@ class PurchaseSerializer(serializers.ModelSerializer):
 
 # -------------------------------------------------------------------------------------------- alignment
 class AlignmentJobCreateSerializer(serializers.Serializer):
-    """Request a matrix for a pair that has none."""
+    """Request a matrix for a pair that has none; a side may be a model given by path or endpoint, registered under
+    the name given."""
 
-    source = ArchitectureNameField()
-    target = ArchitectureNameField()
+    source = serializers.CharField(max_length=120, help_text="a registered model, or the name for source_path/"
+                                                               "source_endpoint")
+    target = serializers.CharField(max_length=120)
     num_anchors = serializers.IntegerField(min_value=1, default=2000)
+    source_path = serializers.CharField(required=False, allow_blank=True, default="",
+                                        help_text="model directory on the gpu worker (under ALIGNMENT_MODEL_ROOTS)")
+    source_endpoint = serializers.URLField(required=False, allow_blank=True, default="",
+                                           help_text="model endpoint URL (allowed by ALIGNMENT_ENDPOINT_ALLOW)")
+    target_path = serializers.CharField(required=False, allow_blank=True, default="")
+    target_endpoint = serializers.URLField(required=False, allow_blank=True, default="")
+
+    def validate(self, attrs: dict) -> dict:
+        for side in ("source", "target"):
+            located = attrs.get(f"{side}_path") or attrs.get(f"{side}_endpoint")
+            if not located and not Architecture.objects.filter(name=attrs[side]).exists():
+                raise serializers.ValidationError({side: [f"Unknown model {attrs[side]}; see /api/v1/models/, or "
+                                                          f"give {side}_path or {side}_endpoint."]})
+        return attrs
 
 
 class AlignmentJobSerializer(serializers.ModelSerializer):
@@ -434,13 +452,48 @@ class AlignmentJobSerializer(serializers.ModelSerializer):
         model = AlignmentJob
         fields = [
             "id", "status_url", "source", "target", "num_anchors", "status", "progress", "eta_seconds", "message",
-            "matrix", "error", "created_at", "started_at", "finished_at",
+            "matrix", "error", "created_at", "started_at", "finished_at", "source_location", "target_location",
+            "estimate", "trigger",
         ]
         read_only_fields = fields
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_status_url(self, obj: AlignmentJob) -> str:
         return _absolute(self, "alignment-job-detail", public_id=obj.public_id)
+
+
+class WMatrixUploadSerializer(serializers.Serializer):
+    """Multipart upload of a trained .wmatrix (validated by the engine on the server)."""
+
+    name = serializers.CharField(max_length=120, help_text="the name the matrix is registered under")
+    file = serializers.FileField(help_text=".wmatrix file (safetensors with the engine's metadata and digest)")
+
+
+class DriftCheckSerializer(serializers.ModelSerializer):
+    """One drift check: the monitor's recommendation, its reason and the structured result behind it."""
+
+    url = serializers.SerializerMethodField()
+    matrix = serializers.CharField(source="matrix.public_id", read_only=True)
+    matrix_version = serializers.IntegerField(source="matrix.version", read_only=True)
+    result = serializers.JSONField(read_only=True, help_text="WMatrixMonitor's DriftStatus: fingerprints compared, "
+                                                             "metric deltas with intervals, the paired probe test")
+
+    class Meta:
+        model = DriftCheck
+        fields = ["id", "url", "matrix", "matrix_version", "checked_at", "status", "drift_detected", "recommendation",
+                  "drift", "fingerprint_changed", "detail", "action", "baseline", "observed", "result"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, obj: DriftCheck) -> str:
+        return _absolute(self, "drift-check-detail", pk=obj.pk)
+
+
+class DriftCheckRequestSerializer(serializers.Serializer):
+    """Ask for a drift check of a matrix (gpu queue)."""
+
+    matrix = serializers.SlugRelatedField(slug_field="public_id", queryset=WMatrix.objects.all(),
+                                          error_messages={"does_not_exist": "Unknown matrix {value}."})
 
 
 # -------------------------------------------------------------------------------------------- plugins

@@ -15,6 +15,7 @@ router.register("support-matrix", views.SupportMatrixViewSet, basename="support-
 router.register("multihop", views.MultiHopViewSet, basename="multihop")
 router.register("purchases", views.PurchaseViewSet, basename="purchase")
 router.register("alignment-jobs", views.AlignmentJobViewSet, basename="alignment-job")
+router.register("drift-checks", views.DriftCheckViewSet, basename="drift-check")
 router.register("plugins", views.PluginViewSet, basename="plugin")
 router.register("accounts", views.AccountViewSet, basename="account")
 

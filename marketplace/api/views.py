@@ -18,13 +18,14 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 
 from alignment_plugins.manager import get_plugin_manager
-from marketplace.alignment import certificates, estimates, jobs, multihop, support
-from marketplace.alignment.models import AlignmentJob, QualityCertificate, WMatrix
+from marketplace import events
+from marketplace.alignment import certificates, drift, estimates, multihop, ondemand, support, uploads
+from marketplace.alignment.models import AlignmentJob, DriftCheck, QualityCertificate, WMatrix
 from marketplace.api import filters
 from marketplace.api import serializers as s
 from marketplace.api.exceptions import ApiError, PayloadTooLarge
@@ -59,6 +60,17 @@ def _errors(*codes: int) -> dict[int, OpenApiResponse]:
 def vector_upload_max_bytes() -> int:
     """The largest accepted vector file (settings.MAX_VECTOR_UPLOAD_BYTES, as the catalog service uses)."""
     return int(getattr(settings, "MAX_VECTOR_UPLOAD_BYTES", None) or DEFAULT_VECTOR_UPLOAD_MAX_BYTES)
+
+
+def _refuse_large_body(request, limit: int) -> None:
+    """413 before the body is read when the declared multipart body exceeds an upload limit of `limit` bytes."""
+    try:
+        content_length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        content_length = 0
+    if content_length > limit + MULTIPART_OVERHEAD:
+        raise PayloadTooLarge(f"Request body of {content_length} bytes exceeds the upload limit.",
+                              details={"max_bytes": limit})
 
 
 class FileDownloadNegotiation(DefaultContentNegotiation):
@@ -133,13 +145,7 @@ class VectorListingViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
 
     def create(self, request, *args, **kwargs):
         limit = vector_upload_max_bytes()
-        try:
-            content_length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            content_length = 0
-        if content_length > limit + MULTIPART_OVERHEAD:  # refuse before reading the body
-            raise PayloadTooLarge(f"Request body of {content_length} bytes exceeds the upload limit.",
-                                  details={"max_bytes": limit})
+        _refuse_large_body(request, limit)
         payload = s.VectorListingCreateSerializer(data=request.data, context=self.get_serializer_context())
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
@@ -205,16 +211,38 @@ class VectorListingViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
     ),
     retrieve=extend_schema(summary="One W-Matrix version", tags=["wmatrices"],
                            responses={200: s.WMatrixSerializer, **_errors(404)}),
+    create=extend_schema(
+        summary="Register a trained W-Matrix (multipart upload of a .wmatrix file)",
+        description=("The file is validated like every stored matrix (format, shapes, dtypes, finiteness, integrity "
+                     "digest; registered models' hidden sizes and weight fingerprints); you become its owner, it is "
+                     "stored as its pair's next version and certified here. Unknown models are registered (partial) "
+                     "from the file's metadata. 409 when the pair's active matrix belongs to someone else."),
+        tags=["wmatrices"], request={"multipart/form-data": s.WMatrixUploadSerializer},
+        responses={201: s.WMatrixSerializer, **_errors(400, 401, 409, 413)},
+    ),
 )
-class WMatrixViewSet(viewsets.ReadOnlyModelViewSet):
-    """W-Matrix versions, their files and certificates."""
+class WMatrixViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """W-Matrix versions, their files and certificates; authenticated users register their own."""
 
-    queryset = WMatrix.objects.select_related("source", "target")
+    queryset = WMatrix.objects.select_related("source", "target", "owner")
     serializer_class = s.WMatrixSerializer
-    permission_classes = [permissions.AllowAny]
+    permission_classes = [permissions.IsAuthenticatedOrReadOnly]
     lookup_field = "public_id"
     lookup_value_regex = PUBLIC_ID
     filterset_class = filters.WMatrixFilter
+
+    def create(self, request, *args, **kwargs):
+        limit = int(settings.MAX_WMATRIX_UPLOAD_BYTES)
+        _refuse_large_body(request, limit)
+        payload = s.WMatrixUploadSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        upload = payload.validated_data["file"]
+        if upload.size > limit:
+            raise PayloadTooLarge(f"File of {upload.size} bytes exceeds the {limit}-byte limit.",
+                                  details={"max_bytes": limit, "size": upload.size})
+        matrix = uploads.upload_matrix(user=request.user, data=upload.read(), name=payload.validated_data["name"])
+        body = self.get_serializer(matrix).data
+        return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["url"]})
 
     @extend_schema(summary="Download the .wmatrix file (safetensors)", tags=["wmatrices"],
                    responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **_errors(404)})
@@ -412,7 +440,12 @@ def _require_delivered(purchase: Purchase) -> None:
     retrieve=extend_schema(summary="One alignment job: status, progress, ETA, resulting matrix", tags=["alignment"],
                            responses={200: s.AlignmentJobSerializer, **_errors(401, 404)}),
     create=extend_schema(
-        summary="Request a W-Matrix for a pair that has none (GPU job)",
+        summary="Request a W-Matrix for a pair that has none (GPU job), with an ETA at once",
+        description=("A side may be a model given by `*_path` (a directory on the gpu worker under "
+                     "ALIGNMENT_MODEL_ROOTS) or `*_endpoint` (a model endpoint allowed by ALIGNMENT_ENDPOINT_ALLOW), "
+                     "registered under the name given. The answer's `estimate` holds the ETA from each model's "
+                     "measured extraction throughput (an endpoint is probed now) and the anchor count, and the typical "
+                     "retention of the model's family; `eta_seconds` and `progress` are updated per phase."),
         tags=["alignment"],
         request=s.AlignmentJobCreateSerializer,
         responses={202: s.AlignmentJobSerializer, **_errors(400, 401, 409)},
@@ -436,11 +469,66 @@ class AlignmentJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
         payload = s.AlignmentJobCreateSerializer(data=request.data, context=self.get_serializer_context())
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        job = jobs.request_alignment(
-            user=request.user, source=data["source"], target=data["target"], num_anchors=data["num_anchors"],
+        job = ondemand.request_on_demand(
+            user=request.user, num_anchors=data["num_anchors"], source=data["source"], target=data["target"],
+            source_path=data["source_path"] or None, source_endpoint=data["source_endpoint"] or None,
+            target_path=data["target_path"] or None, target_endpoint=data["target_endpoint"] or None,
         )
         body = self.get_serializer(job).data
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})
+
+
+# ----------------------------------------------------------------------------------------------- drift
+def _may_manage(user, matrix: WMatrix) -> bool:
+    """Staff, or the user who uploaded the matrix, may ask for its checks and act on them."""
+    return bool(user.is_staff or (matrix.owner_id is not None and matrix.owner_id == user.pk))
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Drift checks (newest first); ?matrix=<id> for one matrix's", tags=["drift"],
+                       parameters=[OpenApiParameter("matrix", str, description="a matrix's public id")]),
+    retrieve=extend_schema(summary="One drift check: recommendation, reason and the monitor's structured result",
+                           tags=["drift"], responses={200: s.DriftCheckSerializer, **_errors(401, 404)}),
+    create=extend_schema(
+        summary="Ask for a drift check of a matrix (gpu queue; staff or the matrix's owner)", tags=["drift"],
+        request=s.DriftCheckRequestSerializer,
+        responses={202: inline_serializer(name="DriftCheckQueued", fields={
+            "matrix": serializers.CharField(), "status": serializers.CharField(), "checks_url": serializers.URLField(),
+        }), **_errors(400, 401, 403)},
+    ),
+)
+class DriftCheckViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Drift checks of W-Matrices by WMatrixMonitor: read by any authenticated user, requested and acted on by staff
+    or the matrix's owner."""
+
+    serializer_class = s.DriftCheckSerializer
+    permission_classes = [permissions.IsAuthenticated]
+
+    def get_queryset(self):
+        qs = DriftCheck.objects.select_related("matrix__source", "matrix__target").order_by("-checked_at", "-id")
+        matrix = self.request.query_params.get("matrix") if not getattr(self, "swagger_fake_view", False) else None
+        return qs.filter(matrix__public_id=matrix) if matrix else qs
+
+    def create(self, request, *args, **kwargs):
+        payload = s.DriftCheckRequestSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        matrix = payload.validated_data["matrix"]
+        if not _may_manage(request.user, matrix):
+            raise PermissionDenied("only staff or the matrix's owner may ask for its drift check")
+        events.drift_check_due(matrix.id)
+        url = request.build_absolute_uri(reverse("api:drift-check-list")) + f"?matrix={matrix.public_id}"
+        return Response({"matrix": matrix.public_id, "status": "queued", "checks_url": url},
+                        status=status.HTTP_202_ACCEPTED, headers={"Location": url})
+
+    @extend_schema(summary="Do what the check recommends (recalibrate or retrain; staff or the matrix's owner)",
+                   tags=["drift"], request=None, responses={200: s.DriftCheckSerializer, **_errors(401, 403, 404)})
+    @action(detail=True, methods=["post"])
+    def act(self, request, pk=None):
+        check = self.get_object()
+        if not _may_manage(request.user, check.matrix):
+            raise PermissionDenied("only staff or the matrix's owner may act on its drift check")
+        drift.act_on_check(check, user=request.user)
+        return Response(self.get_serializer(check).data)
 
 
 # -------------------------------------------------------------------------------------------- plugins

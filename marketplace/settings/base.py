@@ -19,6 +19,12 @@ ImproperlyConfigured error naming the variable):
 ``DRIFT_REVALIDATE_AFTER_HOURS``  a matrix is re-checked on fresh anchors this long after its last validation
 ``DRIFT_TOLERANCE``            largest accepted drop in semantic preservation before a matrix is marked drifted
 ``RETENTION_ESTIMATOR_FILE``   the learned retention estimator's JSON model (default: the one shipped with the engine)
+``DRIFT_ALPHA``, ``DRIFT_RETRAIN_DROP``, ``DRIFT_AUTO_ACT``  the monitor's false-alarm rate (0.01), the drop beyond
+                               which a matrix is retrained rather than recalibrated (0.10), and whether a check's
+                               recalibrate / retrain recommendation is acted on at once (true)
+``MAX_WMATRIX_UPLOAD_BYTES``   largest accepted .wmatrix upload (default 256 MiB)
+``ALIGNMENT_MODEL_ROOTS``      directories under which alignment jobs may name a model by path (default none)
+``ALIGNMENT_ENDPOINT_ALLOW``   URL prefixes of model endpoints alignment jobs may use (default none)
 ``QUALITY_TIER_BANDS``         comma-separated reconstruction-error upper bounds of tiers 1, 2, 3
 ``MARKETPLACE_VAR_DIR``        SQLite database, media and fresh matrices of a local run (default ``var/``)
 ``STATIC_ROOT``                where collectstatic writes the static files WhiteNoise serves (default ``var/static``)
@@ -126,6 +132,13 @@ RETENTION_ESTIMATOR_FILE = env.str("RETENTION_ESTIMATOR_FILE", default=None)
 MAX_VECTOR_UPLOAD_BYTES = env.int("MAX_VECTOR_UPLOAD_BYTES", default=4 * 1024 * 1024)
 DRIFT_REVALIDATE_AFTER_HOURS = env.float("DRIFT_REVALIDATE_AFTER_HOURS", default=24.0)
 DRIFT_TOLERANCE = env.float("DRIFT_TOLERANCE", default=0.05)
+DRIFT_ALPHA = env.float("DRIFT_ALPHA", default=0.01)
+DRIFT_RETRAIN_DROP = env.float("DRIFT_RETRAIN_DROP", default=0.10)
+DRIFT_AUTO_ACT = env.bool("DRIFT_AUTO_ACT", default=True)
+MAX_WMATRIX_UPLOAD_BYTES = env.int("MAX_WMATRIX_UPLOAD_BYTES", default=256 * 1024 * 1024)
+# Alignment jobs for a model given by path (on the gpu worker's filesystem) or by endpoint accept only these.
+ALIGNMENT_MODEL_ROOTS = env.list("ALIGNMENT_MODEL_ROOTS", default=[])
+ALIGNMENT_ENDPOINT_ALLOW = env.list("ALIGNMENT_ENDPOINT_ALLOW", default=[])
 
 # Quality tiers of a W-Matrix certificate: upper bounds on the best layer pair's held-out reconstruction error for
 # tiers 1, 2 and 3; anything above the last bound is tier 4. The seed's Platinum/Gold/Silver/Bronze bands map to

@@ -53,6 +53,8 @@ def test_builtin_plugins_are_registered_with_their_hooks() -> None:
     assert infos["alignment_plugins.solvers.plugin"].hooks == ("alignment_mapping_adapters",)
     assert infos["alignment_plugins.architectures.hf_causal:plugin"].hooks == ARCH_HOOKS
     assert infos["alignment_plugins.architectures.hf_encoder:plugin"].hooks == ARCH_HOOKS
+    assert infos["alignment_plugins.architectures.remote:plugin"].hooks == (
+        "alignment_extract_hidden_states", "alignment_load_model", "alignment_token_offsets")
 
 
 def test_manager_is_process_wide_and_resettable() -> None:

@@ -28,6 +28,7 @@ EXPECTED_TASKS = {
     "alignment.check_drift_due": "default",
     "alignment.measure_stitching": "gpu",
     "alignment.precompute_estimates": "default",
+    "alignment.recalibrate_matrix": "gpu",
     "alignment.recompute_estimates": "default",
     "alignment.revalidate_drift": "gpu",
     "alignment.run_alignment_job": "gpu",
@@ -137,34 +138,76 @@ def test_missing_row_is_retried_then_gives_up(monkeypatch: pytest.MonkeyPatch) -
 
 
 # ------------------------------------------------------------------------------------------------ drift
-def _fake_evaluate(observed: float, warnings: list[str] | None = None) -> Any:
-    def evaluate(wmatrix: Any, anchors: Any, **kwargs: Any) -> dict[str, Any]:
-        return {"pairs": {"1->1": {"semantic_preservation": observed, "accuracy": 0.8}},
-                "anchors": {"count": len(anchors), "hash": "sha256:fresh"}, "warnings": warnings or []}
+def _fake_monitor(recommendation: str, *, detected: bool | None = None, drop: float = 0.0,
+                  changed: bool = False) -> Any:
+    """A WMatrixMonitor.check answering `recommendation` (the engine's own tests run the real statistics)."""
+    from alignment_plugins.monitor import DriftStatus
 
-    return evaluate
+    def check(self: Any, wmatrix: Any = None) -> DriftStatus:
+        return DriftStatus(
+            source="toy-src", target="toy-tgt", version=self.version, last_validated=self.last_validated or "",
+            checked_at="2026-01-01T00:00:00+00:00", pair=(1, 1), metrics={"semantic_preservation": 0.84 - drop,
+                                                                             "accuracy": 0.8},
+            recorded_metrics={"semantic_preservation": 0.84}, drift_detected=recommendation != "keep" if detected
+            is None else detected, recommendation=recommendation, reason=f"planted: {recommendation}",
+            quality_drop=drop, false_alarm_rate=self.alpha,
+            fingerprints=[{"side": "source", "changed": changed}, {"side": "target", "changed": False}],
+            anchors={"count": len(self.anchors), "hash": "sha256:fresh"})
+
+    return check
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    ("observed", "warnings", "status"),
-    [(0.82, [], "ok"), (0.70, [], "drifted"), (0.84, ["source weights differ from the ones ..."], "drifted")],
+    ("recommendation", "detected", "drop", "status"),
+    [("keep", False, 0.0, "ok"), ("keep", True, 0.01, "ok"), ("recalibrate", True, 0.06, "drifted"),
+     ("retrain", True, 0.3, "drifted")],
 )
-def test_drift_check(stored_matrix: WMatrix, monkeypatch: pytest.MonkeyPatch, observed: float,
-                     warnings: list[str], status: str) -> None:
-    from alignment_plugins import evaluation
+def test_drift_check_records_the_monitors_structured_result(
+    stored_matrix: WMatrix, monkeypatch: pytest.MonkeyPatch, sent_tasks: list, recommendation: str,
+    detected: bool, drop: float, status: str, django_capture_on_commit_callbacks: Any,
+) -> None:
+    from alignment_plugins.monitor import WMatrixMonitor
 
-    monkeypatch.setattr(evaluation, "evaluate", _fake_evaluate(observed, warnings))
+    monkeypatch.setattr(WMatrixMonitor, "check", _fake_monitor(recommendation, detected=detected, drop=drop,
+                                                               changed=detected))
     before = stored_matrix.validated_at
-    check = run_drift_check(stored_matrix, anchors=["a"] * 20)
+    with django_capture_on_commit_callbacks(execute=True):
+        check = run_drift_check(stored_matrix, anchors=["a"] * 20)
     stored_matrix.refresh_from_db()
-    assert check.status == status and check.drift == pytest.approx(0.84 - observed)
-    assert check.fingerprint_changed == bool(warnings)
+    assert check.status == status and check.recommendation == recommendation and check.drift == pytest.approx(drop)
+    assert check.drift_detected is detected and check.fingerprint_changed is detected
+    assert check.result["recommendation"] == recommendation and check.result["version"] == stored_matrix.version
+    assert check.detail == f"planted: {recommendation}"
     if status == "ok":
-        assert stored_matrix.status == "active" and stored_matrix.validated_at > before
+        assert stored_matrix.status == "active" and stored_matrix.validated_at > before and check.action == ""
+        assert sent_tasks == []
     else:
-        assert stored_matrix.status == "drifted" and active_matrix(stored_matrix.source,
-                                                                            stored_matrix.target) is None
+        assert stored_matrix.status == "drifted" and active_matrix(stored_matrix.source, stored_matrix.target) is None
+    if recommendation == "recalibrate":
+        assert sent_tasks == [("alignment.recalibrate_matrix", [check.id], "gpu")]
+        assert check.action == "recalibration queued"
+    if recommendation == "retrain":
+        job = AlignmentJob.objects.get()
+        assert check.action == f"alignment job {job.public_id} queued" and job.trigger == f"drift check {check.id}: " \
+            "retrain" and job.num_anchors == 1000
+        assert sent_tasks == [("alignment.run_alignment_job", [job.id], "gpu")]
+
+
+@pytest.mark.django_db
+def test_drift_check_without_auto_act_only_records(stored_matrix: WMatrix, monkeypatch: pytest.MonkeyPatch,
+                                                   sent_tasks: list, settings: Any,
+                                                   django_capture_on_commit_callbacks: Any) -> None:
+    from alignment_plugins.monitor import WMatrixMonitor
+    from marketplace.alignment.drift import act_on_check
+
+    settings.DRIFT_AUTO_ACT = False
+    monkeypatch.setattr(WMatrixMonitor, "check", _fake_monitor("recalibrate", drop=0.06))
+    check = run_drift_check(stored_matrix, anchors=["a"] * 20)
+    assert check.status == "drifted" and check.action == "" and sent_tasks == []
+    with django_capture_on_commit_callbacks(execute=True):
+        assert act_on_check(check) == "recalibration queued"
+    assert sent_tasks == [("alignment.recalibrate_matrix", [check.id], "gpu")]
 
 
 @pytest.mark.django_db
@@ -206,9 +249,9 @@ def test_drift_anchors_of_a_matrix_trained_on_corpus_v1(toy: dict, wmatrix_file:
 def test_check_drift_due_enqueues_due_matrices_once(
     stored_matrix: WMatrix, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
 ) -> None:
-    from alignment_plugins import evaluation
+    from alignment_plugins.monitor import WMatrixMonitor
 
-    monkeypatch.setattr(evaluation, "evaluate", _fake_evaluate(0.83))
+    monkeypatch.setattr(WMatrixMonitor, "check", _fake_monitor("keep"))
     assert tasks.check_drift_due.apply().get() == {"enqueued": []}  # just validated: not due
     TaskRun.objects.all().delete()
     WMatrix.objects.filter(pk=stored_matrix.pk).update(validated_at=timezone.now() - timedelta(hours=25))

@@ -73,7 +73,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     "wmatrices.download": Endpoint("GET", "/api/v1/wmatrices/{public_id}/download/"),
     "wmatrices.certificate": Endpoint("GET", "/api/v1/wmatrices/{public_id}/certificate/", result="Certificate"),
     "wmatrices.register": Endpoint("POST", "/api/v1/wmatrices/", body=("name", "file"), multipart=True,
-                                   result="WMatrix", pending="issue 10 (upload a trained matrix)"),
+                                   result="WMatrix"),
     "certificates.list": Endpoint("GET", "/api/v1/certificates/", ("matrix", "source", "target", *LIST_QUERY),
                                   result="Certificate", paginated=True),
     "certificates.get": Endpoint("GET", "/api/v1/certificates/{public_id}/", result="Certificate"),
@@ -88,6 +88,12 @@ ENDPOINTS: dict[str, Endpoint] = {
     "alignment_jobs.create": Endpoint("POST", "/api/v1/alignment-jobs/", body=("source", "target", "num_anchors"),
                                       result="AlignmentJob"),
     "alignment_jobs.get": Endpoint("GET", "/api/v1/alignment-jobs/{public_id}/", result="AlignmentJob"),
+    # drift checks
+    "drift_checks.list": Endpoint("GET", "/api/v1/drift-checks/", ("matrix", *LIST_QUERY), result="DriftCheck",
+                                  paginated=True),
+    "drift_checks.get": Endpoint("GET", "/api/v1/drift-checks/{id}/", result="DriftCheck"),
+    "drift_checks.request": Endpoint("POST", "/api/v1/drift-checks/", body=("matrix",), result="DriftCheckQueued"),
+    "drift_checks.act": Endpoint("POST", "/api/v1/drift-checks/{id}/act/", result="DriftCheck"),
     # plugins and account
     "plugins": Endpoint("GET", "/api/v1/plugins/", result="Plugin"),
     "account": Endpoint("GET", "/api/v1/accounts/me/", result="Account"),

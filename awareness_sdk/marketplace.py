@@ -34,6 +34,8 @@ from awareness_sdk.types import (
     Account,
     AlignmentJob,
     Certificate,
+    DriftCheck,
+    DriftCheckQueued,
     Estimate,
     Model,
     MultiHopGraph,
@@ -344,6 +346,30 @@ class AlignmentJobs(_Resource):
         return final
 
 
+class DriftChecks(_Resource):
+    """Drift checks of stored matrices (WMatrixMonitor on the service): read, request (owner or staff), act."""
+
+    def list(self, *, matrix: WMatrixVersion | str | None = None, page: int | None = None,
+             page_size: int | None = None) -> Page[DriftCheck]:
+        """One page of drift checks, newest first (of one matrix when `matrix` is given)."""
+        return self._page(DriftCheck, "drift_checks.list",
+                          {"matrix": _id(matrix) if matrix else None, "page": page, "page_size": page_size})
+
+    def get(self, check: DriftCheck | int) -> DriftCheck:
+        """One drift check: recommendation (keep / recalibrate / retrain), reason and the monitor's full result."""
+        return self._one(DriftCheck, "drift_checks.get", path={"id": check.id if isinstance(check, DriftCheck)
+                                                                   else int(check)})
+
+    def request(self, matrix: WMatrixVersion | str) -> DriftCheckQueued:
+        """Queue a drift check of `matrix` (the gpu worker runs it; poll ``list(matrix=...)``)."""
+        return self._one(DriftCheckQueued, "drift_checks.request", json={"matrix": _id(matrix)})
+
+    def act(self, check: DriftCheck | int) -> DriftCheck:
+        """Do what the check recommends: recalibrate (a new version) or retrain (an alignment job)."""
+        return self._one(DriftCheck, "drift_checks.act", path={"id": check.id if isinstance(check, DriftCheck)
+                                                                   else int(check)})
+
+
 class Marketplace:
     """Client of the marketplace's REST API (timeouts, retries with backoff, typed results, one error hierarchy)."""
 
@@ -367,6 +393,7 @@ class Marketplace:
         self.wmatrices = WMatrices(self._transport)
         self.certificates = Certificates(self._transport)
         self.alignment_jobs = AlignmentJobs(self._transport)
+        self.drift_checks = DriftChecks(self._transport)
 
     def support_matrix(self) -> list[SupportRow]:
         """Every supported (source, target) pair with an active matrix: tier and typical retention."""

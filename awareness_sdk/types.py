@@ -459,7 +459,43 @@ class MultiHopGraph:
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
+@dataclass
+class DriftCheck:
+    """One drift check of a stored matrix: status, the monitor's recommendation and why, and its full result."""
+
+    SCHEMA: ClassVar[str] = "DriftCheck"
+
+    id: int
+    url: str = ""
+    matrix: str = ""
+    matrix_version: int | None = None
+    checked_at: datetime | None = None
+    status: str = ""
+    drift_detected: bool | None = None
+    recommendation: str = ""
+    drift: float | None = None
+    fingerprint_changed: bool | None = None
+    detail: str = ""
+    action: str = ""
+    baseline: dict[str, Any] | None = None
+    observed: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass
+class DriftCheckQueued:
+    """A queued drift check: the matrix and where its checks are listed."""
+
+    SCHEMA: ClassVar[str] = "DriftCheckQueued"
+
+    matrix: str
+    status: str = ""
+    checks_url: str = ""
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
 #: Every result dataclass (the schema-drift test checks each against its component).
 RESULT_TYPES: tuple[type, ...] = (Model, VectorListing, MatrixRef, Estimate, WMatrixVersion, Certificate, SupportRow,
                                   Purchase, AlignmentJob, Plugin, LedgerEntry, Account,
-                                  MultiHopHop, MultiHopPath, MultiHopEdge, MultiHopGraph)
+                                  MultiHopHop, MultiHopPath, MultiHopEdge, MultiHopGraph, DriftCheck, DriftCheckQueued)

@@ -17,6 +17,7 @@ import pytest
 from sdk_helpers import BUYER_FUNDS, EXAMPLES, SOURCE, TARGET, LiveMarket, run_example
 
 import awareness_sdk
+from awareness_sdk.errors import Conflict
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 MODEL_NAMES = ("smollm2-135m-instruct", "gemma3-270m", "qwen2.5-coder-0.5b-instruct", "all-minilm-l6-v2")
@@ -138,6 +139,16 @@ def test_register_matrix_example(live_market: LiveMarket, trained_matrix: Path, 
     custom.training = {**custom.training, "note": "another fit"}  # a new file of the same pair
     path = custom.save(tmp_path / "custom.wmatrix")
     monkeypatch.setenv("AWARENESS_API_KEY", live_market.seller_key)
+    # The operator's active matrix of the pair is not the seller's: a user cannot supersede it (409) ...
+    with pytest.raises(Conflict, match="not yours"):
+        run_example("register_matrix", str(path), "--name", "custom-tiny", "--base-url", live_market.url)
+    # ... but once the seller owns the pair's active version, their new fit becomes v2.
+    from django.contrib.auth import get_user_model
+
+    from marketplace.alignment.models import WMatrix as StoredMatrix
+
+    StoredMatrix.objects.filter(public_id=live_market.matrix_id).update(
+        owner=get_user_model().objects.get(username="seller"))
     printed = run_example("register_matrix", str(path), "--name", "custom-tiny", "--base-url", live_market.url)
     assert re.search(rf"Registered wm_\w+: {SOURCE} -> {TARGET} v2", printed), printed
 

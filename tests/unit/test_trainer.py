@@ -92,7 +92,7 @@ def test_contrastive_anchor_rows_join_the_fit_with_their_weight(
                                    contrastive_layer_states(tgt, [pair[1]])[pair[1]], 3.0)
     assert merged.n == base.n * 4
     again = get_plugin_manager().get_solver("ridge").fit(merged)  # the trainer's solver, its default λ
-    np.testing.assert_allclose(again.weight, fitted.weight, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(again.weight, fitted.weight, rtol=1e-5, atol=1e-6)
     assert not np.allclose(off.maps[pair].weight, fitted.weight)
     with pytest.raises(ValueError, match="contrastive_weight"):
         WMatrixTrainer(str(tiny_model("llama")), str(tiny_model("qwen2"))).configure(contrastive_weight=-1)

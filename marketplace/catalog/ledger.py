@@ -35,6 +35,36 @@ def get_account(user: Any) -> Account:
     return account
 
 
+def ensure_accounts(*user_ids: int) -> dict[int, int]:
+    """Return {user id: account id} for `user_ids`, creating empty accounts for users without one.
+
+    Call it before a money transaction, outside it: each missing account is inserted in its own short transaction,
+    so the money transaction only ever locks rows that exist (two concurrent first inserts of a pair of accounts
+    cannot wait on each other). An empty account moves no money and writes no ledger entry.
+    """
+    wanted = sorted(set(user_ids))
+    found = dict(Account.objects.filter(user_id__in=wanted).values_list("user_id", "pk"))
+    for user_id in wanted:
+        if user_id not in found:
+            with transaction.atomic():
+                found[user_id] = Account.objects.get_or_create(user_id=user_id)[0].pk
+    return found
+
+
+def lock_accounts(*account_ids: int) -> dict[int, Account]:
+    """Lock the accounts `account_ids` for this transaction and return them by id (fresh balances).
+
+    One ``SELECT ... FOR UPDATE`` ordered by primary key: every money transaction takes all its account locks at
+    once in this one global order and never locks an account before it, so no two transactions can each hold an
+    account the other waits for (crossing purchases cannot deadlock). Call inside ``transaction.atomic``.
+    """
+    wanted = sorted(set(account_ids))
+    locked = {a.pk: a for a in Account.objects.select_for_update().filter(pk__in=wanted).order_by("pk")}
+    if len(locked) != len(wanted):
+        raise Account.DoesNotExist(f"accounts {sorted(set(wanted) - set(locked))} do not exist")
+    return locked
+
+
 def deposit(user: Any, amount: Decimal, memo: str = "") -> uuid.UUID:
     """Credit `amount` AMEM to the user; returns the ledger transaction id.
 
@@ -61,7 +91,7 @@ def record_sale(purchase: Purchase, buyer_account: Account, seller_account: Acco
     """Move the purchase's price (AMEM) from the buyer's to the seller's account; returns the transaction id.
 
     Double entry: buyer −price (kind=purchase) and seller +price (kind=sale) share one transaction id. Call inside
-    the purchase's transaction with both accounts locked (``create_purchase`` does).
+    the purchase's transaction with both accounts locked by ``lock_accounts`` (``create_purchase`` does).
     """
     price, txid = purchase.price, uuid.uuid4()
     Account.objects.filter(pk=buyer_account.pk).update(balance=F("balance") - price)

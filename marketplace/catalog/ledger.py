@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import F
 
 from marketplace.catalog.models import Account, LedgerEntry, Purchase
-from marketplace.errors import ValidationFailed
+from marketplace.errors import Conflict, ValidationFailed
 
 
 def as_amount(value: Any, what: str) -> Decimal:
@@ -103,4 +103,38 @@ def record_sale(purchase: Purchase, buyer_account: Account, seller_account: Acco
         LedgerEntry(transaction_id=txid, account=seller_account, amount=price, kind=LedgerEntry.Kind.SALE,
                     purchase=purchase, memo=memo),
     ])
+    return txid
+
+
+def record_refund(purchase: Purchase, memo: str) -> uuid.UUID:
+    """Reverse the sale of `purchase` (AMEM back to the buyer); returns the refund's transaction id.
+
+    Reversing entries, never an edited balance: each entry of the sale (buyer −price, seller +price) gets its
+    negation (kind=refund) in one new transaction. When the seller's balance no longer covers the price (spent
+    meanwhile), the seller gives back what it holds and the platform's side (account=None) covers the rest, so the
+    buyer always gets the full price back and the transaction still sums to zero. Call inside a transaction that
+    holds the purchase row (``refunds.refund_purchase`` does); the accounts are locked here by ``lock_accounts``.
+    A second refund of the same purchase is refused by the database (one refund entry per purchase and account).
+    """
+    sale = list(LedgerEntry.objects.filter(purchase=purchase, kind__in=[LedgerEntry.Kind.PURCHASE,
+                                                                         LedgerEntry.Kind.SALE]).order_by("id"))
+    if not sale:
+        raise Conflict(f"purchase {purchase.public_id} has no sale in the ledger to reverse")
+    accounts = lock_accounts(*(e.account_id for e in sale if e.account_id is not None))
+    txid, memo, shortfall = uuid.uuid4(), memo[:200], Decimal("0")
+    entries = []
+    for entry in sale:
+        amount = -entry.amount
+        if entry.account_id is not None and amount < 0 and accounts[entry.account_id].balance < -amount:
+            shortfall += -amount - accounts[entry.account_id].balance
+            amount = -accounts[entry.account_id].balance
+        if entry.account_id is not None:
+            Account.objects.filter(pk=entry.account_id).update(balance=F("balance") + amount)
+        entries.append(LedgerEntry(transaction_id=txid, account_id=entry.account_id, amount=amount,
+                                   kind=LedgerEntry.Kind.REFUND, purchase=purchase, memo=memo))
+    if shortfall:
+        entries.append(LedgerEntry(transaction_id=txid, account=None, amount=-shortfall,
+                                   kind=LedgerEntry.Kind.REFUND, purchase=purchase,
+                                   memo=f"platform covers the seller's shortfall; {memo}"[:200]))
+    LedgerEntry.objects.bulk_create(entries)
     return txid

@@ -114,8 +114,8 @@ def _assert_ledger_exact(deposited: Decimal) -> None:
         assert account.balance == (LedgerEntry.objects.filter(account=account).aggregate(s=Sum("amount"))["s"]
                                    or Decimal("0")), account
     assert Account.objects.aggregate(s=Sum("balance"))["s"] == deposited
-    minted = LedgerEntry.objects.filter(kind=LedgerEntry.Kind.MINT).aggregate(s=Sum("amount"))["s"]
-    assert -minted == deposited
+    platform = LedgerEntry.objects.filter(account=None).aggregate(s=Sum("amount"))["s"]  # mints (and covers)
+    assert -platform == deposited
 
 
 def test_crossing_purchases_never_deadlock(pg: list[int], django_user_model: Any) -> None:
@@ -165,3 +165,44 @@ def test_concurrent_purchases_on_one_account_are_exact(pg: list[int], django_use
     assert Purchase.objects.filter(buyer=buyer).count() == paid
     assert Account.objects.get(user=buyer).balance == price * AFFORDABLE + income - price * paid >= 0
     _assert_ledger_exact(price * AFFORDABLE + Decimal("10") * len(sellers))
+
+
+def test_concurrent_refunds_pay_back_once(pg: list[int], django_user_model: Any) -> None:
+    """Each of 10 purchases refunded 3 times at once (the failure path twice, an operator), while the two accounts
+    keep buying from each other: every refund lands once, nothing deadlocks, the books are exact."""
+    from marketplace.catalog.ledger import deposit
+    from marketplace.catalog.models import Account, LedgerEntry, Purchase
+    from marketplace.catalog.refunds import refund_failed_delivery, refund_purchase
+
+    a = django_user_model.objects.create_user("refund-a", password="x")
+    b = django_user_model.objects.create_user("refund-b", password="x")
+    deposit(a, Decimal("50"))
+    deposit(b, Decimal("50"))
+    of_a, of_b = _listing(a, "1", "a's"), _listing(b, "2", "b's")
+    api_a, api_b = _client(a), _client(b)
+    outcomes = _concurrently([_buy(api_a, of_b, f"first-{i}") for i in range(10)], threads=10)
+    assert outcomes == [202] * 10, _summary(outcomes)
+    bought = list(Purchase.objects.filter(buyer=a))
+
+    def refund(purchase: Any, how: str) -> Callable[[], int]:
+        def call() -> int:
+            if how == "operator":
+                refund_purchase(purchase, "operator")
+            else:
+                refund_failed_delivery(purchase, RuntimeError("translation failed"))
+            return 200
+        return call
+
+    calls = [refund(p, how) for p in bought for how in ("failed", "failed", "operator")]
+    calls += [_buy(api_b, of_a, f"back-{i}") for i in range(10)] + [_buy(api_a, of_b, f"more-{i}") for i in range(5)]
+    outcomes = _concurrently(calls, threads=THREADS)
+    assert set(outcomes[:30]) == {200} and set(outcomes[30:]) == {202}, _summary(outcomes)
+    for purchase in bought:
+        purchase.refresh_from_db()
+        assert purchase.status == "refunded" and purchase.refund_transaction_id is not None
+        refund_rows = LedgerEntry.objects.filter(purchase=purchase, kind="refund")
+        assert {r.transaction_id for r in refund_rows} == {purchase.refund_transaction_id} and len(refund_rows) == 2
+    # a: −10×2 bought, +10×2 refunded, +10×1 sold back, −5×2 bought more; b the other side of each
+    assert Account.objects.get(user=a).balance == Decimal("50") - 20 + 20 + 10 - 10
+    assert Account.objects.get(user=b).balance == Decimal("50") + 20 - 20 - 10 + 10
+    _assert_ledger_exact(Decimal("100"))

@@ -4,34 +4,39 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0003_vector_packages'),
+        ("catalog", "0003_vector_packages"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='purchase',
-            name='refund_reason',
+            model_name="purchase",
+            name="refund_reason",
             field=models.CharField(blank=True, max_length=200),
         ),
         migrations.AddField(
-            model_name='purchase',
-            name='refund_transaction_id',
-            field=models.UUIDField(blank=True, editable=False, help_text='the ledger transaction of the refund', null=True),
+            model_name="purchase",
+            name="refund_transaction_id",
+            field=models.UUIDField(
+                blank=True, editable=False, help_text="the ledger transaction of the refund", null=True
+            ),
         ),
         migrations.AddField(
-            model_name='purchase',
-            name='refunded_at',
+            model_name="purchase",
+            name="refunded_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name='purchase',
-            name='error',
-            field=models.TextField(blank=True, help_text='a short message for the buyer; details are in the logs'),
+            model_name="purchase",
+            name="error",
+            field=models.TextField(blank=True, help_text="a short message for the buyer; details are in the logs"),
         ),
         migrations.AddConstraint(
-            model_name='ledgerentry',
-            constraint=models.UniqueConstraint(condition=models.Q(('kind', 'refund')), fields=('purchase', 'account'), name='ledger_one_refund_per_purchase_account'),
+            model_name="ledgerentry",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("kind", "refund")),
+                fields=("purchase", "account"),
+                name="ledger_one_refund_per_purchase_account",
+            ),
         ),
     ]

@@ -223,7 +223,11 @@ class Purchases(_Resource):
         return self._page(Purchase, "purchases.list", {"page": page, "page_size": page_size})
 
     def wait(self, purchase: Purchase | str, *, timeout: float = 600.0, poll: float = 0.5) -> Purchase:
-        """Poll until the purchase is delivered (returned); DeliveryFailed if it fails, WaitTimeout after `timeout`."""
+        """Poll until the purchase is delivered (returned); DeliveryFailed if it fails, WaitTimeout after `timeout`.
+
+        A failed delivery is refunded: DeliveryFailed's ``purchase`` is then ``refunded`` (``refunded_at``,
+        ``refund_reason``); retry with a new idempotency key (the old key keeps returning the refunded purchase).
+        """
         final = self._wait(lambda: self.get(purchase), lambda p: p.finished, timeout, poll,
                            f"purchase {_id(purchase)}")
         if not final.delivered:

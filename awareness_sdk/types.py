@@ -289,6 +289,9 @@ class Purchase:
     error: str = ""
     created_at: datetime | None = None
     delivered_at: datetime | None = None
+    #: when the price went back to the buyer's account (a failed delivery, or an operator's refund)
+    refunded_at: datetime | None = None
+    refund_reason: str = ""
     status_url: str = ""
     download_url: str | None = None
     vector_urls: dict[str, str] | None = None
@@ -305,6 +308,11 @@ class Purchase:
     def finished(self) -> bool:
         """Whether the purchase reached a final state (delivered, failed or refunded)."""
         return self.status in self.FINAL
+
+    @property
+    def refunded(self) -> bool:
+        """Whether the price was refunded (buy again with a new idempotency key to retry)."""
+        return self.status == "refunded"
 
 
 @dataclass

@@ -21,7 +21,7 @@ from django.utils import timezone
 from marketplace import events
 from marketplace.alignment import drift, estimates, jobs, stitching
 from marketplace.alignment.models import AlignmentJob, DriftCheck, TaskRun, WMatrix
-from marketplace.catalog import delivery
+from marketplace.catalog import delivery, refunds
 from marketplace.catalog.models import Purchase, VectorListing
 from marketplace.celery import TaskName
 
@@ -118,11 +118,12 @@ def translate_purchase(self: Any, purchase_id: int) -> dict[str, Any]:
     def work() -> dict[str, Any]:
         try:
             delivery.deliver_purchase(purchase)
-        except (OperationalError, RetryLater):
+        except (OperationalError, RetryLater) as exc:
+            if self.request.retries >= self.max_retries:  # the last attempt: give up and refund
+                refunds.refund_failed_delivery(purchase, exc)
             raise
-        except Exception as exc:  # permanent: record it on the purchase for the buyer and operators
-            Purchase.objects.filter(pk=purchase.pk).update(status=Purchase.Status.FAILED,
-                                                           error=f"{type(exc).__name__}: {exc}"[:5000])
+        except Exception as exc:  # permanent: refund the buyer (a short public message; the details are logged)
+            refunds.refund_failed_delivery(purchase, exc)
             raise
         purchase.refresh_from_db()
         return {"purchase": purchase.public_id, "status": purchase.status, "file": purchase.translated_vector.name}

@@ -373,7 +373,7 @@ class PurchaseCreateSerializer(serializers.Serializer):
 
 
 class PurchaseSerializer(serializers.ModelSerializer):
-    """A purchase and its delivery state."""
+    """A purchase and its delivery state; a failed delivery ends ``refunded`` (the price back in the account)."""
 
     id = serializers.CharField(source="public_id", read_only=True)
     listing = serializers.CharField(source="listing.public_id", read_only=True)
@@ -390,10 +390,15 @@ class PurchaseSerializer(serializers.ModelSerializer):
         model = Purchase
         fields = [
             "id", "status", "status_url", "listing", "listing_name", "source_model", "target_model", "price",
-            "idempotency_key", "matrix", "target_layer", "error", "created_at", "delivered_at", "download_url",
-            "vector_urls",
+            "idempotency_key", "matrix", "target_layer", "error", "created_at", "delivered_at", "refunded_at",
+            "refund_reason", "download_url", "vector_urls",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "error": {"help_text": "why the delivery failed, in a sentence (empty unless it failed)"},
+            "refunded_at": {"help_text": "when the price went back to your account (status refunded)"},
+            "refund_reason": {"help_text": 'why it was refunded: "delivery failed", or the operator\'s reason'},
+        }
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_status_url(self, obj: Purchase) -> str:

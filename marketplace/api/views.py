@@ -337,7 +337,8 @@ class SupportMatrixViewSet(viewsets.ViewSet):
         description=(
             "Idempotent: give `idempotency_key` in the body or the `Idempotency-Key` header. A new purchase is "
             "202 Accepted with `Location`; repeating the same key returns the same purchase (200) without a "
-            "second debit."
+            "second debit, whatever its state. A failed delivery is refunded (status `refunded`, `refunded_at`, "
+            "`refund_reason`; the price back in the account): to try again, buy with a new key."
         ),
         tags=["purchases"],
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.urls import reverse
 from django.utils.html import format_html
 
 from marketplace.catalog.models import Account, ApiKey, Architecture, LedgerEntry, Purchase, VectorListing
+from marketplace.catalog.refunds import refund_purchase
 
 
 def _admin_link(obj, label: str | None = None) -> str:
@@ -154,17 +156,27 @@ class VectorListingAdmin(admin.ModelAdmin):
         self.message_user(request, f"{count} listing(s) activated.", messages.SUCCESS)
 
 
+class PurchaseActionForm(ActionForm):
+    """The action bar of the purchase list: the refund action takes the reason the buyer will read."""
+
+    reason = forms.CharField(required=False, max_length=200, label="Refund reason",
+                             widget=forms.TextInput(attrs={"placeholder": "refund reason (shown to the buyer)"}))
+
+
 @admin.register(Purchase)
 class PurchaseAdmin(admin.ModelAdmin):
-    list_display = ("public_id", "buyer", "listing", "target_model", "price", "status", "matrix_link", "created_at",
-                    "delivered_at")
+    list_display = ("public_id", "buyer", "listing", "target_model", "price", "status", "refund", "matrix_link",
+                    "created_at", "delivered_at")
     list_filter = ("status", "target_model")
     search_fields = ("public_id", "buyer__username", "listing__public_id", "listing__name", "idempotency_key")
     # status changes go through the services (a refund writes ledger rows), so everything is read-only here
     readonly_fields = ("public_id", "buyer", "listing", "target_model", "price", "status", "idempotency_key",
-                       "matrix", "target_layer", "translated_vector", "error", "created_at", "delivered_at")
+                       "matrix", "target_layer", "translated_vector", "error", "created_at", "delivered_at",
+                       "refunded_at", "refund_reason", "refund_transaction_id")
     list_select_related = ("buyer", "listing", "target_model", "matrix")
     date_hierarchy = "created_at"
+    action_form = PurchaseActionForm
+    actions = ["refund_selected"]
 
     def has_add_permission(self, request) -> bool:
         return False  # purchases are made through the API (ledger + delivery)
@@ -175,3 +187,29 @@ class PurchaseAdmin(admin.ModelAdmin):
     @admin.display(description="matrix")
     def matrix_link(self, obj: Purchase) -> str:
         return _admin_link(obj.matrix)
+
+    @admin.display(description="refund", ordering="refunded_at")
+    def refund(self, obj: Purchase) -> str:
+        if obj.refunded_at is None:
+            return "—"
+        return format_html("{} AMEM on {}: {}", obj.price, f"{obj.refunded_at:%Y-%m-%d %H:%M}", obj.refund_reason)
+
+    @admin.action(description="Refund selected purchases", permissions=["change"])
+    def refund_selected(self, request, queryset):
+        """Refund each selected purchase through the ledger (reversing entries) with the reason typed beside the
+        action; purchases already refunded are left as they are. Each refund is recorded in the admin's log."""
+        reason = (request.POST.get("reason") or "").strip()
+        if not reason:
+            self.message_user(request, "Type a refund reason (the buyer reads it) beside the action.",
+                              messages.ERROR)
+            return
+        done = skipped = 0
+        for purchase in queryset.order_by("pk"):
+            purchase, refunded = refund_purchase(purchase, reason)
+            if refunded:
+                done += 1
+                self.log_change(request, purchase, f"Refunded {purchase.price} AMEM: {reason} "
+                                                   f"(ledger transaction {purchase.refund_transaction_id})")
+            else:
+                skipped += 1
+        self.message_user(request, f"{done} purchase(s) refunded; {skipped} already refunded.", messages.SUCCESS)

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 from django.core.files.base import ContentFile
+from django.db import transaction
 from django.utils import timezone
 
 from alignment_plugins.certificate import json_safe
@@ -46,13 +47,17 @@ def deliver_purchase(purchase: Purchase) -> None:
     factor, layers, matrix version, norm mode ("map": the norm the map implies; "native" for an identity delivery),
     the listing's package provenance and the vector's sha256 are recorded in the stored package
     (``vector_files.delivered_package``), from which every download is made.
-    Same source and target: the vector is copied. Already delivered: nothing happens.
+    Same source and target: the vector is copied. Already delivered, or refunded (``refunds``): nothing happens,
+    also when the refund lands while the vector is being translated (the status is checked under a row lock
+    before anything is stored).
     """
     purchase = Purchase.objects.select_related("listing__source_model", "target_model", "matrix").get(pk=purchase.pk)
     if purchase.status == Purchase.Status.DELIVERED and purchase.translated_vector:
         return
     listing = purchase.listing
-    Purchase.objects.filter(pk=purchase.pk).update(status=Purchase.Status.PROCESSING)
+    if not Purchase.objects.filter(pk=purchase.pk).exclude(status=Purchase.Status.REFUNDED).update(
+            status=Purchase.Status.PROCESSING):
+        return  # refunded: the buyer has the money back, nothing is delivered
     vector = read_package(listing.vector_file).vector(listing.layer)
     source_norm = float(np.linalg.norm(vector.astype(np.float64)))
     meta: dict[str, Any] = {
@@ -82,12 +87,16 @@ def deliver_purchase(purchase: Purchase) -> None:
     meta.update(dim=int(delivered.shape[0]), sha256=vector_sha256(delivered),
                 delivered_at=timezone.now().isoformat(timespec="seconds"))
     content = delivered_package(purchase, delivered, json_safe(meta)).to_bytes()
-    purchase.translated_vector.save(f"{purchase.public_id}.vpkg", ContentFile(content), save=False)
-    purchase.target_layer = meta["target_layer"]
-    purchase.status = Purchase.Status.DELIVERED
-    purchase.delivered_at = timezone.now()
-    purchase.error = ""
-    purchase.save(update_fields=["translated_vector", "target_layer", "status", "delivered_at", "error", "matrix"])
+    with transaction.atomic():
+        if Purchase.objects.select_for_update().get(pk=purchase.pk).status == Purchase.Status.REFUNDED:
+            return  # refunded while it was being translated
+        purchase.translated_vector.save(f"{purchase.public_id}.vpkg", ContentFile(content), save=False)
+        purchase.target_layer = meta["target_layer"]
+        purchase.status = Purchase.Status.DELIVERED
+        purchase.delivered_at = timezone.now()
+        purchase.error = ""
+        purchase.save(update_fields=["translated_vector", "target_layer", "status", "delivered_at", "error",
+                                     "matrix"])
 
 
 # ------------------------------------------------------------------------------------------------ downloads

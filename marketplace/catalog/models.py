@@ -92,6 +92,11 @@ class LedgerEntry(models.Model):
     class Meta:
         ordering = ["-created_at", "id"]
         verbose_name_plural = "ledger entries"
+        constraints = [
+            # a purchase is refunded at most once: one refund entry per account (the platform's side is NULL)
+            models.UniqueConstraint(fields=["purchase", "account"], condition=Q(kind="refund"),
+                                    name="ledger_one_refund_per_purchase_account"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount} ({self.transaction_id})"
@@ -191,9 +196,13 @@ class Purchase(models.Model):
                                related_name="purchases")
     target_layer = models.PositiveIntegerField(null=True, blank=True)
     translated_vector = models.FileField(upload_to="purchases/%Y/%m/", blank=True)
-    error = models.TextField(blank=True)
+    error = models.TextField(blank=True, help_text="a short message for the buyer; details are in the logs")
     created_at = models.DateTimeField(auto_now_add=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+    refund_reason = models.CharField(max_length=200, blank=True)
+    refund_transaction_id = models.UUIDField(null=True, blank=True, editable=False,
+                                             help_text="the ledger transaction of the refund")
 
     class Meta:
         ordering = ["-created_at"]

@@ -9,8 +9,8 @@ from django.db import transaction
 from marketplace import events
 from marketplace.alignment.matrices import active_matrix
 from marketplace.alignment.models import WMatrix
-from marketplace.catalog.ledger import get_account, record_sale
-from marketplace.catalog.models import Account, Architecture, Purchase, VectorListing
+from marketplace.catalog.ledger import ensure_accounts, lock_accounts, record_sale
+from marketplace.catalog.models import Architecture, Purchase, VectorListing
 from marketplace.errors import Conflict, InsufficientFunds, NotFound, ValidationFailed
 
 
@@ -19,9 +19,13 @@ def create_purchase(
 ) -> tuple[Purchase, bool]:
     """Buy `listing` for `target_model`; return (purchase, created).
 
-    Atomic: both accounts are locked (select_for_update, in primary-key order so two crossing purchases cannot
-    deadlock), then the (buyer, idempotency_key) pair is looked up — a repeat returns the existing purchase with
-    created=False and debits nothing. Refusals write nothing: a reused key for a different listing/target
+    Atomic. The buyer's and the seller's accounts (created empty beforehand if missing) are locked together by
+    ``ledger.lock_accounts`` — one query, primary-key order, the same global order for every money transaction —
+    so two crossing purchases (A buys from B while B buys from A) cannot deadlock, and a repeated request with the
+    same key waits for the first one. Then the (buyer, idempotency_key) pair is looked up: a repeat returns the
+    existing purchase with created=False and debits nothing, whatever became of it (pending, delivered, or
+    refunded after a failed delivery — a retry after a failure takes a new key, as with Stripe's idempotency keys).
+    Refusals move no money and write no purchase or ledger entry: a reused key for a different listing/target
     (Conflict), buying one's own listing (ValidationFailed), an inactive listing (Conflict), a target without an
     active W-Matrix from the listing's model (NotFound; same model → identity delivery, no matrix), a matrix with
     no map for the listing's layer (NotFound), a balance below the price (InsufficientFunds). The ledger
@@ -30,10 +34,13 @@ def create_purchase(
     key = (idempotency_key or "").strip()
     if not key or len(key) > 80:
         raise ValidationFailed("idempotency_key must be 1..80 characters")
+    seller_id = VectorListing.objects.filter(pk=listing.pk).values_list("seller_id", flat=True).first()
+    if seller_id is None:
+        raise NotFound(f"listing {listing.public_id} does not exist")
+    account_ids = ensure_accounts(buyer.pk, seller_id)  # outside the transaction: it then locks existing rows only
     with transaction.atomic():
-        # Lock the buyer's account first: a repeated request with the same key waits here for the first one.
-        buyer_account = get_account(buyer)
-        Account.objects.select_for_update().get(pk=buyer_account.pk)
+        accounts = lock_accounts(*account_ids.values())
+        buyer_account, seller_account = accounts[account_ids[buyer.pk]], accounts[account_ids[seller_id]]
         existing = Purchase.objects.filter(buyer=buyer, idempotency_key=key).first()
         if existing is not None:
             if existing.listing_id != listing.pk or existing.target_model_id != target_model.pk:
@@ -42,21 +49,17 @@ def create_purchase(
                     "listing or target", purchase_id=existing.public_id,
                 )
             return existing, False
-        listing = VectorListing.objects.select_related("source_model").get(pk=listing.pk)
+        listing = VectorListing.objects.select_related("source_model", "seller").get(pk=listing.pk)
         if listing.seller_id == buyer.pk:
             raise ValidationFailed("you cannot buy your own listing")
         if listing.status != VectorListing.Status.ACTIVE:
             raise Conflict(f"listing {listing.public_id} is {listing.status}, not for sale")
         matrix, target_layer = _delivery_plan(listing, target_model)
-        seller_account = get_account(listing.seller)
-        # Lock both accounts in primary-key order (the buyer's lock above is re-entrant).
-        accounts = {a.pk: a for a in Account.objects.select_for_update().filter(
-            pk__in=[buyer_account.pk, seller_account.pk]).order_by("pk")}
         price = listing.price
-        if accounts[buyer_account.pk].balance < price:
+        if buyer_account.balance < price:
             raise InsufficientFunds(
-                f"balance {accounts[buyer_account.pk].balance} AMEM is less than the price {price} AMEM",
-                balance=str(accounts[buyer_account.pk].balance), price=str(price),
+                f"balance {buyer_account.balance} AMEM is less than the price {price} AMEM",
+                balance=str(buyer_account.balance), price=str(price),
             )
         purchase = Purchase.objects.create(
             buyer=buyer, listing=listing, target_model=target_model, price=price, idempotency_key=key,

@@ -138,17 +138,19 @@ def test_identity_purchase_is_a_copy(toy: dict, users: dict, make_listing: Any,
     assert transfer["matrix"] is None and transfer["norm_mode"] == "native" and transfer["rescale_factor"] == 1.0
 
 
-def test_failed_translation_marks_the_purchase(
+def test_failed_translation_refunds_the_purchase(
     stored_matrix: Any, toy: dict, users: dict, make_listing: Any, monkeypatch: pytest.MonkeyPatch,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
+    """The purchase ends refunded with a public message; the exception text is for the logs (test_refunds.py)."""
     listing = make_listing(price="0")
     monkeypatch.setattr(delivery, "deliver_purchase", lambda p: (_ for _ in ()).throw(ValueError("bad map")))
     with pytest.raises(ValueError), django_capture_on_commit_callbacks(execute=True):
         purchase, _ = create_purchase(buyer=users["buyer"], listing=listing, target_model=toy["target"],
                                       idempotency_key="fail")
     purchase = Purchase.objects.get(idempotency_key="fail")
-    assert purchase.status == Purchase.Status.FAILED and "bad map" in purchase.error
+    assert purchase.status == Purchase.Status.REFUNDED and purchase.refund_reason == "delivery failed"
+    assert purchase.error and "bad map" not in purchase.error
 
 
 def test_alignment_request_enqueues_a_gpu_job_once(toy: dict, users: dict, stored_matrix: Any, enqueued: list,

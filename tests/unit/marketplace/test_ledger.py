@@ -71,7 +71,8 @@ def test_insufficient_funds_writes_nothing(users: dict[str, Any], toy: dict, mak
     assert LedgerEntry.objects.count() == before
     assert not Purchase.objects.exists()
     assert _balance(users["buyer"]) == Decimal("29.9999")
-    assert not Account.objects.filter(user=users["seller"]).exists()  # the seller's account was not even created
+    # the seller's account exists (created empty before the money transaction) but holds nothing
+    assert _balance(users["seller"]) == 0 and not LedgerEntry.objects.filter(account__user=users["seller"]).exists()
 
 
 def test_no_negative_balance(users: dict[str, Any], toy: dict, make_listing: Any) -> None:
@@ -103,15 +104,17 @@ def test_idempotent_purchase_debits_once(users: dict[str, Any], toy: dict, make_
     assert _balance(users["buyer"]) == Decimal("90")
 
 
-def test_purchase_locks_both_accounts_in_key_order(
+def test_purchase_locks_all_accounts_once_in_key_order(
     users: dict[str, Any], toy: dict, make_listing: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The select_for_update path runs (SQLite ignores FOR UPDATE, PostgreSQL honours it)."""
+    """One SELECT ... FOR UPDATE takes both accounts in primary-key order, nothing is locked before it (the buyer
+    first, then both, deadlocked crossing purchases on PostgreSQL; SQLite ignores FOR UPDATE, so the query is
+    checked here and the deadlock in tests/integration/marketplace/test_money.py)."""
     from django.db.models import QuerySet
 
     listing = make_listing(price="5")
+    deposit(users["seller"], Decimal("1"))  # the seller's account is created first: its pk is below the buyer's
     deposit(users["buyer"], Decimal("5"))
-    deposit(users["seller"], Decimal("1"))
     locked: list[tuple[tuple, list[int]]] = []
     original = QuerySet._fetch_all
 
@@ -122,10 +125,9 @@ def test_purchase_locks_both_accounts_in_key_order(
 
     monkeypatch.setattr(QuerySet, "_fetch_all", spy)
     create_purchase(buyer=users["buyer"], listing=listing, target_model=toy["source"], idempotency_key="lock")
-    assert locked, "accounts were not locked"
-    assert locked[0][1] == [Account.objects.get(user=users["buyer"]).pk]  # the buyer first: serializes repeats
-    order_by, pks = locked[-1]
-    assert order_by == ("pk",) and len(pks) == 2 and pks == sorted(pks)  # both, in key order: no deadlock
+    seller_pk, buyer_pk = (Account.objects.get(user=users[u]).pk for u in ("seller", "buyer"))
+    assert seller_pk < buyer_pk
+    assert locked == [(("pk",), [seller_pk, buyer_pk])]  # once, both, in key order: the seller's first here
     assert _balance(users["buyer"]) == 0 and _balance(users["seller"]) == Decimal("6")
 
 

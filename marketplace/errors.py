@@ -51,3 +51,10 @@ class NotExportable(Conflict):
     """A delivered vector cannot be written in the requested format (409), e.g. layer 0/1 as a control vector."""
 
     code = "not_exportable"
+
+
+class QuotaExceeded(ServiceError):
+    """A per-user allowance is spent (429), e.g. the daily alignment-job quota."""
+
+    code = "quota_exceeded"
+    status = 429

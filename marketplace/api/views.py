@@ -143,6 +143,10 @@ class VectorListingViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
     lookup_value_regex = PUBLIC_ID
     filterset_class = filters.VectorListingFilter
 
+    def get_queryset(self):
+        """Active listings, the caller's own in any status, every listing for staff (listings.visible_listings)."""
+        return listings.visible_listings(self.request.user, super().get_queryset())
+
     def create(self, request, *args, **kwargs):
         limit = vector_upload_max_bytes()
         _refuse_large_body(request, limit)

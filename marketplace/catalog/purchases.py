@@ -22,9 +22,9 @@ def create_purchase(
     Atomic: both accounts are locked (select_for_update, in primary-key order so two crossing purchases cannot
     deadlock), then the (buyer, idempotency_key) pair is looked up — a repeat returns the existing purchase with
     created=False and debits nothing. Refusals write nothing: a reused key for a different listing/target
-    (Conflict), buying one's own listing (ValidationFailed), an inactive listing (Conflict), a target without an
-    active W-Matrix from the listing's model (NotFound; same model → identity delivery, no matrix), a matrix with
-    no map for the listing's layer (NotFound), a balance below the price (InsufficientFunds). The ledger
+    (Conflict), buying one's own listing (ValidationFailed), an inactive listing (NotFound, as if unknown), a target
+    without an active W-Matrix from the listing's model (NotFound; same model → identity delivery, no matrix), a
+    matrix with no map for the listing's layer (NotFound), a balance below the price (InsufficientFunds). The ledger
     transaction is buyer −price (purchase) + seller +price (sale); delivery is enqueued after commit.
     """
     key = (idempotency_key or "").strip()
@@ -45,8 +45,8 @@ def create_purchase(
         listing = VectorListing.objects.select_related("source_model").get(pk=listing.pk)
         if listing.seller_id == buyer.pk:
             raise ValidationFailed("you cannot buy your own listing")
-        if listing.status != VectorListing.Status.ACTIVE:
-            raise Conflict(f"listing {listing.public_id} is {listing.status}, not for sale")
+        if listing.status != VectorListing.Status.ACTIVE:  # not public: the same answer as an unknown listing
+            raise NotFound(f"Unknown listing {listing.public_id}.")
         matrix, target_layer = _delivery_plan(listing, target_model)
         seller_account = get_account(listing.seller)
         # Lock both accounts in primary-key order (the buyer's lock above is re-entrant).

@@ -183,5 +183,7 @@ LOGGING = {
         "marketplace": {"level": env.str("MARKETPLACE_LOG_LEVEL", default="INFO")},
         "django": {"level": "INFO"},  # Django's own handlers removed: one output, the root's
         "django.request": {"level": "ERROR"},
+        # a scanner's bad Host header is a 400, not an error with a traceback (the access log has it)
+        "django.security.DisallowedHost": {"level": "CRITICAL"},
     },
 }

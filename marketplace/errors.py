@@ -54,7 +54,8 @@ class NotExportable(Conflict):
 
 
 class QuotaExceeded(ServiceError):
-    """A per-user allowance is spent (429), e.g. the daily alignment-job quota."""
+    """A per-user allowance is spent (403: not transient, clients must not retry), e.g. the daily alignment-job
+    quota; ``extra["retry_after"]`` says when it frees up."""
 
     code = "quota_exceeded"
-    status = 429
+    status = 403

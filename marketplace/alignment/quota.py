@@ -21,7 +21,7 @@ WINDOW = timedelta(hours=24)
 
 
 def check_alignment_quota(user: Any, *, lock: bool = False) -> None:
-    """QuotaExceeded (429) when `user` (not staff) has requested the daily quota of jobs in the last 24 h.
+    """QuotaExceeded (403) when `user` (not staff) has requested the daily quota of jobs in the last 24 h.
 
     `lock`: inside a transaction, lock the user's row first, so two concurrent requests cannot both pass.
     """

@@ -447,12 +447,13 @@ def _require_delivered(purchase: Purchase) -> None:
         summary="Request a W-Matrix for a pair that has none (GPU job), with an ETA at once",
         description=("A side may be a model given by `*_path` (a directory on the gpu worker under "
                      "ALIGNMENT_MODEL_ROOTS) or `*_endpoint` (a model endpoint allowed by ALIGNMENT_ENDPOINT_ALLOW), "
-                     "registered under the name given. The answer's `estimate` holds the ETA from each model's "
+                     "registered under the name given. Non-staff users may request ALIGNMENT_JOB_DAILY_QUOTA jobs "
+                     "per 24 h (beyond: 403 `quota_exceeded`). The answer's `estimate` holds the ETA from each model's "
                      "measured extraction throughput (an endpoint is probed now) and the anchor count, and the typical "
                      "retention of the model's family; `eta_seconds` and `progress` are updated per phase."),
         tags=["alignment"],
         request=s.AlignmentJobCreateSerializer,
-        responses={202: s.AlignmentJobSerializer, **_errors(400, 401, 409)},
+        responses={202: s.AlignmentJobSerializer, **_errors(400, 401, 403, 409)},
     ),
 )
 class AlignmentJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):

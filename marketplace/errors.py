@@ -51,3 +51,11 @@ class NotExportable(Conflict):
     """A delivered vector cannot be written in the requested format (409), e.g. layer 0/1 as a control vector."""
 
     code = "not_exportable"
+
+
+class QuotaExceeded(ServiceError):
+    """A per-user allowance is spent (403: not transient, clients must not retry), e.g. the daily alignment-job
+    quota; ``extra["retry_after"]`` says when it frees up."""
+
+    code = "quota_exceeded"
+    status = 403

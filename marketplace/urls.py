@@ -4,10 +4,14 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from marketplace import admin_login
 from marketplace.alignment.admin import support_matrix_view
 from marketplace.alignment.admin_multihop import multihop_graph_view
 
+admin_login.install()  # failed admin logins are counted per IP and username; a spent budget is 429
+
 urlpatterns = [
+    path("admin/login/", admin_login.admin_login, name="admin-login"),
     # before admin/ so that the admin's catch-all does not shadow it; admin_view: staff only
     path("admin/support-matrix/", admin.site.admin_view(support_matrix_view), name="admin-support-matrix"),
     path("admin/multihop/", admin.site.admin_view(multihop_graph_view), name="admin-multihop-graph"),

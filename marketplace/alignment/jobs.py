@@ -16,8 +16,9 @@ from marketplace.alignment import training
 from marketplace.alignment.certificates import matrix_tier
 from marketplace.alignment.matrices import active_matrix
 from marketplace.alignment.models import AlignmentJob, WMatrix
+from marketplace.alignment.quota import check_alignment_quota
 from marketplace.catalog.models import Architecture
-from marketplace.errors import Conflict, ValidationFailed
+from marketplace.errors import Conflict, ServiceError, ValidationFailed
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ def valid_anchor_count(num_anchors: Any) -> bool:
 def request_alignment(
     *, user: Any, source: Architecture, target: Architecture, num_anchors: int = 2000, trigger: str = "",
     locations: dict[str, dict[str, Any]] | None = None, estimate: dict[str, Any] | None = None,
+    enforce_quota: bool = False,
 ) -> AlignmentJob:
     """Queue training of a matrix for a pair without one; the job runs on the gpu queue after commit.
 
@@ -42,6 +44,8 @@ def request_alignment(
     matrix for the pair, or a queued/running job for it (Conflict, with ``extra["job_id"]`` /
     ``extra["matrix_id"]`` naming the existing one). `locations` say where a model given by path or endpoint is
     (``ondemand.locate_model``), `estimate` is the ETA at request time (``ondemand.request_estimate``).
+    `enforce_quota` (a user's request through the API): QuotaExceeded once `user` has spent the daily quota
+    (``quota.check_alignment_quota``, checked under a lock on the user's row).
     """
     if source.pk == target.pk:
         raise ValidationFailed("source and target are the same model; no matrix is needed")
@@ -52,6 +56,8 @@ def request_alignment(
         raise ValidationFailed(f"num_anchors must be an integer from {MIN_ALIGNMENT_ANCHORS} to "
                                f"{MAX_ALIGNMENT_ANCHORS}, got {num_anchors!r}")
     with transaction.atomic():
+        if enforce_quota:
+            check_alignment_quota(user, lock=True)
         Architecture.objects.select_for_update().filter(pk=source.pk).first()  # serialize requests for the pair
         matrix = active_matrix(source, target)
         if matrix is not None:
@@ -87,12 +93,21 @@ def _eta(fraction: float, elapsed: float, planned: float | None) -> float | None
     return None
 
 
+def public_error(exc: BaseException, reference: str) -> str:
+    """The failure message users see: what failed and the reference operators find in the log, never the exception
+    text (paths, hosts, internals)."""
+    if isinstance(exc, ServiceError):  # our own refusals are written for users
+        return f"{exc}"[:300]
+    return f"alignment failed (reference {reference}); the operators have the details"
+
+
 def run_alignment_job(job: AlignmentJob, progress_cb: training.Progress | None = None) -> WMatrix:
     """Train the job's matrix (GPU worker) with ``training.train_and_store``; job SUCCEEDED with the new version.
 
     Progress (0..1), an ETA (elapsed/progress − elapsed) and a message per phase are written to the job row as
     they happen (outside any transaction, so clients see them), and passed to `progress_cb`. Any failure marks the
-    job FAILED with the error and re-raises.
+    job FAILED with a short public message in ``error`` (the exception and its traceback go to the log, under the
+    job's id) and re-raises.
     """
     started = time.monotonic()
 
@@ -121,8 +136,9 @@ def run_alignment_job(job: AlignmentJob, progress_cb: training.Progress | None =
         AlignmentJob.objects.filter(pk=job.pk).update(estimate=job.estimate)
         report(1.0, f"done: v{matrix.version}, tier {matrix_tier(matrix)}")
     except Exception as exc:
+        log.exception("alignment job %s (%s→%s) failed", job.public_id, job.source.name, job.target.name)
         AlignmentJob.objects.filter(pk=job.pk).update(status=AlignmentJob.Status.FAILED, finished_at=timezone.now(),
-                                                      error=f"{type(exc).__name__}: {exc}"[:5000])
+                                                      error=public_error(exc, job.public_id))
         job.status = AlignmentJob.Status.FAILED
         raise
     AlignmentJob.objects.filter(pk=job.pk).update(status=AlignmentJob.Status.SUCCEEDED, matrix=matrix,

@@ -26,6 +26,7 @@ from alignment_plugins.throughput import PROBE_TEXTS, eta_seconds, probe_through
 from marketplace.alignment import jobs
 from marketplace.alignment.architectures import get_architecture
 from marketplace.alignment.models import AlignmentJob, MeasuredRetention
+from marketplace.alignment.quota import check_alignment_quota
 from marketplace.catalog.models import Architecture
 from marketplace.errors import ValidationFailed
 
@@ -169,10 +170,11 @@ def request_on_demand(*, user: Any, num_anchors: int, source: str, target: str, 
                       source_endpoint: str | None = None, target_path: str | None = None,
                       target_endpoint: str | None = None) -> AlignmentJob:
     """Locate both models (registering one given by path or endpoint), estimate the ETA, queue the job
-    (``jobs.request_alignment``: the same refusals)."""
+    (``jobs.request_alignment``: the same refusals, and the user's daily quota: ``quota.check_alignment_quota``)."""
+    check_alignment_quota(user)  # before probing anything; checked again under a lock when the job is queued
     sides = {"source": locate_model(name=source, path=source_path, endpoint=source_endpoint),
              "target": locate_model(name=target, path=target_path, endpoint=target_endpoint)}
     estimate = request_estimate(sides, num_anchors) if jobs.valid_anchor_count(num_anchors) else {}
     return jobs.request_alignment(user=user, source=sides["source"][0], target=sides["target"][0],
                                   num_anchors=num_anchors, locations={k: v[1] for k, v in sides.items()},
-                                  estimate=estimate)
+                                  estimate=estimate, enforce_quota=True)

@@ -8,6 +8,7 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from marketplace.api import throttling
 from marketplace.catalog.models import ApiKey
 
 KEYWORD = "Api-Key"
@@ -19,7 +20,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     """Authenticate a request by an API key; `request.auth` is the ApiKey row.
 
     No key header → None (other authenticators run). A key that is unknown, revoked or belongs to an inactive
-    user → 401. ``last_used_at`` is written at most once a minute per key (one UPDATE, no row lock).
+    user → 401, counted against the client IP's failed-authentication budget (scope ``auth_failure``); once that is
+    spent every key attempt from the IP is 429 until the window ends, before any lookup (so a valid key found by
+    guessing is not confirmed). ``last_used_at`` is written at most once a minute per key (one UPDATE, no row lock).
     """
 
     keyword = KEYWORD
@@ -28,14 +31,20 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         raw = self.get_raw_key(request)
         if raw is None:
             return None
+        spent = throttling.auth_failures_exhausted(request)
+        if spent is not None:
+            raise exceptions.Throttled(wait=spent.remaining_seconds,
+                                       detail="Too many failed authentication attempts from this address.")
         key = (
             ApiKey.objects.select_related("user")
             .filter(key_hash=ApiKey.hash_key(raw))
             .first()
         )
         if key is None or key.revoked:
+            throttling.record_auth_failure(request)
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
         if not key.user.is_active:
+            throttling.record_auth_failure(request)
             raise exceptions.AuthenticationFailed("User inactive or deleted.")
         self.touch(key)
         return key.user, key
@@ -51,6 +60,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             parts = header.split()
             if parts and parts[0].lower() == cls.keyword.lower():
                 if len(parts) != 2 or not parts[1]:
+                    throttling.record_auth_failure(request)
                     raise exceptions.AuthenticationFailed("Invalid Api-Key header: expected 'Api-Key <key>'.")
                 return parts[1]
         raw = request.META.get(HEADER, "").strip()

@@ -143,6 +143,10 @@ class VectorListingViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
     lookup_value_regex = PUBLIC_ID
     filterset_class = filters.VectorListingFilter
 
+    def get_queryset(self):
+        """Active listings, the caller's own in any status, every listing for staff (listings.visible_listings)."""
+        return listings.visible_listings(self.request.user, super().get_queryset())
+
     def create(self, request, *args, **kwargs):
         limit = vector_upload_max_bytes()
         _refuse_large_body(request, limit)
@@ -444,12 +448,13 @@ def _require_delivered(purchase: Purchase) -> None:
         summary="Request a W-Matrix for a pair that has none (GPU job), with an ETA at once",
         description=("A side may be a model given by `*_path` (a directory on the gpu worker under "
                      "ALIGNMENT_MODEL_ROOTS) or `*_endpoint` (a model endpoint allowed by ALIGNMENT_ENDPOINT_ALLOW), "
-                     "registered under the name given. The answer's `estimate` holds the ETA from each model's "
+                     "registered under the name given. Non-staff users may request ALIGNMENT_JOB_DAILY_QUOTA jobs "
+                     "per 24 h (beyond: 403 `quota_exceeded`). The answer's `estimate` holds the ETA from each model's "
                      "measured extraction throughput (an endpoint is probed now) and the anchor count, and the typical "
                      "retention of the model's family; `eta_seconds` and `progress` are updated per phase."),
         tags=["alignment"],
         request=s.AlignmentJobCreateSerializer,
-        responses={202: s.AlignmentJobSerializer, **_errors(400, 401, 409)},
+        responses={202: s.AlignmentJobSerializer, **_errors(400, 401, 403, 409)},
     ),
 )
 class AlignmentJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):

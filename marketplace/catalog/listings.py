@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q, QuerySet
 
 from marketplace import events
 from marketplace.catalog.ledger import as_amount
@@ -82,6 +83,20 @@ def create_listing(
         listing.save()
         events.listing_created(listing.id)
     return listing
+
+
+def visible_listings(user: Any, queryset: QuerySet | None = None) -> QuerySet:
+    """Listings `user` may see: ACTIVE ones (public), plus the user's own in any status; staff see every listing.
+
+    A draft, suspended or removed listing is thus absent from the list, its detail and estimate (404) for everyone
+    else; its buyers keep their purchases and deliveries, which do not go through this filter.
+    """
+    queryset = VectorListing.objects.all() if queryset is None else queryset
+    if user is not None and user.is_authenticated:
+        if user.is_staff:
+            return queryset
+        return queryset.filter(Q(status=VectorListing.Status.ACTIVE) | Q(seller=user))
+    return queryset.filter(status=VectorListing.Status.ACTIVE)
 
 
 def check_layer(layer: Any, source_model: Architecture) -> None:

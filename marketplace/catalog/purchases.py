@@ -26,7 +26,7 @@ def create_purchase(
     existing purchase with created=False and debits nothing, whatever became of it (pending, delivered, or
     refunded after a failed delivery — a retry after a failure takes a new key, as with Stripe's idempotency keys).
     Refusals move no money and write no purchase or ledger entry: a reused key for a different listing/target
-    (Conflict), buying one's own listing (ValidationFailed), an inactive listing (Conflict), a target without an
+    (Conflict), buying one's own listing (ValidationFailed), an inactive listing (NotFound, as if unknown), a target without an
     active W-Matrix from the listing's model (NotFound; same model → identity delivery, no matrix), a matrix with
     no map for the listing's layer (NotFound), a balance below the price (InsufficientFunds). The ledger
     transaction is buyer −price (purchase) + seller +price (sale); delivery is enqueued after commit.
@@ -52,8 +52,8 @@ def create_purchase(
         listing = VectorListing.objects.select_related("source_model", "seller").get(pk=listing.pk)
         if listing.seller_id == buyer.pk:
             raise ValidationFailed("you cannot buy your own listing")
-        if listing.status != VectorListing.Status.ACTIVE:
-            raise Conflict(f"listing {listing.public_id} is {listing.status}, not for sale")
+        if listing.status != VectorListing.Status.ACTIVE:  # not public: the same answer as an unknown listing
+            raise NotFound(f"Unknown listing {listing.public_id}.")
         matrix, target_layer = _delivery_plan(listing, target_model)
         price = listing.price
         if buyer_account.balance < price:

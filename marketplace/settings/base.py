@@ -28,6 +28,12 @@ ImproperlyConfigured error naming the variable):
 ``QUALITY_TIER_BANDS``         comma-separated reconstruction-error upper bounds of tiers 1, 2, 3
 ``MARKETPLACE_VAR_DIR``        SQLite database, media and fresh matrices of a local run (default ``var/``)
 ``STATIC_ROOT``                where collectstatic writes the static files WhiteNoise serves (default ``var/static``)
+``CACHE_URL``                  the cache rate limits count in: ``redis://host:6379/1`` (required in production, where
+                               every web worker must share one count); unset here: per-process memory
+``TRUSTED_PROXIES``            comma-separated IPs/CIDRs of reverse proxies whose ``X-Forwarded-For`` is believed
+                               (default none: the peer address is the client)
+``ALIGNMENT_JOB_DAILY_QUOTA``  alignment jobs (GPU training) a non-staff user may request per 24 h (default 2;
+                               0 = staff only)
 ``DJANGO_ALLOWED_HOSTS``, ``ALIGNMENT_PLUGINS_ALLOW``, ``CELERY_VISIBILITY_TIMEOUT``, ``MARKETPLACE_LOG_LEVEL``
 """
 
@@ -35,7 +41,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
 
-from marketplace.settings.environment import BASE_DIR, database_config, env
+from marketplace.settings.environment import BASE_DIR, cache_config, database_config, env
 
 # ----------------------------------------------------------------------------------------------------- Django core
 VAR_DIR = env.path("MARKETPLACE_VAR_DIR", default=BASE_DIR / "var")
@@ -95,6 +101,11 @@ DATABASES = {
     "default": database_config(env.str("DATABASE_URL", default=f"sqlite:///{(VAR_DIR / 'db.sqlite3').resolve()}"))
 }
 
+# Rate limits count in the default cache (marketplace/api/throttling.py). Per-process memory unless CACHE_URL names
+# a Redis; production.py requires one.
+CACHES = {"default": cache_config(env.str("CACHE_URL", default="locmem://"))}
+TRUSTED_PROXIES: list[str] = env.list("TRUSTED_PROXIES", default=[])
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -139,6 +150,8 @@ MAX_WMATRIX_UPLOAD_BYTES = env.int("MAX_WMATRIX_UPLOAD_BYTES", default=256 * 102
 # Alignment jobs for a model given by path (on the gpu worker's filesystem) or by endpoint accept only these.
 ALIGNMENT_MODEL_ROOTS = env.list("ALIGNMENT_MODEL_ROOTS", default=[])
 ALIGNMENT_ENDPOINT_ALLOW = env.list("ALIGNMENT_ENDPOINT_ALLOW", default=[])
+# GPU training is not free: a non-staff user may request this many alignment jobs per rolling 24 h (0: staff only).
+ALIGNMENT_JOB_DAILY_QUOTA = env.int("ALIGNMENT_JOB_DAILY_QUOTA", default=2)
 
 # Quality tiers of a W-Matrix certificate: upper bounds on the best layer pair's held-out reconstruction error for
 # tiers 1, 2 and 3; anything above the last bound is tier 4. The seed's Platinum/Gold/Silver/Bronze bands map to
@@ -157,11 +170,20 @@ from marketplace.settings.rest import *  # noqa: E402, F403
 # Third-party alignment plugins loaded from the "alignment_plugins" entry-point group ("*" = all installed).
 ALIGNMENT_PLUGINS_ALLOW = env.list("ALIGNMENT_PLUGINS_ALLOW", default=["*"])
 
+# Everything reaches the root logger's console handler (stderr): the marketplace's own loggers at
+# MARKETPLACE_LOG_LEVEL, and django.request's ERROR records — the traceback of every 500 — whatever DEBUG is
+# (Django's default handlers print them only with DEBUG on and mail them to ADMINS otherwise).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
-        "marketplace": {"handlers": ["console"], "level": env.str("MARKETPLACE_LOG_LEVEL", default="INFO")},
+        "marketplace": {"level": env.str("MARKETPLACE_LOG_LEVEL", default="INFO")},
+        "django": {"level": "INFO"},  # Django's own handlers removed: one output, the root's
+        "django.request": {"level": "ERROR"},
+        # a scanner's bad Host header is a 400, not an error with a traceback (the access log has it)
+        "django.security.DisallowedHost": {"level": "CRITICAL"},
     },
 }

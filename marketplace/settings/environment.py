@@ -113,6 +113,36 @@ def database_config(url: str, base_dir: Path = BASE_DIR, conn_max_age: int | Non
     }
 
 
+#: Values no deployment may run with: the placeholders of docker/.env.example and the insecure local defaults.
+PLACEHOLDER_PREFIXES = ("change-me", "changeme", "insecure-", "your-secret", "secret-key-here")
+
+
+def require_secret(var: str) -> str:
+    """The secret `var` from the environment; ImproperlyConfigured when unset, blank or a placeholder."""
+    value = env.str(var)
+    lowered = value.strip().lower()
+    if lowered.startswith(PLACEHOLDER_PREFIXES) or lowered in ("secret", "password", "changeit"):
+        raise ImproperlyConfigured(f"{var} is still a placeholder value (docker/.env.example): set a long random "
+                                   "value (python -c 'import secrets; print(secrets.token_urlsafe(50))')")
+    return value
+
+
+_CACHE_FORMS = "redis://[:password@]host:6379/DB, rediss://… or locmem://"
+
+
+def cache_config(url: str, *, shared: bool = False) -> dict[str, Any]:
+    """A Django ``CACHES`` entry from a cache URL: ``redis://`` / ``rediss://`` → Django's RedisCache (the URL as
+    its location), ``locmem://`` → per-process memory (refused when `shared`: every process must see one cache)."""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme in ("redis", "rediss"):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url,
+                "KEY_PREFIX": "marketplace", "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}
+    if scheme == "locmem" and not shared:
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "marketplace"}
+    need = "a shared cache (redis:// or rediss://)" if scheme == "locmem" else _CACHE_FORMS
+    raise ImproperlyConfigured(f"CACHE_URL must be {need}, got {_redact(url)!r}")
+
+
 def _redact(url: str) -> str:
     password = urlsplit(url).password if "://" in url else None
     return url.replace(f":{password}@", ":***@", 1) if password else url

@@ -20,6 +20,11 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "api_key": env.str("API_THROTTLE_RATE_KEY", default="600/min"),
         "anon": env.str("API_THROTTLE_RATE_ANON", default="60/min"),
+        # failed authentication per client IP: invalid API keys (then every key attempt is 429 until the window
+        # ends) and failed admin logins (per IP and per username; marketplace/admin_login.py)
+        "auth_failure": env.str("API_THROTTLE_RATE_AUTH_FAILURE", default="20/min"),
+        "admin_login_ip": env.str("ADMIN_LOGIN_FAILURE_RATE_IP", default="10/hour"),
+        "admin_login_user": env.str("ADMIN_LOGIN_FAILURE_RATE_USER", default="30/hour"),
     },
     # django-filter FilterSets (a view's filterset_class) applied to list requests only
     "DEFAULT_FILTER_BACKENDS": ["marketplace.api.filters.ListFilterBackend"],

@@ -57,13 +57,15 @@ def test_400_bad_filter_values_name_the_parameter(client_anon, archs, url, param
     assert error_of(response)["code"] == "validation_error" and error_of(response)["details"] == details
 
 
-def test_filters_apply_to_lists_only(client_anon, make_listing):
-    """A suspended listing is hidden from the default list but its detail URL and estimate still answer."""
+def test_filters_apply_to_lists_only(client_for, seller, make_listing):
+    """The seller's own suspended listing is hidden from the default list, but its detail URL answers the seller
+    whatever the `status` filter says (filters apply to lists only)."""
     from marketplace.catalog.models import VectorListing
 
     hidden = make_listing(status=VectorListing.Status.SUSPENDED)
-    assert client_anon.get("/api/v1/vectors/").json()["count"] == 0
-    assert client_anon.get(f"/api/v1/vectors/{hidden.public_id}/", {"status": "active"}).status_code == 200
+    client = client_for(seller)
+    assert client.get("/api/v1/vectors/").json()["count"] == 0
+    assert client.get(f"/api/v1/vectors/{hidden.public_id}/", {"status": "active"}).status_code == 200
 
 
 def test_409_download_before_delivery(client_for, user, listing, archs):

@@ -90,7 +90,8 @@ def test_production_settings_require_the_secrets() -> None:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "CELERY_"))}
     base.update(DJANGO_SETTINGS_MODULE="marketplace.settings.production", PYTHONPATH=str(ROOT))
     full = {**base, "DJANGO_SECRET_KEY": "k", "CERTIFICATE_SIGNING_KEY": "c",
-            "DATABASE_URL": "postgres://u:p@db:5432/market", "CELERY_BROKER_URL": "redis://r:6379/0"}
+            "DATABASE_URL": "postgres://u:p@db:5432/market", "CELERY_BROKER_URL": "redis://r:6379/0",
+            "CACHE_URL": "redis://r:6379/1"}
     missing = subprocess.run([sys.executable, "-c", code], env=base, cwd=ROOT, capture_output=True, text=True,
                              timeout=120)
     assert missing.returncode != 0 and "DJANGO_SECRET_KEY must be set in the environment" in missing.stderr
@@ -98,6 +99,61 @@ def test_production_settings_require_the_secrets() -> None:
                             timeout=120)
     assert loaded.returncode == 0, loaded.stderr[-2000:]
     assert loaded.stdout.split() == ["market", "False"]
+
+
+def _production(env: dict[str, str], code: str) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "CELERY_", "CACHE_"))}
+    base.update(DJANGO_SETTINGS_MODULE="marketplace.settings.production", PYTHONPATH=str(ROOT),
+                DJANGO_SECRET_KEY="a-real-secret-" + "x" * 40, CERTIFICATE_SIGNING_KEY="another-real-one-" + "y" * 40,
+                DATABASE_URL="sqlite://:memory:", CELERY_BROKER_URL="redis://127.0.0.1:6379/14",
+                CACHE_URL="redis://127.0.0.1:6379/14", DJANGO_ALLOWED_HOSTS="testserver")
+    base.update(env)
+    return subprocess.run([sys.executable, "-c", code], env={k: v for k, v in base.items() if v is not None},
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def _example_env() -> dict[str, str]:
+    lines = (ROOT / "docker" / ".env.example").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if "=" in line and not line.lstrip().startswith("#"))
+
+
+SETUP = "import django; django.setup(); from django.conf import settings; "
+
+
+@pytest.mark.parametrize("variable", ["DJANGO_SECRET_KEY", "CERTIFICATE_SIGNING_KEY"])
+def test_production_refuses_the_placeholder_secrets_of_the_env_example(variable: str) -> None:
+    placeholder = _example_env()[variable]
+    result = _production({variable: placeholder}, SETUP + "print('started')")
+    assert result.returncode != 0 and "started" not in result.stdout
+    assert "ImproperlyConfigured" in result.stderr and f"{variable} is still a placeholder value" in result.stderr
+    assert placeholder not in result.stderr
+
+
+def test_production_requires_a_cache_shared_by_every_worker() -> None:
+    code = SETUP + "print(settings.CACHES['default']['BACKEND'])"
+    assert _production({}, code).stdout.strip() == "django.core.cache.backends.redis.RedisCache"
+    unset = _production({"CACHE_URL": None}, code)
+    assert unset.returncode != 0 and "CACHE_URL must be set in the environment" in unset.stderr
+    local = _production({"CACHE_URL": "locmem://"}, code)
+    assert local.returncode != 0 and "CACHE_URL must be a shared cache" in local.stderr
+
+
+def test_production_logs_the_traceback_of_a_500() -> None:
+    """An unexpected exception in a view under production settings: the client gets the JSON 500, stderr the
+    traceback (django.request through the root logger), not the client."""
+    code = SETUP + (
+        "from unittest import mock; from django.test import Client\n"
+        "from marketplace.api import views\n"
+        "def boom(self, request): raise RuntimeError('boom-7f3a internal detail')\n"
+        "with mock.patch.object(views.PluginViewSet, 'list', boom):\n"
+        "    response = Client(raise_request_exception=False).get('/api/v1/plugins/')\n"
+        "print(response.status_code, response.content.decode())\n"
+    )
+    result = _production({}, code)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith("500 ") and "boom-7f3a" not in result.stdout
+    assert "ERROR django.request" in result.stderr and "Internal Server Error: /api/v1/plugins/" in result.stderr
+    assert "Traceback (most recent call last)" in result.stderr and "RuntimeError: boom-7f3a" in result.stderr
 
 
 def test_test_settings(settings: Any) -> None:

@@ -267,11 +267,13 @@ def test_check_drift_due_enqueues_due_matrices_once(
 # ---------------------------------------------------------------------------------------------- jobs
 @pytest.mark.django_db
 def test_alignment_job_failure_is_recorded(toy: dict, users: dict, monkeypatch: pytest.MonkeyPatch,
-                                           django_capture_on_commit_callbacks: Any) -> None:
+                                           django_capture_on_commit_callbacks: Any,
+                                           caplog: pytest.LogCaptureFixture) -> None:
+    """A failed job shows users a short message with its reference; the exception (paths, hosts) is logged."""
     import alignment_plugins.models
 
     def no_model(name: str, **kwargs: Any) -> Any:
-        raise RuntimeError(f"cannot load {name}")
+        raise RuntimeError(f"cannot load {name} from /srv/secret/weights")
 
     monkeypatch.setattr(training, "best_device", lambda: "cpu")
     monkeypatch.setattr(alignment_plugins.models, "load_model", no_model)
@@ -279,7 +281,11 @@ def test_alignment_job_failure_is_recorded(toy: dict, users: dict, monkeypatch: 
     with pytest.raises(RuntimeError, match="cannot load toy-src"):
         tasks.run_alignment_job.apply(args=[job.id]).get()
     job.refresh_from_db()
-    assert job.status == AlignmentJob.Status.FAILED and "cannot load toy-src" in job.error
+    assert job.status == AlignmentJob.Status.FAILED
+    assert job.error == f"alignment failed (reference {job.public_id}); the operators have the details"
+    logged = [r for r in caplog.records if r.name == "marketplace.alignment.jobs" and r.exc_info]
+    assert logged and job.public_id in logged[0].getMessage()
+    assert "cannot load toy-src from /srv/secret/weights" in str(logged[0].exc_info[1])
     assert job.message.startswith("loading toy-src and toy-tgt") and job.progress == 0.0
 
 

@@ -217,12 +217,18 @@ BROKERS = {
 
 
 def _reset_connection_pools(app: Any) -> None:
-    """Drop the app's broker connection and producer pools (they were made for the previous broker URL)."""
-    pool = app._pool  # Celery keeps them privately; this mirrors what it does after a fork
-    if pool is not None:
-        with contextlib.suppress(Exception):
-            pool.force_close_all()
-    app._pool = None
+    """Drop every broker connection and producer pool (they were made for the previous broker URL).
+
+    kombu keeps its pools in process-wide groups keyed by connection (``kombu.pools``), and a producer pool holds on
+    to its connection pool: closing only the app's connection pool (as Celery does after a fork) leaves the cached
+    producer pool of the old URL pointing at a closed pool, so the next eager ``apply_async`` in this process, once
+    the tests are back on ``memory://``, fails with "Acquire on closed pool". ``kombu.pools.reset()`` closes *and
+    forgets* them all, so the next use builds fresh ones.
+    """
+    from kombu import pools
+
+    pools.reset()
+    app._pool = None  # Celery keeps them privately; this mirrors what it does after a fork
     amqp = app.__dict__.get("amqp")
     if amqp is not None:
         amqp._producer_pool = None

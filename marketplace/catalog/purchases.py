@@ -26,9 +26,10 @@ def create_purchase(
     existing purchase with created=False and debits nothing, whatever became of it (pending, delivered, or
     refunded after a failed delivery — a retry after a failure takes a new key, as with Stripe's idempotency keys).
     Refusals move no money and write no purchase or ledger entry: a reused key for a different listing/target
-    (Conflict), buying one's own listing (ValidationFailed), an inactive listing (NotFound, as if unknown), a target without an
-    active W-Matrix from the listing's model (NotFound; same model → identity delivery, no matrix), a matrix with
-    no map for the listing's layer (NotFound), a balance below the price (InsufficientFunds). The ledger
+    (Conflict), buying one's own listing (ValidationFailed), an inactive listing (NotFound, as if unknown), a
+    target without an active W-Matrix from the listing's model (NotFound; same model → identity delivery, no
+    matrix), a matrix with no map for the listing's layer (NotFound), a balance below the price
+    (InsufficientFunds). The ledger
     transaction is buyer −price (purchase) + seller +price (sale); delivery is enqueued after commit.
     """
     key = (idempotency_key or "").strip()

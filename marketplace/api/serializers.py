@@ -412,7 +412,7 @@ class PurchaseSerializer(serializers.ModelSerializer):
     listing_name = serializers.CharField(source="listing.name", read_only=True)
     source_model = serializers.CharField(source="listing.source_model.name", read_only=True)
     target_model = ArchitectureNameField(read_only=True)
-    matrix = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
+    matrix = serializers.SlugRelatedField(slug_field="public_id", read_only=True, allow_null=True)
     price = serializers.DecimalField(**AMEM_FIELD, read_only=True)
     status_url = serializers.SerializerMethodField()
     download_url = serializers.SerializerMethodField()
@@ -478,7 +478,7 @@ class AlignmentJobSerializer(serializers.ModelSerializer):
     status_url = serializers.SerializerMethodField()
     source = ArchitectureNameField(read_only=True)
     target = ArchitectureNameField(read_only=True)
-    matrix = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
+    matrix = serializers.SlugRelatedField(slug_field="public_id", read_only=True, allow_null=True)
 
     class Meta:
         model = AlignmentJob
@@ -544,7 +544,7 @@ class LedgerEntrySerializer(serializers.ModelSerializer):
     """One ledger row of the caller's account."""
 
     amount = serializers.DecimalField(**AMEM_FIELD, read_only=True)
-    purchase = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
+    purchase = serializers.SlugRelatedField(slug_field="public_id", read_only=True, allow_null=True)
 
     class Meta:
         model = LedgerEntry

@@ -204,15 +204,13 @@ def _certificate_key(args: argparse.Namespace) -> bytes:
 def cmd_verify_certificate(args: argparse.Namespace) -> int:
     """Check a certificate document's signature: prints "valid" (exit 0) or "INVALID: reason" (exit 1)."""
     from alignment_plugins.certificate import CertificateError, verify_detail
+    from alignment_plugins.formats import strict_json
 
     try:
         text = Path(args.certificate).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise CertificateError(f"cannot read {args.certificate}: {exc}") from None
-    try:
-        doc = json.loads(text)
-    except ValueError as exc:
-        raise CertificateError(f"{args.certificate} is not valid JSON: {exc}") from None
+    doc = strict_json(text, error=CertificateError, what=str(args.certificate))
     ok, reason = verify_detail(doc, _certificate_key(args))  # CertificateError (exit 2) if not a document
     print("valid" if ok else f"INVALID: {reason}")
     return 0 if ok else 1

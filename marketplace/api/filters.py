@@ -34,8 +34,7 @@ class NonBlankChoiceField(ChoiceField):
     def clean(self, value: Any) -> Any:
         """The cleaned choice; ValidationError for an empty string (an absent parameter stays None)."""
         if isinstance(value, str) and not value.strip():
-            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice",
-                                  params={"value": value})
+            raise ValidationError(self.error_messages["invalid_choice"], params={"value": value})
         return super().clean(value)
 
 

@@ -66,24 +66,32 @@ def _parse_regularization(value: str) -> float | str:
         raise argparse.ArgumentTypeError(f"--regularization must be a number or 'auto', got {value!r}") from exc
 
 
+def _number(value: Any, digits: int = 4) -> str:
+    """A metric or timing for display with `digits` decimals, or "n/a" when the file records none (null, text)."""
+    return f"{value:.{digits}f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "n/a"
+
+
 def _summary(report: dict[str, Any]) -> str:
     best, recommended = report["best"], report["recommended"]
-    counts = report["anchors"]["counts"]
+    anchors = report.get("anchors") if isinstance(report.get("anchors"), dict) else {}
+    counts = anchors.get("counts") if isinstance(anchors.get("counts"), dict) else {}
+    anchor_hash = str(anchors.get("hash") or "unknown")
     lines = [
         f"W-Matrix {report['source']['name']} ({report['source']['hidden_size']}d) -> "
         f"{report['target']['name']} ({report['target']['hidden_size']}d), method={report['method']}",
-        f"anchors: {counts['train']} train / {counts['validation']} validation / {counts['test']} test "
-        f"(set {report['anchors']['hash'][:19]}…)",
+        f"anchors: {counts.get('train', '?')} train / {counts.get('validation', '?')} validation / "
+        f"{counts.get('test', '?')} test (set {anchor_hash[:19]}…)",
         f"recommended layer pair: source {recommended['pair'][0]} -> target {recommended['pair'][1]} (concept "
         f"transfer on validation concepts); best retrieval pair {best['pair'][0]} -> {best['pair'][1]}",
         "held-out test metrics at the recommended pair (standardized spaces):",
     ]
     for key in ("accuracy", "csls_accuracy", "semantic_preservation", "reconstruction_error", "r2", "cka"):
         if key in recommended:
-            lines.append(f"  {key:22} {recommended[key]:.4f}")
-    timings = report.get("training", {}).get("timings_s", {})
+            lines.append(f"  {key:22} {_number(recommended[key])}")
+    training = report.get("training") if isinstance(report.get("training"), dict) else {}
+    timings = training.get("timings_s") if isinstance(training.get("timings_s"), dict) else {}
     if timings:
-        lines.append("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
+        lines.append("timings: " + ", ".join(f"{k} {_number(v, 1)}s" for k, v in timings.items()))
     return "\n".join(lines)
 
 
@@ -196,15 +204,13 @@ def _certificate_key(args: argparse.Namespace) -> bytes:
 def cmd_verify_certificate(args: argparse.Namespace) -> int:
     """Check a certificate document's signature: prints "valid" (exit 0) or "INVALID: reason" (exit 1)."""
     from alignment_plugins.certificate import CertificateError, verify_detail
+    from alignment_plugins.formats import strict_json
 
     try:
         text = Path(args.certificate).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise CertificateError(f"cannot read {args.certificate}: {exc}") from None
-    try:
-        doc = json.loads(text)
-    except ValueError as exc:
-        raise CertificateError(f"{args.certificate} is not valid JSON: {exc}") from None
+    doc = strict_json(text, error=CertificateError, what=str(args.certificate))
     ok, reason = verify_detail(doc, _certificate_key(args))  # CertificateError (exit 2) if not a document
     print("valid" if ok else f"INVALID: {reason}")
     return 0 if ok else 1

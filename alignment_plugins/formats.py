@@ -26,9 +26,13 @@ from typing import Any
 import numpy as np
 
 __all__ = [
-    "canonical_json", "document_header", "finite_or_none", "integrity_digest", "json_safe", "read_document",
-    "read_document_metadata", "read_safetensors", "safetensors_header",
+    "MAX_JSON_DEPTH", "canonical_json", "document_header", "finite_or_none", "integrity_digest", "json_depth",
+    "json_safe", "read_document", "read_document_metadata", "read_safetensors", "safetensors_header", "strict_json",
 ]
+
+#: The deepest nesting of arrays/objects a document's JSON may have (real metadata is 4-5 levels deep); deeper input
+#: is refused before anything recurses over it.
+MAX_JSON_DEPTH = 64
 
 
 # ----------------------------------------------------------------------------------------------------------- JSON
@@ -57,6 +61,41 @@ def json_safe(value: Any) -> Any:
         return int(value)
     if isinstance(value, (float, np.floating)):
         return finite_or_none(value)
+    return value
+
+
+def json_depth(value: Any) -> int:
+    """The nesting depth of a parsed JSON value (0 for a scalar), computed without recursion."""
+    depth, stack = 0, [(value, 0)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, Mapping):
+            children: Any = node.values()
+        elif isinstance(node, (list, tuple)):
+            children = node
+        else:
+            depth = max(depth, level)
+            continue
+        depth = max(depth, level + 1)
+        stack.extend((child, level + 1) for child in children)
+    return depth
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON (no NaN or Infinity)")
+
+
+def strict_json(text: str | bytes, *, error: type[Exception] = ValueError, what: str = "JSON",
+                max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """Parse untrusted JSON: NaN/Infinity refused, at most `max_depth` levels deep; `error` saying what is wrong."""
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise error(f"{what} is nested too deeply (more than {max_depth} levels)") from None
+    except (UnicodeDecodeError, ValueError, TypeError) as exc:
+        raise error(f"{what} is not valid JSON: {exc}") from None
+    if json_depth(value) > max_depth:
+        raise error(f"{what} is nested too deeply (more than {max_depth} levels)")
     return value
 
 
@@ -91,9 +130,10 @@ def safetensors_header(data: bytes, *, label: str = "safetensors file", error: t
         raise error(f"{origin}: not a readable {label} (truncated or not safetensors: header claims {length} "
                     f"bytes, file has {len(data) - 8})")
     try:
-        header = json.loads(data[8 : 8 + length].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise error(f"{origin}: not a readable {label} (its header is not valid JSON: {exc})") from None
+        text = data[8 : 8 + length].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(f"{origin}: not a readable {label} (its header is not UTF-8: {exc})") from None
+    header = strict_json(text, error=error, what=f"{origin}: not a readable {label} (its header)")
     if not isinstance(header, dict):
         raise error(f"{origin}: not a readable {label} (its header is not a JSON object)")
     return header
@@ -147,11 +187,14 @@ def read_document(source: bytes | str | os.PathLike, *, format_name: str, suppor
     if version not in supported_versions:
         raise error(f"{origin}: format version {version} is not supported by this library (supports "
                     f"{supported_versions}); upgrade alignment_plugins")
+    if not isinstance(header.get("metadata"), str):
+        raise error(f"{origin}: metadata header is missing or not a string")
+    metadata = strict_json(header["metadata"], error=error, what=f"{origin}: the metadata header")
     try:
-        metadata = json.loads(header["metadata"])
-    except (KeyError, TypeError, json.JSONDecodeError) as exc:
-        raise error(f"{origin}: metadata header is missing or not valid JSON: {exc}") from None
-    if header.get("integrity") != integrity_digest(metadata if isinstance(metadata, dict) else {}, tensors):
+        expected = integrity_digest(metadata if isinstance(metadata, dict) else {}, tensors)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise error(f"{origin}: the metadata cannot be canonicalized: {exc}") from None
+    if header.get("integrity") != expected:
         raise error(f"{origin}: integrity check failed: metadata or tensor bytes were modified after the file was "
                     "written")
     return metadata, tensors

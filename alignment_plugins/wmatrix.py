@@ -217,7 +217,7 @@ class WMatrix:
     def from_parts(cls, meta: Mapping[str, Any], tensors: Mapping[str, np.ndarray], origin: str = "") -> WMatrix:
         """Build a WMatrix from validated metadata and tensors."""
         maps: dict[Pair, LinearMap] = {}
-        hyper = meta.get("pair_hyperparams", {})
+        hyper = meta.get("pair_hyperparams") or {}
         for i, j in meta["pairs"]:
             parts = {key: tensors[f"pair.{i}.{j}.{key}"] for key in TENSOR_KEYS}
             try:
@@ -227,12 +227,12 @@ class WMatrix:
         return cls(
             source=meta["source"], target=meta["target"], maps=maps,
             layer_map=[tuple(p) for p in meta["layer_map"]], best_pair=tuple(meta["best_pair"]),
-            method=meta["method"], hyperparams=meta.get("hyperparams", {}), anchors=meta.get("anchors", {}),
-            pair_metrics=meta.get("metrics", {}), cka=tensors.get("cka"), cka_layers=meta.get("cka_layers", {}),
-            training=meta.get("training", {}), created_at=meta.get("created_at", ""),
+            method=meta["method"], hyperparams=meta.get("hyperparams") or {}, anchors=meta.get("anchors") or {},
+            pair_metrics=meta.get("metrics") or {}, cka=tensors.get("cka"), cka_layers=meta.get("cka_layers") or {},
+            training=meta.get("training") or {}, created_at=meta.get("created_at") or "",
             recommended_pair=tuple(meta["recommended_pair"]) if meta.get("recommended_pair") else None,
             embedding_pair=tuple(meta["embedding_pair"]) if meta.get("embedding_pair") else None,
-            library_version=meta.get("library_version", ""),
+            library_version=meta.get("library_version") or "",
             probe=meta.get("probe") or None,
             probe_states={side: tensors[f"probe.{side}"] for side in ("source", "target")
                           if f"probe.{side}" in tensors},
@@ -286,15 +286,70 @@ def read_file(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.nda
     return meta, tensors
 
 
-def _validate(meta: dict[str, Any], tensors: Mapping[str, np.ndarray], path: Path) -> None:
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_pair(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == 2 and all(_is_int(v) and v >= 0 for v in value)
+
+
+#: Optional metadata keys and the Python type of the JSON value each must have when present (or null).
+_OPTIONAL_TYPES: dict[str, type] = {
+    "hyperparams": dict, "pair_hyperparams": dict, "anchors": dict, "metrics": dict, "cka_layers": dict,
+    "training": dict, "created_at": str, "library_version": str, "parent": str,
+}
+
+
+def _validate_structure(meta: dict[str, Any], path: Path) -> None:
+    """The header's shape: every key the loader and reports read has the JSON type they expect (a file whose digest
+    is valid may still have been written by someone else's tool)."""
     required = ("source", "target", "method", "layer_map", "pairs", "best_pair")
     missing = [key for key in required if key not in meta]
     if missing:
         raise WMatrixFormatError(f"{path}: metadata lacks {missing}")
-    try:
-        dx, dy = int(meta["source"]["hidden_size"]), int(meta["target"]["hidden_size"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise WMatrixFormatError(f"{path}: source/target hidden_size missing from metadata") from exc
+    for side in ("source", "target"):
+        info = meta[side]
+        if not isinstance(info, dict):
+            raise WMatrixFormatError(f"{path}: metadata {side!r} must be an object, got {type(info).__name__}")
+        if not _is_int(info.get("hidden_size")) or info["hidden_size"] <= 0:
+            raise WMatrixFormatError(f"{path}: {side} hidden_size must be a positive integer, got "
+                                     f"{info.get('hidden_size')!r}")
+        if not isinstance(info.get("name"), str) or not info["name"].strip():
+            raise WMatrixFormatError(f"{path}: {side} name must be a non-empty string")
+        if info.get("fingerprint") is not None and not isinstance(info["fingerprint"], str):
+            raise WMatrixFormatError(f"{path}: {side} fingerprint must be a string")
+    if not isinstance(meta["method"], str) or not meta["method"]:
+        raise WMatrixFormatError(f"{path}: method must be a non-empty string, got {meta['method']!r}")
+    for key in ("layer_map", "pairs"):
+        if not isinstance(meta[key], list) or not all(_is_pair(p) for p in meta[key]):
+            raise WMatrixFormatError(f"{path}: {key} must be a list of [source layer, target layer] pairs")
+    for role in ("best_pair", "recommended_pair", "embedding_pair"):
+        value = meta.get(role)
+        if (role == "best_pair" or value is not None) and not _is_pair(value):
+            raise WMatrixFormatError(f"{path}: {role} must be a [source layer, target layer] pair, got {value!r}")
+    for key, kind in _OPTIONAL_TYPES.items():
+        if meta.get(key) is not None and not isinstance(meta[key], kind):
+            raise WMatrixFormatError(f"{path}: metadata {key!r} must be a {kind.__name__}, got "
+                                     f"{type(meta[key]).__name__}")
+    for key in ("pair_hyperparams", "metrics"):
+        for name, value in (meta.get(key) or {}).items():
+            if not isinstance(value, dict):
+                raise WMatrixFormatError(f"{path}: {key}[{name!r}] must be an object")
+    for name, values in (meta.get("metrics") or {}).items():
+        for metric, value in values.items():
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise WMatrixFormatError(f"{path}: metric {name}/{metric} must be a number or null, got {value!r}")
+    version = meta.get("version")
+    if version is not None and (not _is_int(version) or version < 1):
+        raise WMatrixFormatError(f"{path}: version must be a positive integer, got {version!r}")
+    if meta.get("probe") is not None and not isinstance(meta["probe"], dict):
+        raise WMatrixFormatError(f"{path}: probe must be an object or null")
+
+
+def _validate(meta: dict[str, Any], tensors: Mapping[str, np.ndarray], path: Path) -> None:
+    _validate_structure(meta, path)
+    dx, dy = int(meta["source"]["hidden_size"]), int(meta["target"]["hidden_size"])
     expected = {"weight": (dy, dx), "inverse_weight": (dx, dy), "mean_x": (dx,), "scale_x": (dx,),
                 "mean_y": (dy,), "scale_y": (dy,)}
     pairs = {tuple(p) for p in meta["pairs"]}

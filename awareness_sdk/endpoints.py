@@ -51,7 +51,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     # vectors
     "vectors.list": Endpoint("GET", "/api/v1/vectors/",
                              ("source_model", "capability_domain", "grade", "min_price", "max_price", "status",
-                              "search", *LIST_QUERY), result="VectorListing", paginated=True),
+                              "search", *LIST_QUERY), result="VectorListingSummary", paginated=True),
     "vectors.get": Endpoint("GET", "/api/v1/vectors/{public_id}/", result="VectorListing"),
     "vectors.create": Endpoint("POST", "/api/v1/vectors/", body=("name", "description", "source_model", "layer",
                                                                  "capability_domain", "grade", "price", "vector"),

@@ -45,11 +45,14 @@ from awareness_sdk.types import (
     Purchase,
     SupportRow,
     VectorListing,
+    VectorListingSummary,
     WMatrixVersion,
     from_json,
 )
 
 T = TypeVar("T")
+#: A listing as the Vectors methods accept it: the full listing, a list summary or its id.
+ListingRef = VectorListing | VectorListingSummary | str
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 API_KEY_ENV, BASE_URL_ENV = "AWARENESS_API_KEY", "AWARENESS_BASE_URL"
 DELIVERY_FORMATS = ("safetensors", "vpkg", "gguf")
@@ -140,31 +143,32 @@ class Models(_Resource):
 class Vectors(_Resource):
     """Capability-vector listings: browse, search, estimate, sell, buy."""
 
-    def get(self, listing_id: str) -> VectorListing:
-        """One listing by id (``vec_…``)."""
+    def get(self, listing_id: VectorListingSummary | str) -> VectorListing:
+        """One listing by id (``vec_…``) or list summary: the full listing, description and package metadata too."""
         return self._one(VectorListing, "vectors.get", path={"public_id": _id(listing_id)})
 
     def list(self, *, source_model: str | None = None, capability_domain: str | None = None, grade: str | None = None,
              min_price: Decimal | float | str | None = None, max_price: Decimal | float | str | None = None,
              status: str | None = None, search: str | None = None, page: int | None = None,
-             page_size: int | None = None) -> Page[VectorListing]:
-        """One page of listings (active ones unless `status` says otherwise; ``all`` for every status)."""
+             page_size: int | None = None) -> Page[VectorListingSummary]:
+        """One page of listing summaries (active ones unless `status` says otherwise; ``all`` for every status);
+        ``get(summary)`` for one listing's description and package metadata."""
         query = {"source_model": source_model, "capability_domain": capability_domain, "grade": grade,
                  "min_price": min_price, "max_price": max_price, "status": status, "search": search,
                  "page": page, "page_size": page_size}
-        return self._page(VectorListing, "vectors.list", query)
+        return self._page(VectorListingSummary, "vectors.list", query)
 
     def search(self, text: str | None = None, *, source_model: str | None = None,
                capability_domain: str | None = None, grade: str | None = None,
                min_price: Decimal | float | str | None = None, max_price: Decimal | float | str | None = None,
-               status: str | None = None, page_size: int = 100) -> Iterator[VectorListing]:
+               status: str | None = None, page_size: int = 100) -> Iterator[VectorListingSummary]:
         """Every listing matching `text` (in name or description) and the filters, across all pages."""
         query = {"search": text, "source_model": source_model, "capability_domain": capability_domain,
                  "grade": grade, "min_price": min_price, "max_price": max_price, "status": status,
                  "page_size": page_size}
-        return self._all(VectorListing, "vectors.list", query)
+        return self._all(VectorListingSummary, "vectors.list", query)
 
-    def estimate(self, listing: VectorListing | str, target_model: str, *, quantization: str | None = None,
+    def estimate(self, listing: ListingRef, target_model: str, *, quantization: str | None = None,
                  context_length: int | None = None, custom_fine_tune: bool | str = False) -> Estimate:
         """The free compatibility estimate of `listing` on `target_model` (no purchase, no charge).
 
@@ -191,7 +195,7 @@ class Vectors(_Resource):
         return self._one(VectorListing, "vectors.create", data=data,
                          files={"vector": (filename, content, "application/octet-stream")})
 
-    def purchase(self, listing: VectorListing | str, target_model: str, *,
+    def purchase(self, listing: ListingRef, target_model: str, *,
                  idempotency_key: str | None = None) -> Purchase:
         """Buy `listing` for `target_model` (see :meth:`Purchases.create`)."""
         return Purchases(self._t).create(listing, target_model, idempotency_key=idempotency_key)
@@ -200,7 +204,7 @@ class Vectors(_Resource):
 class Purchases(_Resource):
     """Your purchases: buy (idempotent), follow delivery, download the translated vector."""
 
-    def create(self, listing: VectorListing | str, target_model: str, *,
+    def create(self, listing: ListingRef, target_model: str, *,
                idempotency_key: str | None = None) -> Purchase:
         """Buy `listing` for `target_model`; delivery is asynchronous (:meth:`wait`).
 

@@ -118,6 +118,34 @@ class VectorListing:
 
 
 @dataclass
+class VectorListingSummary:
+    """A listing as list pages show it (GET /api/v1/vectors/): no description or package metadata; ``detail()`` via
+    ``market.vectors.get(summary)`` gives the full :class:`VectorListing`."""
+
+    SCHEMA: ClassVar[str] = "VectorListingSummary"
+
+    id: str
+    name: str = ""
+    seller: str = ""
+    source_model: str = ""
+    layer: int | None = None
+    capability_domain: str = ""
+    capability: str | None = None  # the package's capability (None: a plain upload)
+    method: str | None = None  # the package's extraction method (None: a plain upload)
+    grade: str = ""
+    price: Decimal | None = None
+    vector_dim: int | None = None
+    vector_norm: float | None = None
+    vector_sha256: str = ""
+    status: str = ""
+    url: str = ""
+    compatibility_url: str = ""
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass
 class MatrixRef:
     """A short reference to a W-Matrix version."""
 
@@ -504,6 +532,7 @@ class DriftCheckQueued:
 
 
 #: Every result dataclass (the schema-drift test checks each against its component).
-RESULT_TYPES: tuple[type, ...] = (Model, VectorListing, MatrixRef, Estimate, WMatrixVersion, Certificate, SupportRow,
+RESULT_TYPES: tuple[type, ...] = (Model, VectorListing, VectorListingSummary, MatrixRef, Estimate, WMatrixVersion,
+                                  Certificate, SupportRow,
                                   Purchase, AlignmentJob, Plugin, LedgerEntry, Account,
                                   MultiHopHop, MultiHopPath, MultiHopEdge, MultiHopGraph, DriftCheck, DriftCheckQueued)

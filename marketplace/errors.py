@@ -26,6 +26,13 @@ class ValidationFailed(ServiceError):
     status = 400
 
 
+class TooLarge(ServiceError):
+    """An uploaded file or its metadata is over a size limit (413)."""
+
+    code = "payload_too_large"
+    status = 413
+
+
 class InsufficientFunds(ServiceError):
     """The buyer's AMEM balance does not cover the price (402)."""
 

@@ -97,6 +97,8 @@ def verify_detail(doc: Any, key: str | bytes) -> tuple[bool, str]:
         expected = signature_hex(payload, key)
     except (TypeError, ValueError) as exc:
         return False, f"the payload cannot be canonicalized: {exc}"
+    except RecursionError:
+        return False, "the payload cannot be canonicalized: it is nested too deeply"
     if len(signature) != 64 or any(c not in string.hexdigits for c in signature):
         return False, "the signature is not 64 hexadecimal digits"
     if not hmac.compare_digest(expected, signature.lower()):

@@ -145,6 +145,8 @@ def read_json_file(path: str | os.PathLike) -> Any:
         raise CertificateError(f"cannot read {path}: {exc}") from None
     try:
         return json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise CertificateError(f"{path} is not valid JSON: it is nested too deeply") from None
     except ValueError as exc:
         raise CertificateError(f"{path} is not valid JSON: {exc}") from None
 

@@ -19,6 +19,8 @@ from marketplace.alignment.matrix_files import file_sha256
 from marketplace.alignment.models import WMatrix
 from marketplace.catalog.models import Architecture
 from marketplace.errors import ValidationFailed
+from marketplace.stored_files import removed_on_failure
+from marketplace.stored_json import check_storable
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,14 @@ def active_matrix(source: Architecture, target: Architecture) -> WMatrix | None:
     )
 
 
+def check_matrix_metadata(engine: engine_wmatrix.WMatrix) -> None:
+    """ValidationFailed unless the parts of a matrix's header the marketplace stores (models, method, metrics,
+    anchors, layer map) are storable JSON (no NUL, lone surrogate or non-finite number; not nested too deeply)."""
+    check_storable({"source": engine.source, "target": engine.target, "method": engine.method,
+                    "metrics": engine.pair_metrics, "anchors": engine.anchors,
+                    "layer_map": [list(p) for p in engine.layer_map]}, "the matrix's metadata")
+
+
 def store_matrix(path: str | Path, *, owner: Any = None, name: str = "") -> WMatrix:
     """Store a .wmatrix file as the new active version of its (source, target) pair; return the row.
 
@@ -40,13 +50,15 @@ def store_matrix(path: str | Path, *, owner: Any = None, name: str = "") -> WMat
     the pair's last + 1, earlier active/drifted versions become SUPERSEDED, ``validated_at`` is now and a signed
     certificate is issued. After commit, estimates computed from older versions are recomputed
     (``events.matrix_version_created``). Storing a file whose sha256 is already stored for the pair returns that
-    row unchanged (rerunnable). `owner` / `name`: who uploaded it and under which name (``upload_matrix``).
+    row unchanged (rerunnable); a failure after the file is copied removes it again. `owner` / `name`: who
+    uploaded it and under which name (``upload_matrix``).
     """
     path = Path(path)
     try:
         engine = engine_wmatrix.WMatrix.load(path)
     except (engine_wmatrix.WMatrixFormatError, FileNotFoundError, KeyError, ValueError) as exc:
         raise ValidationFailed(f"cannot store {path}: {exc}") from None
+    check_matrix_metadata(engine)
     digest = file_sha256(path)
     source, target = get_architecture(engine.source["name"]), get_architecture(engine.target["name"])
     for side, row in (("source", source), ("target", target)):
@@ -77,10 +89,11 @@ def store_matrix(path: str | Path, *, owner: Any = None, name: str = "") -> WMat
             target_fingerprint=str(engine.target.get("fingerprint") or "")[:80],
             status=WMatrix.Status.ACTIVE, validated_at=timezone.now(), owner=owner, name=name[:120],
         )
-        with open(path, "rb") as handle:
-            matrix.file.save(f"{source.name}-to-{target.name}-v{version}.wmatrix", File(handle), save=False)
-        matrix.save()
-        issue_certificate(matrix)
-        events.matrix_version_created(matrix.id)
+        with removed_on_failure(matrix.file):
+            with open(path, "rb") as handle:
+                matrix.file.save(f"{source.name}-to-{target.name}-v{version}.wmatrix", File(handle), save=False)
+            matrix.save()
+            issue_certificate(matrix)
+            events.matrix_version_created(matrix.id)
     log.info("stored %s -> %s v%d (%s)", source.name, target.name, version, matrix.public_id)
     return matrix

@@ -14,15 +14,15 @@ from django.db import transaction
 
 from alignment_plugins import wmatrix as engine_wmatrix
 from alignment_plugins.certificate import json_safe
-from marketplace.alignment.matrices import active_matrix, store_matrix
+from marketplace.alignment.matrices import active_matrix, check_matrix_metadata, store_matrix
 from marketplace.alignment.models import WMatrix
-from marketplace.catalog.models import Architecture
+from marketplace.catalog.models import MODEL_NAME_PATTERN, Architecture
 from marketplace.errors import Conflict, ValidationFailed
 
 log = logging.getLogger(__name__)
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,119}$")
-SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
+SLUG = re.compile(MODEL_NAME_PATTERN)
 
 
 def upload_matrix(*, user: Any, data: bytes, name: str) -> WMatrix:
@@ -46,6 +46,7 @@ def upload_matrix(*, user: Any, data: bytes, name: str) -> WMatrix:
             engine = engine_wmatrix.WMatrix.load(path)
         except (engine_wmatrix.WMatrixFormatError, KeyError, ValueError, TypeError) as exc:
             raise ValidationFailed(f"not a valid .wmatrix file: {exc}".replace(str(path), "upload")) from None
+        check_matrix_metadata(engine)
         with transaction.atomic():
             source, target = (_architecture(getattr(engine, side), side) for side in ("source", "target"))
             current = active_matrix(source, target)
@@ -58,9 +59,9 @@ def upload_matrix(*, user: Any, data: bytes, name: str) -> WMatrix:
 def _architecture(side: dict[str, Any], role: str) -> Architecture:
     """The registered model of one side, checked against the file; created (PARTIAL) when unknown."""
     model_name = str(side.get("name") or "")
-    if not SLUG.match(model_name) or len(model_name) > 120:
+    if not SLUG.fullmatch(model_name) or len(model_name) > 120:
         raise ValidationFailed(f"the {role} model name {model_name!r} is not a valid model name (letters, digits, "
-                               "'-' and '_'); train with a model name of that form")
+                               "'.', '-' and '_'); train with a model name of that form")
     fingerprint = str(side.get("fingerprint") or "")
     row = Architecture.objects.filter(name=model_name).first()
     if row is None:

@@ -2,7 +2,7 @@
 
 ``ListFilterBackend`` is the API's default filter backend (``settings/rest.py``): it filters list requests only,
 so a detail URL and its actions find their object whatever the query string says. A malformed value (an unknown
-choice, a price that is not a number) is a 400 ``validation_error`` whose details name the parameter.
+or empty choice, a price that is not a number) is a 400 ``validation_error`` whose details name the parameter.
 """
 
 from __future__ import annotations
@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django_filters import rest_framework as filters
+from django_filters.fields import ChoiceField
 
 from marketplace.alignment.models import QualityCertificate, WMatrix
 from marketplace.catalog.models import Architecture, VectorListing
@@ -23,6 +25,23 @@ NOT_A_NUMBER = {"invalid": "must be a number"}
 def _one_of(values: Iterable[str]) -> dict[str, str]:
     """A ChoiceField error message that lists the accepted values."""
     return {"invalid_choice": f"must be one of {list(values)}"}
+
+
+class NonBlankChoiceField(ChoiceField):
+    """django-filter's ChoiceField, except that a parameter given empty (``?status=``) is an invalid choice, as the
+    schema's enum says, instead of no filter."""
+
+    def clean(self, value: Any) -> Any:
+        """The cleaned choice; ValidationError for an empty string (an absent parameter stays None)."""
+        if isinstance(value, str) and not value.strip():
+            raise ValidationError(self.error_messages["invalid_choice"], params={"value": value})
+        return super().clean(value)
+
+
+class ChoiceFilter(filters.ChoiceFilter):
+    """A choice filter whose empty value is refused (400) rather than ignored."""
+
+    field_class = NonBlankChoiceField
 
 
 class ListFilterBackend(filters.DjangoFilterBackend):
@@ -38,7 +57,7 @@ class ListFilterBackend(filters.DjangoFilterBackend):
 class ArchitectureFilter(filters.FilterSet):
     family = filters.CharFilter(help_text="model family, e.g. llama")
     kind = filters.CharFilter(help_text="causal, encoder or proprietary")
-    support_level = filters.ChoiceFilter(choices=Architecture.Support.choices,
+    support_level = ChoiceFilter(choices=Architecture.Support.choices,
                                          error_messages=_one_of(Architecture.Support.values))
 
     class Meta:
@@ -51,11 +70,11 @@ class VectorListingFilter(filters.FilterSet):
 
     source_model = filters.CharFilter(field_name="source_model__name", help_text="source model name")
     capability_domain = filters.CharFilter()
-    grade = filters.ChoiceFilter(choices=VectorListing.Grade.choices, help_text="A (best) to F, any case",
+    grade = ChoiceFilter(choices=VectorListing.Grade.choices, help_text="A (best) to F, any case",
                                  error_messages=_one_of(VectorListing.Grade.values))
     min_price = filters.NumberFilter(field_name="price", lookup_expr="gte", error_messages=NOT_A_NUMBER)
     max_price = filters.NumberFilter(field_name="price", lookup_expr="lte", error_messages=NOT_A_NUMBER)
-    status = filters.ChoiceFilter(
+    status = ChoiceFilter(
         choices=[*VectorListing.Status.choices, (ALL_STATUSES, ALL_STATUSES)], method="filter_status",
         help_text="listing status (default active; `all` for every status)",
         error_messages=_one_of([*VectorListing.Status.values, ALL_STATUSES]),
@@ -68,7 +87,7 @@ class VectorListingFilter(filters.FilterSet):
 
     def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
         data = data.copy() if data is not None else {}
-        if not str(data.get("status") or "").strip():
+        if "status" not in data:
             data["status"] = VectorListing.Status.ACTIVE
         if data.get("grade"):
             data["grade"] = str(data["grade"]).strip().upper()
@@ -87,7 +106,7 @@ class VectorListingFilter(filters.FilterSet):
 class WMatrixFilter(filters.FilterSet):
     source = filters.CharFilter(field_name="source__name", help_text="source model name")
     target = filters.CharFilter(field_name="target__name", help_text="target model name")
-    status = filters.ChoiceFilter(choices=WMatrix.Status.choices, error_messages=_one_of(WMatrix.Status.values))
+    status = ChoiceFilter(choices=WMatrix.Status.choices, error_messages=_one_of(WMatrix.Status.values))
 
     class Meta:
         model = WMatrix

@@ -17,6 +17,7 @@ from marketplace.catalog.models import Account, Architecture, LedgerEntry, Purch
 
 AMEM_FIELD = {"max_digits": 18, "decimal_places": 4}
 MAX_IDEMPOTENCY_KEY = 80
+MAX_LISTING_DESCRIPTION = 4000
 
 
 def _absolute(serializer: serializers.Serializer, url_name: str, /, **kwargs) -> str:
@@ -122,11 +123,42 @@ class VectorListingSerializer(serializers.ModelSerializer):
         return _absolute(self, "vector-compatibility", public_id=obj.public_id)
 
 
+class VectorListingSummarySerializer(VectorListingSerializer):
+    """A listing as list pages show it: small and bounded (no description, no package metadata; both are on the
+    listing's detail view). `capability` and `method` come from the package (null for a plain upload)."""
+
+    capability = serializers.SerializerMethodField(help_text="the package's capability (null: a plain upload)")
+    method = serializers.SerializerMethodField(help_text="the package's extraction method (null: a plain upload)")
+
+    class Meta(VectorListingSerializer.Meta):
+        fields = [
+            "id", "url", "name", "seller", "source_model", "layer", "capability_domain", "capability", "method",
+            "grade", "price", "vector_dim", "vector_norm", "vector_sha256", "status", "created_at", "updated_at",
+            "compatibility_url",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_capability(self, obj: VectorListing) -> str | None:
+        return _package_text(obj.package, "capability")
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_method(self, obj: VectorListing) -> str | None:
+        return _package_text(obj.package, "method")
+
+
+def _package_text(package: dict | None, key: str) -> str | None:
+    """A short text field of a listing's package metadata (at most 120 characters), or None."""
+    value = (package or {}).get(key) if isinstance(package, dict) else None
+    return str(value)[:120] if value is not None else None
+
+
 class VectorListingCreateSerializer(serializers.Serializer):
     """Multipart upload of a listing; the vector file is validated by the catalog service."""
 
     name = serializers.CharField(max_length=120)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    description = serializers.CharField(required=False, allow_blank=True, default="",
+                                        max_length=MAX_LISTING_DESCRIPTION)
     source_model = ArchitectureNameField()
     layer = serializers.IntegerField(
         min_value=0, required=False, allow_null=True, default=None,
@@ -380,7 +412,7 @@ class PurchaseSerializer(serializers.ModelSerializer):
     listing_name = serializers.CharField(source="listing.name", read_only=True)
     source_model = serializers.CharField(source="listing.source_model.name", read_only=True)
     target_model = ArchitectureNameField(read_only=True)
-    matrix = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
+    matrix = serializers.SlugRelatedField(slug_field="public_id", read_only=True, allow_null=True)
     price = serializers.DecimalField(**AMEM_FIELD, read_only=True)
     status_url = serializers.SerializerMethodField()
     download_url = serializers.SerializerMethodField()
@@ -451,7 +483,7 @@ class AlignmentJobSerializer(serializers.ModelSerializer):
     status_url = serializers.SerializerMethodField()
     source = ArchitectureNameField(read_only=True)
     target = ArchitectureNameField(read_only=True)
-    matrix = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
+    matrix = serializers.SlugRelatedField(slug_field="public_id", read_only=True, allow_null=True)
 
     class Meta:
         model = AlignmentJob
@@ -517,7 +549,7 @@ class LedgerEntrySerializer(serializers.ModelSerializer):
     """One ledger row of the caller's account."""
 
     amount = serializers.DecimalField(**AMEM_FIELD, read_only=True)
-    purchase = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
+    purchase = serializers.SlugRelatedField(slug_field="public_id", read_only=True, allow_null=True)
 
     class Meta:
         model = LedgerEntry

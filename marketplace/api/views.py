@@ -29,8 +29,9 @@ from marketplace.alignment.models import AlignmentJob, DriftCheck, QualityCertif
 from marketplace.api import filters
 from marketplace.api import serializers as s
 from marketplace.api.exceptions import ApiError, PayloadTooLarge
+from marketplace.api.schema import ObjectListSchema
 from marketplace.catalog import delivery, ledger, listings, purchases
-from marketplace.catalog.models import Architecture, Purchase, VectorListing
+from marketplace.catalog.models import MODEL_NAME_PATTERN, Architecture, Purchase, VectorListing
 from marketplace.errors import NotFound
 
 PUBLIC_ID = r"[A-Za-z0-9_]+"
@@ -104,7 +105,7 @@ class ArchitectureViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = s.ArchitectureSerializer
     permission_classes = [permissions.AllowAny]
     lookup_field = "name"
-    lookup_value_regex = r"[^/]+"
+    lookup_value_regex = MODEL_NAME_PATTERN.strip("^$")
     filterset_class = filters.ArchitectureFilter
 
     def get_serializer_class(self):
@@ -116,7 +117,9 @@ class ArchitectureViewSet(viewsets.ReadOnlyModelViewSet):
     list=extend_schema(
         summary="Browse vector listings",
         tags=["vectors"],
-        responses={200: s.VectorListingSerializer(many=True), **_errors(400)},
+        description=("Each listing as a summary (no description, no package metadata): the detail view "
+                     "`/api/v1/vectors/{public_id}/` has both."),
+        responses={200: s.VectorListingSummarySerializer(many=True), **_errors(400)},
     ),
     retrieve=extend_schema(summary="One listing", tags=["vectors"],
                            responses={200: s.VectorListingSerializer, **_errors(404)}),
@@ -146,6 +149,9 @@ class VectorListingViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
     def get_queryset(self):
         """Active listings, the caller's own in any status, every listing for staff (listings.visible_listings)."""
         return listings.visible_listings(self.request.user, super().get_queryset())
+
+    def get_serializer_class(self):
+        return s.VectorListingSummarySerializer if self.action == "list" else s.VectorListingSerializer
 
     def create(self, request, *args, **kwargs):
         limit = vector_upload_max_bytes()
@@ -325,6 +331,7 @@ class SupportMatrixViewSet(viewsets.ViewSet):
     """The support matrix: one row per pair with an active matrix."""
 
     permission_classes = [permissions.AllowAny]
+    schema = ObjectListSchema()  # one object {"count", "results"}, not an array
 
     def list(self, request):
         rows = support.support_matrix()
@@ -589,6 +596,7 @@ class MultiHopViewSet(viewsets.ViewSet):
     """Multi-hop paths over the stored W-Matrices."""
 
     permission_classes = [permissions.AllowAny]
+    schema = ObjectListSchema()  # one path object, not an array
 
     def list(self, request):
         query = s.MultiHopQuerySerializer(data=request.query_params)

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -15,6 +16,10 @@ from marketplace.catalog.ledger import as_amount
 from marketplace.catalog.models import Architecture, VectorListing
 from marketplace.catalog.vector_files import listing_package, read_vector_upload, vector_sha256
 from marketplace.errors import ValidationFailed
+from marketplace.stored_files import removed_on_failure
+from marketplace.stored_json import check_storable
+
+DEFAULT_PACKAGE_METADATA_MAX_BYTES = 64 << 10
 
 
 def create_listing(
@@ -36,7 +41,8 @@ def create_listing(
     vector (``validate_vector_upload``): a plain safetensors vector, or a vector package for this source model
     (layer None: the package's only layer), whose metadata is kept in ``listing.package``. The listing's vector is
     stored as a one-layer vector package (``vector_files.listing_package``); ``vector_sha256`` is the digest of its
-    float32 bytes. Nothing is stored when any rule fails.
+    float32 bytes. The package metadata must be storable JSON of at most ``MAX_PACKAGE_METADATA_BYTES`` (64 KiB by
+    default; over it: TooLarge, 413). Nothing is stored when any rule fails, nor when storing fails.
     """
     if not source_model.runnable:
         raise ValidationFailed(
@@ -69,6 +75,7 @@ def create_listing(
             f"the vector package is for a model with {blocks} blocks but {source_model.name} has "
             f"{source_model.num_layers}"
         )
+    check_storable(package, "the vector package's metadata", max_bytes=package_metadata_max_bytes())
     vector = upload.vector
     digest = vector_sha256(vector)
     with transaction.atomic():
@@ -79,9 +86,10 @@ def create_listing(
             package=package, status=VectorListing.Status.ACTIVE,
         )
         content = listing_package(listing, vector, package).to_bytes()
-        listing.vector_file.save(f"{listing.public_id}.vpkg", ContentFile(content), save=False)
-        listing.save()
-        events.listing_created(listing.id)
+        with removed_on_failure(listing.vector_file):
+            listing.vector_file.save(f"{listing.public_id}.vpkg", ContentFile(content), save=False)
+            listing.save()
+            events.listing_created(listing.id)
     return listing
 
 
@@ -97,6 +105,11 @@ def visible_listings(user: Any, queryset: QuerySet | None = None) -> QuerySet:
             return queryset
         return queryset.filter(Q(status=VectorListing.Status.ACTIVE) | Q(seller=user))
     return queryset.filter(status=VectorListing.Status.ACTIVE)
+
+
+def package_metadata_max_bytes() -> int:
+    """The largest vector-package metadata a listing keeps, in bytes of canonical JSON (MAX_PACKAGE_METADATA_BYTES)."""
+    return int(getattr(settings, "MAX_PACKAGE_METADATA_BYTES", None) or DEFAULT_PACKAGE_METADATA_MAX_BYTES)
 
 
 def check_layer(layer: Any, source_model: Architecture) -> None:

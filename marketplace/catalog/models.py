@@ -7,13 +7,18 @@ import secrets
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
 from marketplace.ids import factory
 
 AMEM = {"max_digits": 18, "decimal_places": 4}
+#: A model name: letters, digits, '.', '_' and '-', starting with a letter or digit (smollm2-135m-instruct,
+#: qwen2.5-coder-0.5b-instruct); the API documents this pattern and the detail URL takes exactly these names.
+MODEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+MODEL_NAME_VALIDATOR = RegexValidator(MODEL_NAME_PATTERN, "a model name is letters, digits, '.', '_' and '-', "
+                                                          "starting with a letter or digit")
 
 
 class Architecture(models.Model):
@@ -24,7 +29,8 @@ class Architecture(models.Model):
         PARTIAL = "partial", "partial (runnable where the weights are available)"
         METADATA = "metadata", "metadata only (not runnable)"
 
-    name = models.SlugField(max_length=120, unique=True, help_text="canonical model name, e.g. gemma3-270m")
+    name = models.CharField(max_length=120, unique=True, validators=[MODEL_NAME_VALIDATOR],
+                            help_text="canonical model name, e.g. gemma3-270m or qwen2.5-coder-0.5b-instruct")
     family = models.CharField(max_length=40)
     kind = models.CharField(max_length=20, default="causal")
     hidden_size = models.PositiveIntegerField(default=0)

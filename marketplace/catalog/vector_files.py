@@ -12,7 +12,6 @@ queries nothing, so services and data migrations (historical rows) share it.
 from __future__ import annotations
 
 import hashlib
-import json
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from django.conf import settings
 from safetensors.numpy import load, save
 
 from alignment_plugins.certificate import canonical_json, json_safe
+from alignment_plugins.formats import strict_json
 from alignment_plugins.vector_package import FORMAT as PACKAGE_FORMAT
 from alignment_plugins.vector_package import VectorPackage, VectorPackageError
 from marketplace.errors import ValidationFailed
@@ -92,9 +92,10 @@ def safetensors_header(data: bytes) -> dict[str, Any]:
             "(truncated or not safetensors)"
         )
     try:
-        header = json.loads(data[8 : 8 + length].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValidationFailed(f"not a safetensors file: its header is not valid JSON ({exc})") from None
+        text = data[8 : 8 + length].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValidationFailed(f"not a safetensors file: its header is not UTF-8 ({exc})") from None
+    header = strict_json(text, error=ValidationFailed, what="not a safetensors file: its header")
     if not isinstance(header, dict):
         raise ValidationFailed("not a safetensors file: its header is not a JSON object")
     return header

@@ -23,6 +23,7 @@ ImproperlyConfigured error naming the variable):
                                which a matrix is retrained rather than recalibrated (0.10), and whether a check's
                                recalibrate / retrain recommendation is acted on at once (true)
 ``MAX_WMATRIX_UPLOAD_BYTES``   largest accepted .wmatrix upload (default 256 MiB)
+``MAX_PACKAGE_METADATA_BYTES`` largest vector-package metadata a listing keeps, canonical JSON (default 64 KiB)
 ``ALIGNMENT_MODEL_ROOTS``      directories under which alignment jobs may name a model by path (default none)
 ``ALIGNMENT_ENDPOINT_ALLOW``   URL prefixes of model endpoints alignment jobs may use (default none)
 ``QUALITY_TIER_BANDS``         comma-separated reconstruction-error upper bounds of tiers 1, 2, 3
@@ -67,6 +68,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # a NUL character in the path or a query parameter is a 400 before any view or query sees it
+    "marketplace.api.null_characters.NullCharacterMiddleware",
     # serves STATIC_ROOT (collectstatic) itself: the admin and /api/docs/ are styled without a proxy in front
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -147,6 +150,8 @@ DRIFT_ALPHA = env.float("DRIFT_ALPHA", default=0.01)
 DRIFT_RETRAIN_DROP = env.float("DRIFT_RETRAIN_DROP", default=0.10)
 DRIFT_AUTO_ACT = env.bool("DRIFT_AUTO_ACT", default=True)
 MAX_WMATRIX_UPLOAD_BYTES = env.int("MAX_WMATRIX_UPLOAD_BYTES", default=256 * 1024 * 1024)
+# the metadata of an uploaded vector package is kept (jsonb) and shown on the listing's detail view
+MAX_PACKAGE_METADATA_BYTES = env.int("MAX_PACKAGE_METADATA_BYTES", default=64 * 1024)
 # Alignment jobs for a model given by path (on the gpu worker's filesystem) or by endpoint accept only these.
 ALIGNMENT_MODEL_ROOTS = env.list("ALIGNMENT_MODEL_ROOTS", default=[])
 ALIGNMENT_ENDPOINT_ALLOW = env.list("ALIGNMENT_ENDPOINT_ALLOW", default=[])

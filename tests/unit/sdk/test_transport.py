@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -184,3 +185,16 @@ def test_environment_defaults(monkeypatch: pytest.MonkeyPatch):
     assert market.support_matrix() == []
     assert str(seen[0].url) == "http://env.test:9000/api/v1/support-matrix/"
     assert seen[0].headers["Authorization"] == "Api-Key amk_env"
+
+
+def test_list_pages_are_typed_summaries_and_get_takes_one():
+    from awareness_sdk.types import VectorListing, VectorListingSummary
+
+    summary = {"id": "vec_1", "name": "Formal", "capability": "formality", "method": "pca", "price": "10.5000"}
+    page = httpx.Response(200, json={"count": 1, "next": None, "previous": None, "results": [summary]})
+    market, seen, _ = scripted(page, httpx.Response(200, json={**LISTING, "package": {"capability": "formality"}}))
+    (row,) = market.vectors.list().results
+    assert isinstance(row, VectorListingSummary) and row.capability == "formality" and row.price == Decimal("10.5")
+    full = market.vectors.get(row)
+    assert isinstance(full, VectorListing) and full.capability == "formality"
+    assert seen[1].url.path == "/api/v1/vectors/vec_1/"

@@ -37,8 +37,11 @@ EXPECTED_TASKS = {
 
 
 def test_task_names_snapshot() -> None:
+    celery_app.loader.import_default_modules()  # as a worker does at start
     registered = {name for name in celery_app.tasks if name.startswith("alignment.")}
-    assert registered == set(EXPECTED_TASKS) == set(TASK_ROUTES)
+    assert registered == set(EXPECTED_TASKS) == set(TASK_ROUTES) - {"outbox.relay_events"}
+    assert "outbox.relay_events" in celery_app.tasks
+    assert celery_app.amqp.router.route({}, "outbox.relay_events")["queue"].name == "default"
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_TASKS))
@@ -59,6 +62,8 @@ def test_app_configuration() -> None:
     beat = conf.beat_schedule["alignment.check_drift_due"]
     assert beat["task"] == "alignment.check_drift_due"
     assert beat["schedule"].minute == {0} and len(beat["schedule"].hour) == 24
+    relay = conf.beat_schedule["outbox.relay_events"]
+    assert relay["task"] == "outbox.relay_events" and relay["schedule"] == relay["options"]["expires"] == 30.0
 
 
 def test_importing_any_marketplace_module_does_not_import_torch() -> None:

@@ -66,7 +66,7 @@ def send(event_id: int, name: str, args: list[Any], *, retry_after: float | None
         return Outcome.SENT
     try:
         _publish(name, args)
-    except Exception as exc:  # noqa: BLE001 - any publish failure keeps the row for the relay
+    except Exception as exc:  # any publish failure keeps the row for the relay
         log.warning("outbox %s: %s%s not sent (kept for the relay): %s: %s", event_id, name, tuple(args),
                     type(exc).__name__, exc)
         OutboxEvent.objects.filter(pk=event_id).update(last_error=f"{type(exc).__name__}: {exc}"[:2000])

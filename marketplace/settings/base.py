@@ -29,6 +29,7 @@ ImproperlyConfigured error naming the variable):
 ``MARKETPLACE_VAR_DIR``        SQLite database, media and fresh matrices of a local run (default ``var/``)
 ``STATIC_ROOT``                where collectstatic writes the static files WhiteNoise serves (default ``var/static``)
 ``CELERY_VISIBILITY_TIMEOUT``  Redis redelivery of an unacknowledged message, seconds (default 300)
+``CELERY_UNACKED_RESTORE_INTERVAL``  seconds between a Redis worker's sweeps for such messages (default 10)
 ``TASK_LEASE_SECONDS``         a running task's renewed claim; a dead worker's task is re-run after it (default 60)
 ``OUTBOX_RETRY_SECONDS``, ``OUTBOX_RELAY_BATCH``, ``OUTBOX_KEEP_DAYS``  the event outbox's relay (30 s, 500, 7 days)
 ``DJANGO_ALLOWED_HOSTS``, ``ALIGNMENT_PLUGINS_ALLOW``, ``MARKETPLACE_LOG_LEVEL``
@@ -123,7 +124,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # first worker still runs it: short, so that the message of a killed worker comes back within minutes. A task still
 # running elsewhere is not run twice: its TaskRun lease (TASK_LEASE_SECONDS, renewed by a heartbeat) is live, so
 # the redelivered copy waits and re-checks; a dead worker's lease expires and the copy runs the task.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300)}
+# Each worker sweeps for such messages every CELERY_UNACKED_RESTORE_INTERVAL seconds (kombu >= 5.7; its default
+# throttle would scan only every tenth sweep, i.e. every 100 s).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300),
+    "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
+    "unacked_restore_throttle": 1,
+}
 # A running task's claim on its TaskRun: renewed every third of this (seconds) while the task runs; a worker that
 # died (SIGKILL, OOM, node loss) stops renewing and its task is taken over this long after the last renewal.
 TASK_LEASE_SECONDS = env.int("TASK_LEASE_SECONDS", default=60)

@@ -7,43 +7,16 @@ the events' on-commit sends run inside the request, as in production.
 
 from __future__ import annotations
 
-import contextlib
-import socket
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
+from dead_broker import broker_down
 from django.core.management import call_command
 
 from marketplace.catalog.models import Purchase
-from marketplace.celery import app
 from marketplace.outbox.models import OutboxEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _closed_port() -> int:
-    """A local TCP port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def broker_down() -> Iterator[str]:
-    """Celery not eager, publishing to a dead broker; the app's own pools are set aside (not closed) meanwhile."""
-    url = f"redis://127.0.0.1:{_closed_port()}/0"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CELERY_BROKER_URL", url)  # Celery reads the variable before the setting
-        patch.setitem(app.conf, "broker_url", url)
-        patch.setitem(app.conf, "task_always_eager", False)
-        patch.setattr(app, "_pool", None)  # a fresh pool for the dead URL; the original comes back untouched
-        patch.setattr(app.amqp, "_producer_pool", None)
-        try:
-            yield url
-        finally:
-            if app._pool is not None:
-                app._pool.force_close_all()  # only the pool made for the dead URL
 
 
 @pytest.fixture

@@ -34,10 +34,9 @@ def failing_publish(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list]]:
 
 
 def test_an_event_is_a_row_of_its_transaction(sent_tasks: list, django_capture_on_commit_callbacks: Any) -> None:
-    with django_capture_on_commit_callbacks(execute=True):
-        with pytest.raises(RuntimeError), transaction.atomic():
-            events.purchase_created(41)
-            raise RuntimeError("rolled back")
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError), transaction.atomic():
+        events.purchase_created(41)
+        raise RuntimeError("rolled back")
     assert not OutboxEvent.objects.exists() and sent_tasks == []
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         events.purchase_created(42)

@@ -1,4 +1,4 @@
-"""A broker that is down, as the producer sees it: Celery (not eager) publishing to a closed local port."""
+"""Point this process's Celery producer elsewhere for a while: at another URL, or at a closed port (broker down)."""
 
 from __future__ import annotations
 
@@ -17,16 +17,14 @@ def closed_port() -> int:
 
 
 @contextlib.contextmanager
-def broker_down(scheme: str = "redis") -> Iterator[str]:
-    """Publish to `scheme`://127.0.0.1:<closed port> meanwhile; yield that URL.
+def publishing_to(url: str) -> Iterator[str]:
+    """This process's Celery publishes to `url` (not eager) meanwhile; yield `url`.
 
     The app's connection and producer pools are set aside, not closed, and come back untouched afterwards: only
-    the pool made for the dead URL is closed. Every publish fails with a connection error (what a stopped Redis or
-    RabbitMQ looks like to the web process); workers keep their own connection to the real broker.
+    the pool made for `url` is closed at the end.
     """
     from marketplace.celery import app
 
-    url = f"{scheme}://{'guest:guest@' if scheme == 'amqp' else ''}127.0.0.1:{closed_port()}/"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CELERY_BROKER_URL", url)  # Celery reads the variable before the setting
         patch.setitem(app.conf, "broker_url", url)
@@ -37,4 +35,15 @@ def broker_down(scheme: str = "redis") -> Iterator[str]:
             yield url
         finally:
             if app._pool is not None:
-                app._pool.force_close_all()  # only the pool made for the dead URL
+                app._pool.force_close_all()  # only the pool made for `url`
+
+
+@contextlib.contextmanager
+def broker_down(scheme: str = "redis") -> Iterator[str]:
+    """Publish to `scheme`://127.0.0.1:<closed port> meanwhile (see :func:`publishing_to`); yield that URL.
+
+    Every publish fails with a connection error (what a stopped Redis or RabbitMQ looks like to the web process).
+    """
+    url = f"{scheme}://{'guest:guest@' if scheme == 'amqp' else ''}127.0.0.1:{closed_port()}/"
+    with publishing_to(url):
+        yield url

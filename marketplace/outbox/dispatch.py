@@ -28,6 +28,10 @@ from marketplace.outbox.models import OutboxEvent
 
 log = logging.getLogger(__name__)
 
+#: kombu's publish retry policy here: reconnect once, at once (a broker that is down fails the send in about the
+#: connection timeout, ``broker_connection_timeout``, instead of Celery's default of three retries).
+PUBLISH_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
+
 
 class Outcome(StrEnum):
     """What one send did: published, failed to publish (kept for the relay), or another sender had it."""
@@ -79,5 +83,6 @@ def _publish(name: str, args: list[Any]) -> None:
     if name not in app.tasks:  # first send in this process: autodiscover the task modules, as a worker does at start
         app.loader.import_default_modules()
     # The registered task runs inline under eager Celery; otherwise it is published through app.send_task, where
-    # the router picks the queue. No publish retries: a failed send waits for the relay, not inside a request.
-    app.signature(name, args=args).apply_async(retry=False)
+    # the router picks the queue. One quick retry (which also replaces a pooled connection the broker dropped):
+    # a send that still fails waits for the relay, not inside a request.
+    app.signature(name, args=args).apply_async(retry=True, retry_policy=PUBLISH_RETRY)

@@ -143,6 +143,16 @@ def test_a_watching_copy_stops_on_a_failed_run_and_runs_an_abandoned_one() -> No
 
 
 @pytest.mark.django_db
+def test_a_watcher_message_stops_on_a_failed_run(make_listing: Any) -> None:
+    listing = make_listing()
+    TaskRun.objects.create(idempotency_key=f"precompute_estimates:{listing.id}", task_name="t", status="failed")
+    watcher = tasks.precompute_estimates.apply(args=[listing.id], headers={"lease_watch": True}).get()
+    assert watcher == {"skipped": True, "failed": True}
+    retry = tasks.precompute_estimates.apply(args=[listing.id]).get()  # an ordinary (re)delivery runs it again
+    assert "skipped" not in retry and TaskRun.objects.get(idempotency_key__startswith="precompute").attempts == 2
+
+
+@pytest.mark.django_db
 def test_a_copy_that_finds_a_live_lease_resends_itself_as_a_watcher(settings: Any) -> None:
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 40}
     TaskRun.objects.create(idempotency_key="translate_purchase:9", task_name="t", lease_owner="gpu-1:7:abc",

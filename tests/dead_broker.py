@@ -20,8 +20,9 @@ def closed_port() -> int:
 def publishing_to(url: str) -> Iterator[str]:
     """This process's Celery publishes to `url` (not eager) meanwhile; yield `url`.
 
-    The app's connection and producer pools are set aside, not closed, and come back untouched afterwards: only
-    the pool made for `url` is closed at the end.
+    The app's connection and producer pools are set aside, not closed, and come back untouched afterwards. The
+    pools made for `url` are left open too: kombu's global registry would hand a closed one back to the next user
+    of the same URL ("Acquire on closed pool").
     """
     from marketplace.celery import app
 
@@ -31,11 +32,7 @@ def publishing_to(url: str) -> Iterator[str]:
         patch.setitem(app.conf, "task_always_eager", False)
         patch.setattr(app, "_pool", None)
         patch.setattr(app.amqp, "_producer_pool", None)
-        try:
-            yield url
-        finally:
-            if app._pool is not None:
-                app._pool.force_close_all()  # only the pool made for `url`
+        yield url
 
 
 @contextlib.contextmanager

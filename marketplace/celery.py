@@ -47,6 +47,7 @@ class TaskName(StrEnum):
     RUN_ALIGNMENT_JOB = "alignment.run_alignment_job"
     MEASURE_STITCHING = "alignment.measure_stitching"
     RECALIBRATE_MATRIX = "alignment.recalibrate_matrix"
+    RELAY_EVENTS = "outbox.relay_events"
 
 
 # Stable task name -> its queue when the router has no reason to move it. A snapshot test keeps this list and the
@@ -60,12 +61,22 @@ TASK_ROUTES: dict[str, dict[str, str]] = {
     TaskName.RUN_ALIGNMENT_JOB.value: {"queue": Queue.GPU.value},
     TaskName.MEASURE_STITCHING.value: {"queue": Queue.GPU.value},
     TaskName.RECALIBRATE_MATRIX.value: {"queue": Queue.GPU.value},
+    TaskName.RELAY_EVENTS.value: {"queue": Queue.DEFAULT.value},
 }
+
+#: Seconds between two beat-sent outbox relays (each relay message expires after the same time, so relays do not
+#: pile up while no worker consumes).
+OUTBOX_RELAY_SECONDS = 30.0
 
 BEAT_SCHEDULE = {
     TaskName.CHECK_DRIFT_DUE.value: {
         "task": TaskName.CHECK_DRIFT_DUE.value,
         "schedule": crontab(minute=0),  # hourly; each matrix is re-checked DRIFT_REVALIDATE_AFTER_HOURS after the last
+    },
+    TaskName.RELAY_EVENTS.value: {
+        "task": TaskName.RELAY_EVENTS.value,
+        "schedule": OUTBOX_RELAY_SECONDS,  # events the broker did not take at commit time (marketplace.outbox)
+        "options": {"expires": OUTBOX_RELAY_SECONDS},
     },
 }
 

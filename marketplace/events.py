@@ -1,37 +1,31 @@
 """Domain events: services call these inside their transaction; the tasks are sent only after it commits.
 
-A leaf dispatcher (Saleor/NetBox shape): each event registers ``transaction.on_commit`` to send a task by its stable
-name (``marketplace.celery.TaskName``) with ids as arguments. A rolled-back transaction sends nothing, and a worker
-never receives an id whose row is not committed; outside a transaction (autocommit) the task is sent at once. This
-module imports no task module and queries nothing: the queue is the router's choice (``marketplace.routing``), the
-same for services, admin actions and management commands, which all send through here.
+A leaf dispatcher (Saleor/NetBox shape): each event writes an outbox row naming a task by its stable name
+(``marketplace.celery.TaskName``) with ids as arguments, in the caller's transaction, and publishes it once that
+commits (``marketplace.outbox.dispatch``). A rolled-back transaction leaves no row and sends nothing, and a worker
+never receives an id whose row is not committed; outside a transaction (autocommit) the task is sent at once. A
+broker that is down loses nothing and fails no request: the row stays unsent and the relay (beat every 30 s,
+``manage.py relay_events``) sends it when the broker is back. This module imports no task, service or model module
+of the other apps: the queue is the router's choice (``marketplace.routing``), the same for services, admin actions
+and management commands, which all send through here.
 """
 
 from __future__ import annotations
 
 import logging
-from functools import partial
 
 from django.conf import settings
-from django.db import transaction
 
-from marketplace.celery import TaskName, app
+from marketplace.celery import TaskName
+from marketplace.outbox import dispatch
 
 log = logging.getLogger(__name__)
 
 
-def _send(name: str, args: list[int]) -> None:
-    if name not in app.tasks:  # first send in this process: autodiscover the task modules, as a worker does at start
-        app.loader.import_default_modules()
-    # The registered task runs inline under eager Celery (tests, the demo); otherwise it is published through
-    # app.send_task, where the router picks the queue.
-    app.signature(name, args=args).apply_async()
-
-
 def send_on_commit(name: TaskName, *args: int) -> None:
-    """Send task `name` with `args` (ids) once the current transaction commits (at once in autocommit mode)."""
+    """Keep task `name` with `args` (ids) in the outbox; publish it once the current transaction commits."""
     log.debug("on commit: %s%s", name.value, args)
-    transaction.on_commit(partial(_send, name.value, list(args)))
+    dispatch.record(name.value, list(args))
 
 
 def listing_created(listing_id: int) -> None:

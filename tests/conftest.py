@@ -64,6 +64,7 @@ def sent_tasks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list, str]]:
     from marketplace.celery import TaskName, app
 
     calls: list[tuple[str, list, str]] = []
+    app.loader.import_default_modules()  # every task module, as a worker imports them (outbox's too)
     for name in TaskName:
         def apply_async(args: Any = None, kwargs: Any = None, _name: str = name.value, **options: Any) -> None:
             queue = app.amqp.router.route(dict(options), _name, args, kwargs)["queue"].name

@@ -302,11 +302,12 @@ class AlignmentJobAdmin(ReadOnlyAdmin):
 
 @admin.register(TaskRun)
 class TaskRunAdmin(ReadOnlyAdmin):
-    list_display = ("task_name", "idempotency_key", "status", "attempts", "created_at", "finished_at")
+    list_display = ("task_name", "idempotency_key", "status", "attempts", "created_at", "finished_at",
+                    "lease_owner", "lease_expires_at")
     list_filter = ("status", "task_name")
-    search_fields = ("task_name", "idempotency_key", "error")
+    search_fields = ("task_name", "idempotency_key", "error", "lease_owner")
     readonly_fields = ("idempotency_key", "task_name", "status", "attempts", "result", "error", "created_at",
-                       "finished_at")
+                       "finished_at", "lease_owner", "lease_expires_at")
     date_hierarchy = "created_at"
 
 

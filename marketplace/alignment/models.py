@@ -271,6 +271,10 @@ class TaskRun(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=120, blank=True,
+                                   help_text="host:pid:token of the attempt that holds (or last held) the run")
+    lease_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="renewed while the attempt runs; past it, another worker may take over")
 
     class Meta:
         ordering = ["-created_at"]

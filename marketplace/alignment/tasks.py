@@ -2,20 +2,33 @@
 
 Conventions (see docs in marketplace/celery.py): explicit stable names, ids only as arguments, ``acks_late`` with
 ``reject_on_worker_lost`` (a message is redelivered if its worker dies), retries with exponential backoff on
-database errors and on rows that are not visible yet, and every body inside :func:`once`, so a redelivered
+database errors and on rows that are not visible yet, and every body inside :func:`run_once`, so a redelivered
 message finds its TaskRun SUCCEEDED and does nothing twice. Nothing here imports torch at module level: the gpu
 tasks reach torch only through the services' GPU paths (training, drift checks, stitching).
+
+Lease: a running body holds its TaskRun's lease (``TASK_LEASE_SECONDS``, renewed every third of it by a heartbeat
+thread). A copy of the message that arrives meanwhile (Redis redelivers after the visibility timeout even while the
+first worker still runs the task) finds the lease live: it does not run the body but sends itself again with a
+``lease_watch`` header to look later (a *watcher*). A watcher stops once the run SUCCEEDED or FAILED, and runs the
+body itself only when the lease expired: its worker died (SIGKILL, OOM, node loss) and stopped renewing it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from celery import shared_task
-from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import F, Model
+from django.conf import settings
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import F, Model, Q
 from django.utils import timezone
 
 from marketplace import events
@@ -29,9 +42,20 @@ log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=Model)
 
+#: Message header of a copy re-sent to watch a lease held by another worker.
+LEASE_WATCH_HEADER = "lease_watch"
+
 
 class RetryLater(Exception):
     """The row a message names is not there (yet): retry with backoff (e.g. a replica behind the primary)."""
+
+
+class LeaseHeld(Exception):
+    """The run of `key` is live in another worker (`owner`): look again in `retry_in` seconds."""
+
+    def __init__(self, key: str, owner: str, retry_in: float) -> None:
+        super().__init__(f"{key}: lease held by {owner}; looking again in {retry_in:.0f} s")
+        self.key, self.owner, self.retry_in = key, owner, retry_in
 
 
 TASK_OPTIONS: dict[str, Any] = {
@@ -56,34 +80,120 @@ def _load(model: type[M], pk: int, **related: Any) -> M:
         raise RetryLater(f"{model.__name__} {pk} does not exist (yet)") from None
 
 
-def once(key: str, task_name: str, work: Callable[[], dict[str, Any] | None]) -> dict[str, Any]:
+def _lease_seconds() -> float:
+    return float(settings.TASK_LEASE_SECONDS)
+
+
+def _new_owner() -> str:
+    """This attempt's lease token: host, pid and a random part (readable by operators, unique per attempt)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@contextmanager
+def _heartbeat(run_pk: int, owner: str) -> Iterator[None]:
+    """Renew the lease of `run_pk` held by `owner` every third of ``TASK_LEASE_SECONDS`` while the body runs."""
+    stop = threading.Event()
+    interval = _lease_seconds() / 3
+
+    def beat() -> None:
+        try:
+            while not stop.wait(interval):
+                try:
+                    kept = TaskRun.objects.filter(pk=run_pk, lease_owner=owner).update(
+                        lease_expires_at=timezone.now() + timedelta(seconds=_lease_seconds()))
+                except Exception:  # the database is away: try again next beat (the lease may lapse)
+                    log.warning("lease of TaskRun %s not renewed", run_pk, exc_info=True)
+                    continue
+                if not kept:
+                    log.warning("lease of TaskRun %s was taken over by another worker", run_pk)
+                    return
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"lease-{run_pk}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+
+def _claim(run: TaskRun, owner: str, *, watching: bool) -> bool:
+    """Take the lease of `run` if nobody holds a live one (a watcher takes only an expired STARTED run)."""
+    now = timezone.now()
+    free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
+    claimable = Q(status=TaskRun.Status.STARTED) & free
+    if not watching:
+        claimable |= Q(status=TaskRun.Status.FAILED)
+    return bool(TaskRun.objects.filter(claimable, pk=run.pk).update(
+        attempts=F("attempts") + 1, status=TaskRun.Status.STARTED, error="", lease_owner=owner,
+        lease_expires_at=now + timedelta(seconds=_lease_seconds())))
+
+
+def once(key: str, task_name: str, work: Callable[[], dict[str, Any] | None], *,
+         watching: bool = False) -> dict[str, Any]:
     """Run `work` at most once to success per idempotency `key`; return its (JSON) result.
 
-    A TaskRun row with the unique key is inserted (STARTED) before the work. If the key already SUCCEEDED, the
-    stored result is returned (with ``"skipped": True``) and nothing runs. A STARTED or FAILED run (a worker died,
-    or an earlier attempt raised) counts another attempt and runs again — the services are themselves
-    idempotent, so a half-finished attempt is safe to repeat. Exceptions mark the run FAILED and propagate
-    (so Celery's autoretry sees them).
+    A TaskRun row with the unique key is inserted (STARTED, with this attempt's lease) before the work. If the key
+    already SUCCEEDED, the stored result is returned (with ``"skipped": True``) and nothing runs. A run whose lease
+    is live elsewhere raises :class:`LeaseHeld`. A STARTED run whose lease expired (its worker died) or a FAILED
+    run (an earlier attempt raised; not for a `watching` copy, which then stops) counts another attempt and runs
+    again — the services are themselves idempotent, so a half-finished attempt is safe to repeat. Exceptions mark
+    the run FAILED and propagate (so Celery's autoretry sees them).
     """
+    owner = _new_owner()
+    lease_until = timezone.now() + timedelta(seconds=_lease_seconds())
     try:
         with transaction.atomic():
-            run, created = TaskRun.objects.get_or_create(idempotency_key=key, defaults={"task_name": task_name})
+            run, created = TaskRun.objects.get_or_create(
+                idempotency_key=key,
+                defaults={"task_name": task_name, "lease_owner": owner, "lease_expires_at": lease_until})
     except IntegrityError:  # a concurrent insert of the same key won
         run, created = TaskRun.objects.get(idempotency_key=key), False
-    if not created:
+    if not created and not _claim(run, owner, watching=watching):
+        run.refresh_from_db()
         if run.status == TaskRun.Status.SUCCEEDED:
             log.info("%s already succeeded; skipping", key)
             return {**run.result, "skipped": True}
-        TaskRun.objects.filter(pk=run.pk).update(attempts=F("attempts") + 1, status=TaskRun.Status.STARTED, error="")
+        if run.status == TaskRun.Status.FAILED:  # only a watcher gets here: the failed run has its own retries
+            log.info("%s failed in its own attempt; this copy stops", key)
+            return {"skipped": True, "failed": True}
+        remaining = (run.lease_expires_at - timezone.now()).total_seconds() if run.lease_expires_at else 0.0
+        raise LeaseHeld(key, run.lease_owner, max(remaining, 0.0) + 1.0)
     try:
-        result = work() or {}
+        with _heartbeat(run.pk, owner):
+            result = work() or {}
     except Exception as exc:
         TaskRun.objects.filter(pk=run.pk).update(status=TaskRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[
-            :5000], finished_at=timezone.now())
+            :5000], finished_at=timezone.now(), lease_expires_at=None)
         raise
     TaskRun.objects.filter(pk=run.pk).update(status=TaskRun.Status.SUCCEEDED, result=result,
-                                             finished_at=timezone.now())
+                                             finished_at=timezone.now(), lease_expires_at=None)
     return result
+
+
+def watch_interval(retry_in: float) -> float:
+    """Seconds until a watcher looks again: when the lease expires, but under half Redis's visibility timeout (an
+    ETA message held longer than that would be redelivered too)."""
+    visibility = float((settings.CELERY_BROKER_TRANSPORT_OPTIONS or {}).get("visibility_timeout", 3600))
+    return max(min(retry_in, visibility / 2), 1.0)
+
+
+def run_once(task: Any, key: str, work: Callable[[], dict[str, Any] | None]) -> dict[str, Any]:
+    """:func:`once` for the bound `task`; when another worker holds the lease, re-send the message as a watcher."""
+    watching = bool(getattr(task.request, LEASE_WATCH_HEADER, None)
+                    or (task.request.headers or {}).get(LEASE_WATCH_HEADER))
+    try:
+        return once(key, task.name, work, watching=watching)
+    except LeaseHeld as held:
+        if task.request.is_eager:
+            raise
+        countdown = watch_interval(held.retry_in)
+        log.info("%s: lease held by %s; this copy looks again in %.0f s", key, held.owner, countdown)
+        task.apply_async(args=task.request.args, kwargs=task.request.kwargs, countdown=countdown,
+                         headers={LEASE_WATCH_HEADER: True})
+        return {"deferred": True, "lease_owner": held.owner}
 
 
 @shared_task(name=TaskName.PRECOMPUTE_ESTIMATES.value, **TASK_OPTIONS)
@@ -96,7 +206,7 @@ def precompute_estimates(self: Any, listing_id: int) -> dict[str, Any]:
         return {"listing": listing.public_id, "estimates": len(made),
                 "targets": sorted(e.target.name for e in made)}
 
-    return once(f"precompute_estimates:{listing_id}", self.name, work)
+    return run_once(self, f"precompute_estimates:{listing_id}", work)
 
 
 @shared_task(name=TaskName.RECOMPUTE_ESTIMATES.value, **TASK_OPTIONS)
@@ -107,7 +217,7 @@ def recompute_estimates(self: Any, matrix_id: int) -> dict[str, Any]:
     def work() -> dict[str, Any]:
         return {"matrix": matrix.public_id, "estimates": len(estimates.recompute_estimates(matrix))}
 
-    return once(f"recompute_estimates:{matrix_id}", self.name, work)
+    return run_once(self, f"recompute_estimates:{matrix_id}", work)
 
 
 @shared_task(name=TaskName.TRANSLATE_PURCHASE.value, **TASK_OPTIONS)
@@ -128,7 +238,7 @@ def translate_purchase(self: Any, purchase_id: int) -> dict[str, Any]:
         purchase.refresh_from_db()
         return {"purchase": purchase.public_id, "status": purchase.status, "file": purchase.translated_vector.name}
 
-    return once(f"translate_purchase:{purchase_id}", self.name, work)
+    return run_once(self, f"translate_purchase:{purchase_id}", work)
 
 
 @shared_task(name=TaskName.REVALIDATE_DRIFT.value, **TASK_OPTIONS)
@@ -143,7 +253,7 @@ def revalidate_drift(self: Any, matrix_id: int) -> dict[str, Any]:
         check = drift.run_drift_check(matrix)
         return {"matrix": matrix.public_id, "checked": True, "status": check.status, "drift": check.drift}
 
-    return once(f"revalidate_drift:{matrix_id}:{stamp}", self.name, work)
+    return run_once(self, f"revalidate_drift:{matrix_id}:{stamp}", work)
 
 
 @shared_task(name=TaskName.MEASURE_STITCHING.value, **TASK_OPTIONS)
@@ -158,7 +268,7 @@ def measure_stitching(self: Any, matrix_id: int) -> dict[str, Any]:
         return {"matrix": matrix.public_id, "pair": result.get("pair"),
                 "attention_fidelity": result.get("attention_fidelity", {}).get("value")}
 
-    return once(f"measure_stitching:{matrix_id}", self.name, work)
+    return run_once(self, f"measure_stitching:{matrix_id}", work)
 
 
 @shared_task(name=TaskName.CHECK_DRIFT_DUE.value, **TASK_OPTIONS)
@@ -172,7 +282,7 @@ def check_drift_due(self: Any) -> dict[str, Any]:
             events.drift_check_due(matrix_id)
         return {"enqueued": due}
 
-    return once(f"check_drift_due:{now:%Y-%m-%dT%H}", self.name, work)
+    return run_once(self, f"check_drift_due:{now:%Y-%m-%dT%H}", work)
 
 
 @shared_task(name=TaskName.RUN_ALIGNMENT_JOB.value, **TASK_OPTIONS)
@@ -186,7 +296,7 @@ def run_alignment_job(self: Any, job_id: int) -> dict[str, Any]:
         matrix = jobs.run_alignment_job(job)
         return {"job": job.public_id, "matrix": matrix.public_id, "version": matrix.version}
 
-    return once(f"run_alignment_job:{job_id}", self.name, work)
+    return run_once(self, f"run_alignment_job:{job_id}", work)
 
 
 @shared_task(name=TaskName.RECALIBRATE_MATRIX.value, **TASK_OPTIONS)
@@ -198,4 +308,4 @@ def recalibrate_matrix(self: Any, check_id: int) -> dict[str, Any]:
         matrix = drift.recalibrate_matrix(check)
         return {"check": check.id, "matrix": matrix.public_id, "version": matrix.version}
 
-    return once(f"recalibrate_matrix:{check_id}", self.name, work)
+    return run_once(self, f"recalibrate_matrix:{check_id}", work)

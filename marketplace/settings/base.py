@@ -35,7 +35,11 @@ ImproperlyConfigured error naming the variable):
                                (default none: the peer address is the client)
 ``ALIGNMENT_JOB_DAILY_QUOTA``  alignment jobs (GPU training) a non-staff user may request per 24 h (default 2;
                                0 = staff only)
-``DJANGO_ALLOWED_HOSTS``, ``ALIGNMENT_PLUGINS_ALLOW``, ``CELERY_VISIBILITY_TIMEOUT``, ``MARKETPLACE_LOG_LEVEL``
+``CELERY_VISIBILITY_TIMEOUT``  Redis redelivery of an unacknowledged message, seconds (default 300)
+``CELERY_UNACKED_RESTORE_INTERVAL``  seconds between a Redis worker's sweeps for such messages (default 10)
+``TASK_LEASE_SECONDS``         a running task's renewed claim; a dead worker's task is re-run after it (default 60)
+``OUTBOX_RETRY_SECONDS``, ``OUTBOX_RELAY_BATCH``, ``OUTBOX_KEEP_DAYS``  the event outbox's relay (30 s, 500, 7 days)
+``DJANGO_ALLOWED_HOSTS``, ``ALIGNMENT_PLUGINS_ALLOW``, ``MARKETPLACE_LOG_LEVEL``
 """
 
 from __future__ import annotations
@@ -64,6 +68,7 @@ INSTALLED_APPS = [
     "django_filters",
     "marketplace.catalog",
     "marketplace.alignment",
+    "marketplace.outbox",
 ]
 
 MIDDLEWARE = [
@@ -129,9 +134,27 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Redis redelivers an unacknowledged message after the visibility timeout: keep it above the longest GPU task
-# (alignment jobs can take hours on CPU-only workers) so a running job is not handed to a second worker.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=12 * 3600)}
+# Redis hands an unacknowledged message to another worker after the visibility timeout (seconds), also while the
+# first worker still runs it: short, so that the message of a killed worker comes back within minutes. A task still
+# running elsewhere is not run twice: its TaskRun lease (TASK_LEASE_SECONDS, renewed by a heartbeat) is live, so
+# the redelivered copy waits and re-checks; a dead worker's lease expires and the copy runs the task.
+# Each worker sweeps for such messages every CELERY_UNACKED_RESTORE_INTERVAL seconds (kombu >= 5.7; its default
+# throttle would scan only every tenth sweep, i.e. every 100 s).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300),
+    "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
+    "unacked_restore_throttle": 1,
+}
+# A running task's claim on its TaskRun: renewed every third of this (seconds) while the task runs; a worker that
+# died (SIGKILL, OOM, node loss) stops renewing and its task is taken over this long after the last renewal.
+TASK_LEASE_SECONDS = env.int("TASK_LEASE_SECONDS", default=60)
+
+# ------------------------------------------------------------------------------------------------------- outbox
+# Events are outbox rows written with the business rows (marketplace.outbox); a row the broker did not take at
+# commit is sent again by the relay (beat, every 30 s) once it was last tried this many seconds ago.
+OUTBOX_RETRY_SECONDS = env.int("OUTBOX_RETRY_SECONDS", default=30)
+OUTBOX_RELAY_BATCH = env.int("OUTBOX_RELAY_BATCH", default=500)  # rows per relay pass
+OUTBOX_KEEP_DAYS = env.int("OUTBOX_KEEP_DAYS", default=7)  # sent rows are deleted after this many days
 
 # ------------------------------------------------------------------------------------------------ the marketplace
 # HMAC-SHA256 key that signs quality certificates. base/local derive an explicitly insecure default from the

@@ -6,7 +6,8 @@ Run this package alone::
 
 Services: PostgreSQL on 127.0.0.1:5432 (trust auth for a role that may create databases: ``INTEGRATION_PG_USER``,
 else the first of postgres, root and the current user that connects), Redis on 127.0.0.1:6379 (database
-``INTEGRATION_REDIS_DB``, default 11, emptied by the tests) and RabbitMQ on 127.0.0.1:5672 (guest/guest).
+``INTEGRATION_REDIS_DB``, default 11, emptied by the tests) and RabbitMQ on 127.0.0.1:5672 (guest/guest, vhost
+``INTEGRATION_AMQP_VHOST``, default ``/``, its queues purged by the tests).
 ``.ci/run`` starts any that is down. A missing service skips the tests on a developer machine and fails them in CI
 (``CI=true``). The whole package takes about half a minute (two worker start-ups, one PostgreSQL migration).
 
@@ -21,7 +22,8 @@ How it fits together
   pytest-django flushes the tables after each test.
 * Files: ``MEDIA_ROOT`` (and ``ALIGNMENT_MATRIX_DIR``/``ALIGNMENT_CACHE_DIR``) are one temporary folder shared by
   this process (``override_settings``) and the worker (environment).
-* Broker and worker (``worker``, module scope, parametrized over Redis and RabbitMQ). The test process leaves
+* Broker (``broker``, module scope, parametrized over Redis and RabbitMQ) and worker (``worker``, module scope, on
+  that broker; tests that start, kill and restart their own workers use ``worker_factory``). The test process leaves
   eager mode: ``CELERY_BROKER_URL`` is set in its environment (Celery reads that variable before any setting),
   ``task_always_eager`` is turned off and the app's connection pools are dropped. The queues are purged, then
   ``python -m celery -A marketplace worker -Q default,gpu --pool solo -c 1`` starts as a child process with
@@ -47,6 +49,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from live_services import LiveWorker, wait_for
@@ -210,9 +213,15 @@ def _redis_url() -> str:
     return f"redis://{REDIS_HOST}:{REDIS_PORT}/{int(os.environ.get('INTEGRATION_REDIS_DB', '11'))}"
 
 
+def _amqp_url() -> str:
+    """The RabbitMQ URL of vhost ``INTEGRATION_AMQP_VHOST`` (default ``/``; the vhost must exist for guest)."""
+    vhost = os.environ.get("INTEGRATION_AMQP_VHOST", "/")
+    return f"amqp://guest:guest@{AMQP_HOST}:{AMQP_PORT}/{'/' if vhost == '/' else quote(vhost, safe='')}"
+
+
 BROKERS = {
     "redis": (_redis_url, REDIS_HOST, REDIS_PORT),
-    "rabbitmq": (lambda: f"amqp://guest:guest@{AMQP_HOST}:{AMQP_PORT}//", AMQP_HOST, AMQP_PORT),
+    "rabbitmq": (_amqp_url, AMQP_HOST, AMQP_PORT),
 }
 
 
@@ -251,12 +260,17 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait(10)
 
 
+@dataclass(frozen=True)
+class LiveBroker:
+    """The broker this process publishes to (eager off), emptied at start."""
+
+    name: str
+    url: str
+
+
 @pytest.fixture(scope="module", params=sorted(BROKERS), ids=lambda name: f"broker={name}")
-def worker(
-    request: pytest.FixtureRequest, live_database: PgDatabase, shared_dirs: dict[str, Path], live_settings: None,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[LiveWorker]:
-    """A Celery worker process consuming default and gpu from a real broker; this process publishes to it."""
+def broker(request: pytest.FixtureRequest, live_database: PgDatabase, live_settings: None) -> Iterator[LiveBroker]:
+    """This process publishes to a real, emptied broker (Redis, then RabbitMQ); no worker is started."""
     name = request.param
     url_of, host, port = BROKERS[name]
     if not _tcp_open(host, port):
@@ -271,7 +285,6 @@ def worker(
     monkeypatch.setenv("CELERY_BROKER_URL", broker_url)  # Celery reads this before any setting
     app.conf.task_always_eager = False
     _reset_connection_pools(app)
-    process = None
     try:
         if name == "redis":  # a database of its own: drop everything, unacknowledged leftovers included
             import redis
@@ -280,31 +293,53 @@ def worker(
         purged = app.control.purge()
         if purged:
             print(f"purged {purged} stale message(s) from {name}")
+        yield LiveBroker(name=name, url=broker_url)
+    finally:
+        _reset_connection_pools(app)
+        app.conf.task_always_eager = old_eager
+        monkeypatch.undo()
 
-        log_path = tmp_path_factory.mktemp(f"worker-{name}") / "worker.log"
+
+class WorkerFactory:
+    """Starts worker processes on the module's broker, database and media; stops those still running at the end."""
+
+    def __init__(self, broker: LiveBroker, database: PgDatabase, dirs: dict[str, Path], log_dir: Path) -> None:
+        self.broker, self.database, self.dirs, self.log_dir = broker, database, dirs, log_dir
+        self.started: list[LiveWorker] = []
+
+    def start(self, *, app_module: str = "marketplace", env: dict[str, str] | None = None,
+              python_path: tuple[Path, ...] = ()) -> LiveWorker:
+        """Start ``celery -A app_module worker -Q default,gpu --pool solo`` with `env` added; wait for its ping."""
+        from marketplace.celery import app
+
+        name, broker_url = self.broker.name, self.broker.url
+        log_path = self.log_dir / f"worker-{name}-{len(self.started)}.log"
         nodename = f"itest-{name}-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
-        env = {
+        child_env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": WORKER_SETTINGS,
-            "DATABASE_URL": live_database.url,
+            "DATABASE_URL": self.database.url,
             "DATABASE_CONN_MAX_AGE": "0",
             "CELERY_BROKER_URL": broker_url,
-            "MEDIA_ROOT": str(shared_dirs["media"]),
-            "ALIGNMENT_MATRIX_DIR": str(shared_dirs["wmatrices"]),
-            "ALIGNMENT_CACHE_DIR": str(shared_dirs["cache"]),
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+            "MEDIA_ROOT": str(self.dirs["media"]),
+            "ALIGNMENT_MATRIX_DIR": str(self.dirs["wmatrices"]),
+            "ALIGNMENT_CACHE_DIR": str(self.dirs["cache"]),
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), *map(str, python_path),
+                                                        os.environ.get("PYTHONPATH")])),
             "PYTHONUNBUFFERED": "1",
+            **(env or {}),
         }
-        env.pop("CELERY_RESULT_BACKEND", None)
+        child_env.pop("CELERY_RESULT_BACKEND", None)
         loglevel = os.environ.get("INTEGRATION_WORKER_LOGLEVEL", "info")  # debug: kombu/amqp frames too
         command = [
-            sys.executable, "-m", "celery", "-A", "marketplace", "worker", "-Q", "default,gpu", "--pool", "solo",
+            sys.executable, "-m", "celery", "-A", app_module, "worker", "-Q", "default,gpu", "--pool", "solo",
             "-c", "1", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", loglevel, "-n", nodename,
         ]
         with open(log_path, "wb") as log_file:
-            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+            process = subprocess.Popen(command, cwd=ROOT, env=child_env, stdout=log_file, stderr=subprocess.STDOUT,
                                        stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         live = LiveWorker(broker=name, broker_url=broker_url, nodename=nodename, process=process, log_path=log_path)
+        self.started.append(live)
 
         def answers() -> bool:
             if process.poll() is not None:
@@ -316,20 +351,43 @@ def worker(
             wait_for(answers, timeout=WORKER_READY_TIMEOUT, interval=0.5, what=f"worker {nodename} to answer a ping")
         except AssertionError as exc:
             raise AssertionError(f"{exc}\n--- worker log ---\n{live.log_tail()}") from None
-        yield live
+        return live
+
+    def stop_all(self) -> None:
+        """Warm-stop every worker still running (SIGKILL after WORKER_STOP_TIMEOUT)."""
+        for live in self.started:
+            _stop(live.process)
+
+
+@pytest.fixture
+def worker_factory(broker: LiveBroker, live_database: PgDatabase, shared_dirs: dict[str, Path],
+                   tmp_path: Path) -> Iterator[WorkerFactory]:
+    """Start workers of this test on the module's broker; they are stopped when the test ends."""
+    factory = WorkerFactory(broker, live_database, shared_dirs, tmp_path)
+    try:
+        yield factory
     finally:
-        if process is not None:
-            _stop(process)
-        _reset_connection_pools(app)
-        app.conf.task_always_eager = old_eager
-        monkeypatch.undo()
+        factory.stop_all()
+
+
+@pytest.fixture(scope="module")
+def worker(broker: LiveBroker, live_database: PgDatabase, shared_dirs: dict[str, Path],
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveWorker]:
+    """A Celery worker process consuming default and gpu from a real broker; this process publishes to it."""
+    factory = WorkerFactory(broker, live_database, shared_dirs, tmp_path_factory.mktemp(f"worker-{broker.name}"))
+    try:
+        yield factory.start()
+    finally:
+        factory.stop_all()
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
     """On a failure, attach the worker's log to the report."""
     report = yield
-    live = item.funcargs.get("worker") if hasattr(item, "funcargs") else None
-    if report.failed and isinstance(live, LiveWorker):
-        report.sections.append((f"worker log ({live.broker})", live.log_tail(200)))
+    funcargs = getattr(item, "funcargs", {})
+    workers = [funcargs.get("worker"), *getattr(funcargs.get("worker_factory"), "started", [])]
+    for live in workers:
+        if report.failed and isinstance(live, LiveWorker):
+            report.sections.append((f"worker log ({live.broker}, {live.nodename})", live.log_tail(200)))
     return report

@@ -96,5 +96,11 @@ def test_the_circle_finder_finds_a_circle() -> None:
 
 
 def test_events_is_a_leaf_dispatcher() -> None:
-    """events.py imports no task, service or model module: only the Celery app (stable task names)."""
-    assert module_graph(PACKAGE)["marketplace.events"] == {"marketplace.celery"}
+    """events.py imports no task, service or model module of the apps: only the Celery app (stable task names) and
+    the outbox's dispatcher, which itself reaches nothing but its own model and the Celery app."""
+    graph = module_graph(PACKAGE)
+    assert graph["marketplace.events"] == {"marketplace.celery", "marketplace.outbox", "marketplace.outbox.dispatch"}
+    assert graph["marketplace.outbox.dispatch"] == {"marketplace.celery", "marketplace.outbox.models"}
+    outbox = {name for name in graph if name.startswith("marketplace.outbox")}
+    reached = set().union(*(graph[name] for name in outbox)) - outbox
+    assert reached == {"marketplace.celery"}  # the outbox knows no other app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from datetime import timedelta
@@ -37,8 +38,11 @@ EXPECTED_TASKS = {
 
 
 def test_task_names_snapshot() -> None:
+    celery_app.loader.import_default_modules()  # as a worker does at start
     registered = {name for name in celery_app.tasks if name.startswith("alignment.")}
-    assert registered == set(EXPECTED_TASKS) == set(TASK_ROUTES)
+    assert registered == set(EXPECTED_TASKS) == set(TASK_ROUTES) - {"outbox.relay_events"}
+    assert "outbox.relay_events" in celery_app.tasks
+    assert celery_app.amqp.router.route({}, "outbox.relay_events")["queue"].name == "default"
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_TASKS))
@@ -59,6 +63,8 @@ def test_app_configuration() -> None:
     beat = conf.beat_schedule["alignment.check_drift_due"]
     assert beat["task"] == "alignment.check_drift_due"
     assert beat["schedule"].minute == {0} and len(beat["schedule"].hour) == 24
+    relay = conf.beat_schedule["outbox.relay_events"]
+    assert relay["task"] == "outbox.relay_events" and relay["schedule"] == relay["options"]["expires"] == 30.0
 
 
 def test_importing_any_marketplace_module_does_not_import_torch() -> None:
@@ -105,6 +111,68 @@ def test_once_retries_after_a_failure() -> None:
     assert tasks.once("k:2", "t", lambda: {"ok": True}) == {"ok": True}
     run.refresh_from_db()
     assert run.status == "succeeded" and run.attempts == 2 and run.error == ""
+
+
+@pytest.mark.django_db
+def test_once_leaves_a_live_lease_alone_and_takes_over_an_expired_one() -> None:
+    calls: list[int] = []
+    lease = timezone.now() + timedelta(seconds=30)
+    run = TaskRun.objects.create(idempotency_key="k:3", task_name="t", lease_owner="gpu-1:7:abc",
+                                 lease_expires_at=lease)  # another worker runs it right now
+    with pytest.raises(tasks.LeaseHeld) as held:
+        tasks.once("k:3", "t", lambda: calls.append(1))
+    assert held.value.owner == "gpu-1:7:abc" and 29 <= held.value.retry_in <= 31 and calls == []
+
+    TaskRun.objects.filter(pk=run.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))  # it died
+    assert tasks.once("k:3", "t", lambda: calls.append(1) or {"ran": True}) == {"ran": True}
+    run.refresh_from_db()
+    assert calls == [1] and run.status == "succeeded" and run.attempts == 2
+    assert run.lease_owner.startswith(socket.gethostname()) and run.lease_expires_at is None
+
+
+@pytest.mark.django_db
+def test_a_watching_copy_stops_on_a_failed_run_and_runs_an_abandoned_one() -> None:
+    calls: list[int] = []
+    TaskRun.objects.create(idempotency_key="k:4", task_name="t", status="failed", error="boom")
+    assert tasks.once("k:4", "t", lambda: calls.append(1), watching=True) == {"skipped": True, "failed": True}
+    assert calls == [] and TaskRun.objects.get(idempotency_key="k:4").attempts == 1  # retries are not its job
+    TaskRun.objects.create(idempotency_key="k:5", task_name="t", status="started",
+                           lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert tasks.once("k:5", "t", lambda: calls.append(1) or {"ok": 1}, watching=True) == {"ok": 1}
+    assert calls == [1]
+
+
+@pytest.mark.django_db
+def test_a_watcher_message_stops_on_a_failed_run(make_listing: Any) -> None:
+    listing = make_listing()
+    TaskRun.objects.create(idempotency_key=f"precompute_estimates:{listing.id}", task_name="t", status="failed")
+    watcher = tasks.precompute_estimates.apply(args=[listing.id], headers={"lease_watch": True}).get()
+    assert watcher == {"skipped": True, "failed": True}
+    retry = tasks.precompute_estimates.apply(args=[listing.id]).get()  # an ordinary (re)delivery runs it again
+    assert "skipped" not in retry and TaskRun.objects.get(idempotency_key__startswith="precompute").attempts == 2
+
+
+@pytest.mark.django_db
+def test_a_copy_that_finds_a_live_lease_resends_itself_as_a_watcher(settings: Any) -> None:
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 40}
+    TaskRun.objects.create(idempotency_key="translate_purchase:9", task_name="t", lease_owner="gpu-1:7:abc",
+                           lease_expires_at=timezone.now() + timedelta(seconds=55))
+    sent: list[dict[str, Any]] = []
+
+    class Request:
+        args, kwargs, headers, is_eager = [9], {}, None, False
+
+    class Task:
+        name, request = "alignment.translate_purchase", Request()
+
+        def apply_async(self, **options: Any) -> None:
+            sent.append(options)
+
+    result = tasks.run_once(Task(), "translate_purchase:9", lambda: pytest.fail("must not run"))
+    assert result == {"deferred": True, "lease_owner": "gpu-1:7:abc"}
+    # looks again at the latest after half the visibility timeout (an ETA message held longer would be restored)
+    assert sent == [{"args": [9], "kwargs": {}, "countdown": 20.0, "headers": {"lease_watch": True}}]
+    assert tasks.watch_interval(3.5) == 3.5 and tasks.watch_interval(0.1) == 1.0
 
 
 @pytest.mark.django_db

@@ -14,6 +14,7 @@ AwarenessError
     ├── AuthenticationFailed (401)
     ├── InsufficientFunds (402)
     ├── PermissionDenied (403)
+    │   └── QuotaExceeded        the daily alignment-job quota is used up; ``retry_after`` in seconds
     ├── NotFound (404)
     ├── MethodNotAllowed (405)
     ├── Conflict (409)
@@ -23,6 +24,7 @@ AwarenessError
     ├── UnsupportedMediaType (415)
     ├── RateLimited (429)        ``retry_after`` in seconds
     └── ServerError (5xx)
+        └── ServiceUnavailable   503 ``database_unavailable``: nothing was applied; repeat the same request
 ```
 """
 
@@ -132,8 +134,11 @@ class UnsupportedMediaType(ApiError):
     """415: the request body's content type is not accepted."""
 
 
-class RateLimited(ApiError):
-    """429 ``throttled``: too many requests; ``retry_after`` is the seconds the server asks to wait."""
+class _RetryAfter:
+    """``retry_after``: seconds the server asks to wait (Retry-After header, else ``details["retry_after"]``)."""
+
+    headers: dict[str, str]
+    details: Any
 
     @property
     def retry_after(self) -> float | None:
@@ -147,8 +152,21 @@ class RateLimited(ApiError):
             return None
 
 
+class QuotaExceeded(_RetryAfter, PermissionDenied):
+    """403 ``quota_exceeded``: the daily alignment-job quota is used up; ``retry_after`` says when one frees up."""
+
+
+class RateLimited(_RetryAfter, ApiError):
+    """429 ``throttled``: too many requests; ``retry_after`` is the seconds the server asks to wait."""
+
+
 class ServerError(ApiError):
     """5xx: the server failed; idempotent requests were retried before this is raised."""
+
+
+class ServiceUnavailable(_RetryAfter, ServerError):
+    """503 ``database_unavailable``: the database went away mid-request and nothing was applied; repeat the same
+    request (a purchase with the same idempotency key) after ``retry_after`` seconds."""
 
 
 #: error code → class; the API's codes (marketplace.errors and the DRF exceptions it renders).
@@ -161,6 +179,7 @@ CODE_ERRORS: dict[str, type[ApiError]] = {
     "authentication_failed": AuthenticationFailed,
     "insufficient_funds": InsufficientFunds,
     "permission_denied": PermissionDenied,
+    "quota_exceeded": QuotaExceeded,
     "not_found": NotFound,
     "certificate_not_found": NotFound,
     "method_not_allowed": MethodNotAllowed,
@@ -171,6 +190,7 @@ CODE_ERRORS: dict[str, type[ApiError]] = {
     "unsupported_media_type": UnsupportedMediaType,
     "throttled": RateLimited,
     "server_error": ServerError,
+    "database_unavailable": ServiceUnavailable,
 }
 
 #: HTTP status → class, for a code the SDK does not know.

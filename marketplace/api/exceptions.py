@@ -1,8 +1,10 @@
 """One JSON error shape for the whole API: ``{"error": {"code", "message", "details"}}``.
 
 DRF exceptions keep their status (400 validation, 401, 403, 404, 405, 415, 429 with ``Retry-After``), the
-services' ``ServiceError`` subclasses map to theirs (400, 402, 404, 409), an upload over the limit is 413, and
-unknown URLs under ``/api/`` get the same shape from :func:`json_page_not_found`.
+services' ``ServiceError`` subclasses map to theirs (400, 402, 404, 409), an upload over the limit is 413, a
+database that went away mid-request (restart, failover: ``OperationalError``/``InterfaceError``) is 503 with
+``Retry-After`` — its transaction was rolled back, so the same request (the same idempotency key) can be repeated —
+and unknown URLs under ``/api/`` get the same shape from :func:`json_page_not_found`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
@@ -24,6 +27,8 @@ from marketplace.errors import ServiceError
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
+#: seconds a client is asked to wait after a 503 for a lost database connection
+DATABASE_RETRY_AFTER = 5
 
 
 class ApiError(exceptions.APIException):
@@ -92,6 +97,12 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         status_code, code, message, details = 404, "not_found", "Not found.", None
     elif isinstance(exc, DjangoPermissionDenied):
         status_code, code, message, details = 403, "permission_denied", str(exc) or "Permission denied.", None
+    elif isinstance(exc, OperationalError | InterfaceError):
+        log.error("database unavailable during %s", context.get("request") and context["request"].path,
+                  exc_info=exc)
+        status_code, code, details = 503, "database_unavailable", {"retry_after": DATABASE_RETRY_AFTER}
+        message = "The database is unavailable; nothing was applied. Retry the same request shortly."
+        headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
     elif isinstance(exc, exceptions.APIException):
         status_code, code, message, details = _from_drf(exc)
         if getattr(exc, "auth_header", None):

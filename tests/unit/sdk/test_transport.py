@@ -110,6 +110,7 @@ def test_a_read_timeout_after_the_retries_is_a_transport_error():
     (409, "not_delivered", errors.NotDelivered), (409, "not_exportable", errors.NotExportable),
     (409, "conflict", errors.Conflict), (413, "payload_too_large", errors.PayloadTooLarge),
     (418, "teapot", errors.ApiError), (404, "brand_new_code", errors.NotFound),
+    (403, "quota_exceeded", errors.QuotaExceeded),
 ])
 def test_errors_map_by_code_then_status(status: int, code: str, cls: type):
     market, _, _ = scripted(_error(status, code, "said the server", {"field": ["bad"]}))
@@ -118,6 +119,14 @@ def test_errors_map_by_code_then_status(status: int, code: str, cls: type):
     assert type(info.value) is cls
     assert (info.value.status, info.value.code, info.value.message) == (status, code, "said the server")
     assert info.value.details == {"field": ["bad"]} and "vec_1" in info.value.url
+
+
+def test_a_lost_database_is_retried_then_raised_as_service_unavailable_with_retry_after():
+    market, seen, _ = scripted(*[_error(503, "database_unavailable", details={"retry_after": 1})] * 4)
+    with pytest.raises(errors.ServiceUnavailable) as info:
+        market.vectors.get("vec_1")
+    assert isinstance(info.value, errors.ServerError) and info.value.retry_after == 1.0
+    assert len(seen) > 1  # a GET is retried on a 5xx before the error is raised
 
 
 def test_rate_limited_exposes_retry_after_and_a_non_json_error_keeps_its_text():

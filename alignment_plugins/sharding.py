@@ -164,7 +164,7 @@ class ShardedTraining:
         if not texts or self.trainer.config["pairing"] == "mean":
             return {"shard": k, "texts": len(texts), "token_pairs": 0}
         _, count = token_pair_stats(self.model("source"), self.model("target"), texts, _pairs(pairs), cache=True,
-                                        batch_size=TOKEN_BATCH)
+                                   batch_size=TOKEN_BATCH)
         return {"shard": k, "texts": len(texts), "token_pairs": count}
 
     def merged_token_stats(self, pairs: Sequence[Sequence[int]]) -> tuple[dict[Pair, CrossStats], int]:

@@ -47,6 +47,10 @@ class TaskName(StrEnum):
     RUN_ALIGNMENT_JOB = "alignment.run_alignment_job"
     MEASURE_STITCHING = "alignment.measure_stitching"
     RECALIBRATE_MATRIX = "alignment.recalibrate_matrix"
+    EXTRACT_ANCHOR_SHARD = "alignment.extract_anchor_shard"
+    PLAN_TOKEN_SHARDS = "alignment.plan_token_shards"
+    TOKEN_STATS_SHARD = "alignment.token_stats_shard"
+    FIT_FROM_SHARDS = "alignment.fit_from_shards"
 
 
 # Stable task name -> its queue when the router has no reason to move it. A snapshot test keeps this list and the
@@ -60,6 +64,11 @@ TASK_ROUTES: dict[str, dict[str, str]] = {
     TaskName.RUN_ALIGNMENT_JOB.value: {"queue": Queue.GPU.value},
     TaskName.MEASURE_STITCHING.value: {"queue": Queue.GPU.value},
     TaskName.RECALIBRATE_MATRIX.value: {"queue": Queue.GPU.value},
+    # Sharded training (marketplace.alignment.sharded_training): every step loads both models.
+    TaskName.EXTRACT_ANCHOR_SHARD.value: {"queue": Queue.GPU.value},
+    TaskName.PLAN_TOKEN_SHARDS.value: {"queue": Queue.GPU.value},
+    TaskName.TOKEN_STATS_SHARD.value: {"queue": Queue.GPU.value},
+    TaskName.FIT_FROM_SHARDS.value: {"queue": Queue.GPU.value},
 }
 
 BEAT_SCHEDULE = {

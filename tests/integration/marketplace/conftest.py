@@ -6,7 +6,8 @@ Run this package alone::
 
 Services: PostgreSQL on 127.0.0.1:5432 (trust auth for a role that may create databases: ``INTEGRATION_PG_USER``,
 else the first of postgres, root and the current user that connects), Redis on 127.0.0.1:6379 (database
-``INTEGRATION_REDIS_DB``, default 11, emptied by the tests) and RabbitMQ on 127.0.0.1:5672 (guest/guest).
+``INTEGRATION_REDIS_DB``, default 11, emptied by the tests) and RabbitMQ on 127.0.0.1:5672 (guest/guest, vhost
+``INTEGRATION_AMQP_VHOST``, default ``/``).
 ``.ci/run`` starts any that is down. A missing service skips the tests on a developer machine and fails them in CI
 (``CI=true``). The whole package takes about half a minute (two worker start-ups, one PostgreSQL migration).
 
@@ -30,6 +31,8 @@ How it fits together
   ``app.control.ping`` under its unique node name. At teardown the worker gets SIGTERM (warm shutdown), then
   SIGKILL after 20 s; it also gets SIGTERM if this process dies (PR_SET_PDEATHSIG), so no orphan keeps consuming.
   Its log is kept for assertions (``LiveWorker.wait_for_log``) and printed on failure.
+* ``worker_pair``: the same with two worker processes and Redis as the result backend (a chord needs one), for
+  sharded training (``test_sharded_training.py``).
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from live_services import LiveWorker, wait_for
@@ -210,9 +214,14 @@ def _redis_url() -> str:
     return f"redis://{REDIS_HOST}:{REDIS_PORT}/{int(os.environ.get('INTEGRATION_REDIS_DB', '11'))}"
 
 
+def _amqp_url() -> str:
+    vhost = os.environ.get("INTEGRATION_AMQP_VHOST", "/")  # a vhost of its own keeps parallel runs apart
+    return f"amqp://guest:guest@{AMQP_HOST}:{AMQP_PORT}/{quote(vhost, safe='')}"
+
+
 BROKERS = {
     "redis": (_redis_url, REDIS_HOST, REDIS_PORT),
-    "rabbitmq": (lambda: f"amqp://guest:guest@{AMQP_HOST}:{AMQP_PORT}//", AMQP_HOST, AMQP_PORT),
+    "rabbitmq": (_amqp_url, AMQP_HOST, AMQP_PORT),
 }
 
 
@@ -251,13 +260,12 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait(10)
 
 
-@pytest.fixture(scope="module", params=sorted(BROKERS), ids=lambda name: f"broker={name}")
-def worker(
-    request: pytest.FixtureRequest, live_database: PgDatabase, shared_dirs: dict[str, Path], live_settings: None,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[LiveWorker]:
-    """A Celery worker process consuming default and gpu from a real broker; this process publishes to it."""
-    name = request.param
+@contextlib.contextmanager
+def _live_broker(name: str, result_backend: str | None = None) -> Iterator[str]:
+    """This process publishes to broker `name` (emptied first) instead of running tasks eagerly; its URL.
+
+    `result_backend` (a URL) is set for this process too (a chord needs one); everything is restored on exit.
+    """
     url_of, host, port = BROKERS[name]
     if not _tcp_open(host, port):
         _unavailable(f"{name} is not reachable on {host}:{port}")
@@ -269,9 +277,10 @@ def worker(
     app.conf.broker_url  # noqa: B018 - load the configuration from Django settings before overriding it
     old_eager = app.conf.task_always_eager
     monkeypatch.setenv("CELERY_BROKER_URL", broker_url)  # Celery reads this before any setting
+    if result_backend:
+        monkeypatch.setenv("CELERY_RESULT_BACKEND", result_backend)  # likewise
     app.conf.task_always_eager = False
     _reset_connection_pools(app)
-    process = None
     try:
         if name == "redis":  # a database of its own: drop everything, unacknowledged leftovers included
             import redis
@@ -280,8 +289,24 @@ def worker(
         purged = app.control.purge()
         if purged:
             print(f"purged {purged} stale message(s) from {name}")
+        yield broker_url
+    finally:
+        _reset_connection_pools(app)
+        app.conf.task_always_eager = old_eager
+        monkeypatch.undo()
 
-        log_path = tmp_path_factory.mktemp(f"worker-{name}") / "worker.log"
+
+@contextlib.contextmanager
+def _running_worker(
+    name: str, broker_url: str, live_database: PgDatabase, shared_dirs: dict[str, Path], log_dir: Path,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[LiveWorker]:
+    """A ``--pool solo`` worker process consuming default and gpu, answering pings; stopped on exit."""
+    from marketplace.celery import app
+
+    process = None
+    try:
+        log_path = log_dir / "worker.log"
         nodename = f"itest-{name}-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
         env = {
             **os.environ,
@@ -296,6 +321,7 @@ def worker(
             "PYTHONUNBUFFERED": "1",
         }
         env.pop("CELERY_RESULT_BACKEND", None)
+        env.update(extra_env or {})
         loglevel = os.environ.get("INTEGRATION_WORKER_LOGLEVEL", "info")  # debug: kombu/amqp frames too
         command = [
             sys.executable, "-m", "celery", "-A", "marketplace", "worker", "-Q", "default,gpu", "--pool", "solo",
@@ -320,16 +346,60 @@ def worker(
     finally:
         if process is not None:
             _stop(process)
-        _reset_connection_pools(app)
-        app.conf.task_always_eager = old_eager
-        monkeypatch.undo()
+
+
+@pytest.fixture(scope="module", params=sorted(BROKERS), ids=lambda name: f"broker={name}")
+def worker(
+    request: pytest.FixtureRequest, live_database: PgDatabase, shared_dirs: dict[str, Path], live_settings: None,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[LiveWorker]:
+    """A Celery worker process consuming default and gpu from a real broker; this process publishes to it."""
+    name = request.param
+    with _live_broker(name) as broker_url, _running_worker(
+            name, broker_url, live_database, shared_dirs, tmp_path_factory.mktemp(f"worker-{name}")) as live:
+        yield live
+
+
+@pytest.fixture(scope="module", params=sorted(BROKERS), ids=lambda name: f"broker={name}")
+def worker_pair(
+    request: pytest.FixtureRequest, live_database: PgDatabase, shared_dirs: dict[str, Path], live_settings: None,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[LiveWorker, LiveWorker]]:
+    """Two worker processes on one broker, with the Redis result backend a chord needs (sharded training).
+
+    Each worker runs torch on one thread (``OMP_NUM_THREADS=1``), as one GPU worker per device would.
+    """
+    if not _tcp_open(REDIS_HOST, REDIS_PORT):
+        _unavailable(f"redis (the result backend) is not reachable on {REDIS_HOST}:{REDIS_PORT}")
+    name, backend = request.param, _redis_url()
+    extra = {"CELERY_RESULT_BACKEND": backend, "OMP_NUM_THREADS": "1"}
+    with _live_broker(name, result_backend=backend) as broker_url:
+        from marketplace.celery import app
+
+        _reset_result_backend(app)
+        try:
+            with _running_worker(name, broker_url, live_database, shared_dirs,
+                                 tmp_path_factory.mktemp(f"worker-{name}-a"), extra) as first, _running_worker(
+                    name, broker_url, live_database, shared_dirs, tmp_path_factory.mktemp(f"worker-{name}-b"),
+                    extra) as second:
+                yield first, second
+        finally:
+            _reset_result_backend(app)
+
+
+def _reset_result_backend(app: Any) -> None:
+    """Forget the app's result backend object, so the next use reads CELERY_RESULT_BACKEND again."""
+    app._backend_cache = None
+    app._local.__dict__.pop("backend", None)
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
     """On a failure, attach the worker's log to the report."""
     report = yield
-    live = item.funcargs.get("worker") if hasattr(item, "funcargs") else None
-    if report.failed and isinstance(live, LiveWorker):
-        report.sections.append((f"worker log ({live.broker})", live.log_tail(200)))
+    funcargs = item.funcargs if hasattr(item, "funcargs") else {}
+    lives = [funcargs.get("worker"), *funcargs.get("worker_pair", ())]
+    for k, live in enumerate(live for live in lives if isinstance(live, LiveWorker)):
+        if report.failed:
+            report.sections.append((f"worker {k} log ({live.broker})", live.log_tail(200)))
     return report

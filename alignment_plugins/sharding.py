@@ -40,6 +40,8 @@ __all__ = ["TOKEN_BATCH", "ShardMissing", "ShardedTraining", "shard_bounds"]
 
 #: Texts per forward batch of the token pass (``token_pair_stats``' default): text shards start on its multiples.
 TOKEN_BATCH = 32
+#: Tokens read per text (the default of extract() and token_pair_stats(), which train() uses; in both cache keys).
+MAX_LENGTH = 256
 Pair = tuple[int, int]
 
 
@@ -132,7 +134,7 @@ class ShardedTraining:
         parts: list[Activations] = []
         for k in range(self.num_shards):
             shard = self.anchor_shard(k)
-            folder = _cache_folder(model, shard, self.trainer.pooling, 256)
+            folder = _cache_folder(model, shard, self.trainer.pooling, MAX_LENGTH)
             absent = [layer for layer in layers if not (folder / f"layer_{layer}.npy").is_file()]
             if absent:
                 raise ShardMissing(f"{side} activations of anchor shard {k} (layers {absent}) are not in {folder}: "
@@ -176,7 +178,7 @@ class ShardedTraining:
         merged: dict[Pair, CrossStats] = {}
         for k in range(len(self.text_bounds)):
             texts = self.text_shard(k)
-            folder = _cache_folder(source, target, texts, wanted, 256)
+            folder = _cache_folder(source, target, texts, wanted, MAX_LENGTH)
             absent = [p for p in wanted if not (folder / f"pair_{p[0]}_{p[1]}.npz").is_file()]
             if absent:
                 raise ShardMissing(f"token statistics of text shard {k} (pairs {absent}) are not in {folder}: run "

@@ -253,21 +253,12 @@ class WMatrixTrainer:
         source, target = self._model(self.source_model, "source"), self._model(self.target_model, "target")
         source_layers = resolve_layers(self.config["layers"], source.num_layers)
         target_layers = resolve_layers("all", target.num_layers)
-        kw = {"pooling": self.pooling, "cache": self.cache, "progress": self.progress}
-        src_acts = extract(source, anchors, source_layers, **kw)
-        tgt_acts = extract(target, anchors, target_layers, **kw)
+        src_acts = self._activations(source, anchors, source_layers, "source")
+        tgt_acts = self._activations(target, anchors, target_layers, "target")
         timings["extraction"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
-        cka = self._cka(src_acts, tgt_acts, rows["train"], source_layers, target_layers)
-        layer_map = layer_tools.monotone_layer_map(cka, source_layers, target_layers)
-        if self.config["layer_pairs"] == "grid":
-            pairs = [(i, j) for i in source_layers for j in target_layers]
-        else:
-            pairs = list(layer_map)
-        embedding = embedding_pair(source, target, source_layers, target_layers)
-        if embedding is not None and embedding not in pairs:
-            pairs.append(embedding)
+        cka, layer_map, pairs, embedding = self.layer_pairs(source, target, src_acts, tgt_acts, rows["train"])
         timings["layer_correspondence"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
@@ -282,9 +273,7 @@ class WMatrixTrainer:
         token_stats: dict[tuple[int, int], CrossStats] = {}
         token_count = 0
         if pairing != "mean":
-            token_stats, token_count = token_pair_stats(
-                source, target, train.texts, pairs, cache=self.cache, progress=self.progress
-            )
+            token_stats, token_count = self._token_pair_stats(source, target, train.texts, pairs)
         weight = self.config["contrastive_weight"]
         if weight > 0:
             self._say("extracting the contrastive anchors' pooled states")
@@ -362,6 +351,33 @@ class WMatrixTrainer:
             probe_states={"source": src_acts[recommended[0]][probe_rows],
                           "target": tgt_acts[recommended[1]][probe_rows]},
         )
+
+    def layer_pairs(
+        self, source: LoadedModel, target: LoadedModel, src_acts: Activations, tgt_acts: Activations,
+        train_rows: np.ndarray,
+    ) -> tuple[np.ndarray, list[tuple[int, int]], list[tuple[int, int]], tuple[int, int] | None]:
+        """Phase 3: (CKA matrix, monotone layer map, layer pairs to fit, embedding pair or None) from pooled states."""
+        source_layers, target_layers = sorted(src_acts.layers), sorted(tgt_acts.layers)
+        cka = self._cka(src_acts, tgt_acts, train_rows, source_layers, target_layers)
+        layer_map = layer_tools.monotone_layer_map(cka, source_layers, target_layers)
+        if self.config["layer_pairs"] == "grid":
+            pairs = [(i, j) for i in source_layers for j in target_layers]
+        else:
+            pairs = list(layer_map)
+        embedding = embedding_pair(source, target, source_layers, target_layers)
+        if embedding is not None and embedding not in pairs:
+            pairs.append(embedding)
+        return cka, layer_map, pairs, embedding
+
+    def _activations(self, model: LoadedModel, anchors: AnchorSet, layers: list[int], side: str) -> Activations:
+        """Pooled states of `anchors` at `layers` of one side's model (the activation cache; a subclass may merge)."""
+        return extract(model, anchors, layers, pooling=self.pooling, cache=self.cache, progress=self.progress)
+
+    def _token_pair_stats(
+        self, source: LoadedModel, target: LoadedModel, texts: Sequence[str], pairs: Sequence[tuple[int, int]]
+    ) -> tuple[dict[tuple[int, int], CrossStats], int]:
+        """Token-pair statistics of the training texts per layer pair, and the matched pairs' count."""
+        return token_pair_stats(source, target, texts, pairs, cache=self.cache, progress=self.progress)
 
     def _say(self, message: str) -> None:
         """One line on stderr between the phases' progress bars (only with progress=True)."""

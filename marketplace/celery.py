@@ -48,6 +48,10 @@ class TaskName(StrEnum):
     MEASURE_STITCHING = "alignment.measure_stitching"
     RECALIBRATE_MATRIX = "alignment.recalibrate_matrix"
     RELAY_EVENTS = "outbox.relay_events"
+    EXTRACT_ANCHOR_SHARD = "alignment.extract_anchor_shard"
+    PLAN_TOKEN_SHARDS = "alignment.plan_token_shards"
+    TOKEN_STATS_SHARD = "alignment.token_stats_shard"
+    FIT_FROM_SHARDS = "alignment.fit_from_shards"
 
 
 # Stable task name -> its queue when the router has no reason to move it. A snapshot test keeps this list and the
@@ -62,6 +66,11 @@ TASK_ROUTES: dict[str, dict[str, str]] = {
     TaskName.MEASURE_STITCHING.value: {"queue": Queue.GPU.value},
     TaskName.RECALIBRATE_MATRIX.value: {"queue": Queue.GPU.value},
     TaskName.RELAY_EVENTS.value: {"queue": Queue.DEFAULT.value},
+    # Sharded training (marketplace.alignment.sharded_training): every step loads both models.
+    TaskName.EXTRACT_ANCHOR_SHARD.value: {"queue": Queue.GPU.value},
+    TaskName.PLAN_TOKEN_SHARDS.value: {"queue": Queue.GPU.value},
+    TaskName.TOKEN_STATS_SHARD.value: {"queue": Queue.GPU.value},
+    TaskName.FIT_FROM_SHARDS.value: {"queue": Queue.GPU.value},
 }
 
 #: Seconds between two beat-sent outbox relays (each relay message expires after the same time, so relays do not

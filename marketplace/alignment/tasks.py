@@ -32,7 +32,7 @@ from django.db.models import F, Model, Q
 from django.utils import timezone
 
 from marketplace import events
-from marketplace.alignment import drift, estimates, jobs, stitching
+from marketplace.alignment import drift, estimates, jobs, sharded_training, stitching
 from marketplace.alignment.models import AlignmentJob, DriftCheck, TaskRun, WMatrix
 from marketplace.catalog import delivery, refunds
 from marketplace.catalog.models import Purchase, VectorListing
@@ -309,3 +309,35 @@ def recalibrate_matrix(self: Any, check_id: int) -> dict[str, Any]:
         return {"check": check.id, "matrix": matrix.public_id, "version": matrix.version}
 
     return run_once(self, f"recalibrate_matrix:{check_id}", work)
+
+
+# ------------------------------------------------------------------ sharded training (see sharded_training)
+@shared_task(name=TaskName.EXTRACT_ANCHOR_SHARD.value, **TASK_OPTIONS)
+def extract_anchor_shard(self: Any, spec: dict[str, Any], shard: int) -> dict[str, Any]:
+    """Pooled states of one anchor shard of a sharded training run into the shared cache (gpu queue)."""
+    return run_once(self, f"sharded:{spec['run']}:extract:{shard}",
+                    lambda: sharded_training.extract_anchor_shard(spec, shard))
+
+
+@shared_task(name=TaskName.PLAN_TOKEN_SHARDS.value, **TASK_OPTIONS)
+def plan_token_shards(self: Any, shard_results: list[dict[str, Any]], spec: dict[str, Any]) -> Any:
+    """Chord callback: the layer pairs from the merged anchor shards, then replaced by the token-statistics chord."""
+    result = run_once(self, f"sharded:{spec['run']}:plan",
+                      lambda: {"pairs": sharded_training.layer_pairs(spec), "anchor_shards": shard_results})
+    if result.get("deferred"):  # a redelivered copy while the first still plans: that one goes on
+        return result
+    return self.replace(sharded_training.token_pass(spec, result["pairs"]))
+
+
+@shared_task(name=TaskName.TOKEN_STATS_SHARD.value, **TASK_OPTIONS)
+def token_stats_shard(self: Any, spec: dict[str, Any], shard: int, pairs: list[list[int]]) -> dict[str, Any]:
+    """Token-pair statistics of one training-text shard into the shared cache (gpu queue)."""
+    return run_once(self, f"sharded:{spec['run']}:tokens:{shard}",
+                    lambda: sharded_training.token_stats_shard(spec, shard, pairs))
+
+
+@shared_task(name=TaskName.FIT_FROM_SHARDS.value, **TASK_OPTIONS)
+def fit_from_shards(self: Any, shard_results: list[dict[str, Any]], spec: dict[str, Any]) -> dict[str, Any]:
+    """Chord callback: merge every shard, fit (``WMatrixTrainer.train``) and write the matrix file (gpu queue)."""
+    return run_once(self, f"sharded:{spec['run']}:fit",
+                    lambda: {**sharded_training.fit_from_shards(spec), "token_shards": shard_results})

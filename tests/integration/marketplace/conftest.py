@@ -327,9 +327,9 @@ class WorkerFactory:
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), *map(str, python_path),
                                                         os.environ.get("PYTHONPATH")])),
             "PYTHONUNBUFFERED": "1",
-            **(env or {}),
         }
-        child_env.pop("CELERY_RESULT_BACKEND", None)
+        child_env.pop("CELERY_RESULT_BACKEND", None)  # only what `env` asks for (worker_pair: a chord's backend)
+        child_env.update(env or {})
         loglevel = os.environ.get("INTEGRATION_WORKER_LOGLEVEL", "info")  # debug: kombu/amqp frames too
         command = [
             sys.executable, "-m", "celery", "-A", app_module, "worker", "-Q", "default,gpu", "--pool", "solo",
@@ -381,12 +381,44 @@ def worker(broker: LiveBroker, live_database: PgDatabase, shared_dirs: dict[str,
         factory.stop_all()
 
 
+@pytest.fixture(scope="module")
+def worker_pair(broker: LiveBroker, live_database: PgDatabase, shared_dirs: dict[str, Path],
+                tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveWorker, LiveWorker]]:
+    """Two worker processes on the module's broker, with the Redis result backend a chord needs (sharded training).
+
+    Each worker runs torch on one thread (``OMP_NUM_THREADS=1``), as one GPU worker per device would.
+    """
+    if not _tcp_open(REDIS_HOST, REDIS_PORT):
+        _unavailable(f"redis (the result backend) is not reachable on {REDIS_HOST}:{REDIS_PORT}")
+    from marketplace.celery import app
+
+    backend = _redis_url()
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setenv("CELERY_RESULT_BACKEND", backend)  # Celery reads this before any setting
+    _reset_result_backend(app)
+    factory = WorkerFactory(broker, live_database, shared_dirs, tmp_path_factory.mktemp(f"workers-{broker.name}"))
+    env = {"CELERY_RESULT_BACKEND": backend, "OMP_NUM_THREADS": "1"}
+    try:
+        yield factory.start(env=env), factory.start(env=env)
+    finally:
+        factory.stop_all()
+        monkeypatch.undo()
+        _reset_result_backend(app)
+
+
+def _reset_result_backend(app: Any) -> None:
+    """Forget the app's result backend object, so the next use reads CELERY_RESULT_BACKEND again."""
+    app._backend_cache = None
+    app._local.__dict__.pop("backend", None)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
     """On a failure, attach the worker's log to the report."""
     report = yield
     funcargs = getattr(item, "funcargs", {})
-    workers = [funcargs.get("worker"), *getattr(funcargs.get("worker_factory"), "started", [])]
+    workers = [funcargs.get("worker"), *getattr(funcargs.get("worker_factory"), "started", []),
+               *(funcargs.get("worker_pair") or ())]
     for live in workers:
         if report.failed and isinstance(live, LiveWorker):
             report.sections.append((f"worker log ({live.broker}, {live.nodename})", live.log_tail(200)))

@@ -27,6 +27,10 @@ ROOT = Path(__file__).resolve().parents[3]
 
 EXPECTED_TASKS = {
     "alignment.check_drift_due": "default",
+    "alignment.extract_anchor_shard": "gpu",
+    "alignment.fit_from_shards": "gpu",
+    "alignment.plan_token_shards": "gpu",
+    "alignment.token_stats_shard": "gpu",
     "alignment.measure_stitching": "gpu",
     "alignment.precompute_estimates": "default",
     "alignment.recalibrate_matrix": "gpu",

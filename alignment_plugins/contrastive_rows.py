@@ -24,8 +24,9 @@ __all__ = ["contrastive_layer_states", "with_contrastive_rows"]
 
 
 def contrastive_layer_states(model: Any, layers: Sequence[int], *, pooling: str = "mean",
-                             cache: bool = True) -> dict[int, np.ndarray]:
-    """Pooled states {layer: (n_texts, d)} (raw activation units) of every contrastive anchor text in `model`."""
+                             cache: bool = True, progress: bool = False) -> dict[int, np.ndarray]:
+    """Pooled states {layer: (n_texts, d)} (raw activation units) of every contrastive anchor text in `model`
+    (`progress`: a progress bar, as ``extract``'s)."""
     from alignment_plugins.anchors import Anchor, AnchorSet
     from alignment_plugins.anchors.contrastive import contrastive_texts
     from alignment_plugins.extraction import extract
@@ -33,7 +34,7 @@ def contrastive_layer_states(model: Any, layers: Sequence[int], *, pooling: str 
     texts = contrastive_texts()
     anchors = AnchorSet([Anchor(text=t, domain="contrastive", source="contrastive") for t in texts],
                         name="contrastive")
-    acts = extract(model, anchors, sorted(set(layers)), pooling=pooling, cache=cache)
+    acts = extract(model, anchors, sorted(set(layers)), pooling=pooling, cache=cache, progress=progress)
     return {layer: np.asarray(acts[layer]) for layer in sorted(set(layers))}
 
 

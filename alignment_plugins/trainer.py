@@ -278,9 +278,9 @@ class WMatrixTrainer:
         if weight > 0:
             self._say("extracting the contrastive anchors' pooled states")
             c_src = contrastive_layer_states(source, sorted({i for i, _ in pairs}), pooling=self.pooling,
-                                             cache=self.cache)
+                                             cache=self.cache, progress=self.progress)
             c_tgt = contrastive_layer_states(target, sorted({j for _, j in pairs}), pooling=self.pooling,
-                                             cache=self.cache)
+                                             cache=self.cache, progress=self.progress)
         for i, j in pairs:
             x, y = src_acts[i], tgt_acts[j]
             stats = token_stats[(i, j)] if pairing == "tokens" else CrossStats(x.shape[1], y.shape[1])

@@ -5,7 +5,9 @@ All three contenders run in one process on the same model and the same anchors:
 - bare: the base model's forward over exactly the same batches and tokens, no hooks, no pooling (the floor);
 - naive: one text at a time, fp32, `model(**enc, output_hidden_states=True)` on the full causal LM (logits
   included), then a mean over tokens per layer — what a first script with transformers looks like.
-Prints tokens per second and the ratios ours/bare (target >= 0.8) and ours/naive (target >= 3).
+Prints tokens per second and the ratios ours/bare (target >= 0.8) and ours/naive (target >= 3). With
+`--bf16`, ours again on the model loaded in bfloat16: its throughput as a ratio to fp32 and how far its pooled
+states are from fp32's (per-anchor cosine in the fp32 states' standardized space).
 
     python bench/extraction_bench.py --model smollm2-135m-instruct --num-anchors 256
 """
@@ -22,6 +24,7 @@ def main() -> None:
     parser.add_argument("--model", default="smollm2-135m-instruct")
     parser.add_argument("--num-anchors", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=2, help="best of N for each contender")
+    parser.add_argument("--bf16", action="store_true", help="also time ours in bfloat16 and compare its states")
     args = parser.parse_args()
 
     import torch
@@ -78,6 +81,34 @@ def main() -> None:
           " (target >= 0.8)")
     print(f"ratio ours(all layers) / naive HF throughput:     "
           f"{results['naive HF (batch 1, all hidden states)'] / ours_all:.2f} (target >= 3)")
+    if args.bf16:
+        compare_bf16(args, anchors, ours_all, tokens, best)
+
+
+def compare_bf16(args: argparse.Namespace, anchors: object, fp32_seconds: float, tokens: int, best: object) -> None:
+    """Time ours on the bfloat16 model; print the throughput ratio to fp32 and the states' agreement."""
+    import numpy as np
+
+    from alignment_plugins.extraction import extract
+    from alignment_plugins.models import clear_loaded_models, load_model
+
+    layers = "all"
+    clear_loaded_models()
+    fp32 = extract(load_model(args.model), anchors, layers, cache=False)
+    clear_loaded_models()
+    model = load_model(args.model, dtype="bfloat16")
+    seconds = best(lambda: extract(model, anchors, layers, cache=False))
+    bf16 = extract(model, anchors, layers, cache=False)
+    print(f"  {'ours, all layers, bfloat16':42} {seconds:8.2f} s  {tokens / seconds:9.0f} tokens/s")
+    print(f"ratio bf16 / fp32 throughput (ours, all layers): {fp32_seconds / seconds:.2f}")
+    keys = sorted(fp32.layers)
+    for layer in keys[1::max(1, len(keys) // 4)]:
+        x, y = np.asarray(fp32[layer], dtype=np.float64), np.asarray(bf16[layer], dtype=np.float64)
+        mu, sd = x.mean(0), x.std(0) + 1e-6
+        xs, ys = (x - mu) / sd, (y - mu) / sd
+        cos = (xs * ys).sum(1) / np.linalg.norm(xs, axis=1) / np.linalg.norm(ys, axis=1)
+        print(f"  layer {layer:2d}: per-anchor cosine bf16 vs fp32 (standardized) median {np.median(cos):.4f}, "
+              f"min {cos.min():.4f}")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,9 @@ from alignment_plugins.anchors import AnchorSet
 from alignment_plugins.manager import get_plugin_manager
 from alignment_plugins.types import POOLINGS, LoadedModel
 
+#: Tokens read per text by default (extract, extract_tokens and the token pass); part of every cache key.
+MAX_LENGTH = 256
+
 log = logging.getLogger(__name__)
 
 _CACHE_VERSION = "1"
@@ -101,7 +104,7 @@ def extract(
     *,
     pooling: str = "mean",
     dtype: str = "float32",
-    max_length: int = 256,
+    max_length: int = MAX_LENGTH,
     max_batch_tokens: int = 8192,
     max_batch_size: int = 64,
     cache: bool = True,
@@ -174,7 +177,8 @@ def extract(
 
 
 def extract_tokens(
-    model: LoadedModel, texts: Sequence[str], layers: Sequence[int], batch_size: int = 16, max_length: int = 256
+    model: LoadedModel, texts: Sequence[str], layers: Sequence[int], batch_size: int = 16,
+    max_length: int = MAX_LENGTH,
 ) -> dict:
     """Return {layer: [TokenStates]} token-level states with character offsets (no cache; for stitching)."""
     wanted = resolve_layers(layers, model.num_layers)

@@ -30,18 +30,15 @@ from typing import Any
 import numpy as np
 
 from alignment_plugins.anchors import AnchorSet
-from alignment_plugins.extraction import Activations, resolve_layers
+from alignment_plugins.extraction import MAX_LENGTH, Activations, resolve_layers
 from alignment_plugins.solvers import CrossStats
-from alignment_plugins.trainer import WMatrixTrainer, split_fractions
+from alignment_plugins.token_pairs import TOKEN_BATCH
+from alignment_plugins.trainer import WMatrixTrainer, row_indices, split_fractions
 from alignment_plugins.types import LoadedModel
 from alignment_plugins.wmatrix import WMatrix
 
 __all__ = ["TOKEN_BATCH", "ShardMissing", "ShardedTraining", "shard_bounds"]
 
-#: Texts per forward batch of the token pass (``token_pair_stats``' default): text shards start on its multiples.
-TOKEN_BATCH = 32
-#: Tokens read per text (the default of extract() and token_pair_stats(), which train() uses; in both cache keys).
-MAX_LENGTH = 256
 Pair = tuple[int, int]
 
 
@@ -149,13 +146,9 @@ class ShardedTraining:
     # ------------------------------------------------------------------ step 2: layer pairs
     def layer_pairs(self) -> list[Pair]:
         """The layer pairs ``train()`` fits (CKA map, or grid, plus the embedding pair) on the merged states."""
-        rows = self._train_rows()
+        rows = row_indices(self.anchors, self.train_set)
         return self.trainer.layer_pairs(self.model("source"), self.model("target"), self.activations("source"),
                                         self.activations("target"), rows)[2]
-
-    def _train_rows(self) -> np.ndarray:
-        index = {id(a): i for i, a in enumerate(self.anchors.anchors)}
-        return np.array([index[id(a)] for a in self.train_set.anchors])
 
     # ------------------------------------------------------------------ step 3: token statistics
     def token_stats_shard(self, k: int, pairs: Sequence[Sequence[int]]) -> dict[str, Any]:

@@ -21,10 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-from alignment_plugins.extraction import _progress
+from alignment_plugins.extraction import MAX_LENGTH, _progress
 from alignment_plugins.manager import get_plugin_manager
 from alignment_plugins.solvers import CrossStats
 from alignment_plugins.types import LoadedModel
+
+#: Texts per forward batch of the token pass by default (sharded training cuts its text shards on multiples).
+TOKEN_BATCH = 32
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +68,8 @@ def match_token_ends(
             np.array([t_last[e] for e in common], dtype=np.int64))
 
 
-def token_states(model: LoadedModel, texts: Sequence[str], layers: Sequence[int], max_length: int = 256) -> dict:
+def token_states(model: LoadedModel, texts: Sequence[str], layers: Sequence[int],
+                 max_length: int = MAX_LENGTH) -> dict:
     """Per-token states {layer: [TokenStates per text]} (raw units, with character offsets) through the plugin host."""
     states = get_plugin_manager().hook.alignment_extract_hidden_states(
         model=model, texts=list(texts), layers=sorted(set(layers)), pooling="tokens", max_length=max_length
@@ -91,8 +95,8 @@ def token_pair_stats(
     texts: Sequence[str],
     pairs: Sequence[Pair],
     *,
-    max_length: int = 256,
-    batch_size: int = 32,
+    max_length: int = MAX_LENGTH,
+    batch_size: int = TOKEN_BATCH,
     cache: bool = True,
     progress: bool = False,
 ) -> tuple[dict[Pair, CrossStats], int]:

@@ -25,7 +25,7 @@ from alignment_plugins import metrics
 from alignment_plugins.anchors import AnchorSet, load_anchors
 from alignment_plugins.calibration import calibrate
 from alignment_plugins.contrastive_rows import contrastive_layer_states, with_contrastive_rows
-from alignment_plugins.extraction import Activations, extract, resolve_layers
+from alignment_plugins.extraction import MAX_LENGTH, Activations, extract, resolve_layers
 from alignment_plugins.manager import get_plugin_manager
 from alignment_plugins.recommendation import (  # noqa: F401  (re-exported: the trainer's public names)
     MIN_RECOMMENDED_LAYER,
@@ -53,7 +53,7 @@ AUTO_REGULARIZATION_GRID = (1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
 DEFAULT_VALIDATION_SPLIT, DEFAULT_TEST_SPLIT = 0.1, 0.1
 # Test-split anchors whose states are kept in the file as the drift probe (alignment_plugins.monitor).
 PROBE_ANCHORS = 32
-PROBE_MAX_LENGTH = 256  # extract()'s default: the probe's states were read with it
+PROBE_MAX_LENGTH = MAX_LENGTH  # extract()'s default: the probe's states were read with it
 
 
 def split_fractions(validation_split: float | None, test_split: float | None) -> tuple[float, float]:
@@ -77,6 +77,12 @@ def split_fractions(validation_split: float | None, test_split: float | None) ->
         raise ValueError(f"validation_split + test_split must be < 1 (the rest trains the maps), got "
                          f"{validation_split} + {test_split}")
     return float(validation_split), float(test_split)
+
+
+def row_indices(anchors: AnchorSet, part: AnchorSet) -> np.ndarray:
+    """Row numbers in `anchors` (the sampled set, extraction order) of the anchors of `part`, one of its splits."""
+    index = {id(a): i for i, a in enumerate(anchors.anchors)}
+    return np.array([index[id(a)] for a in part.anchors])
 
 
 def _check_num_anchors(num_anchors: int | None) -> int | None:
@@ -242,8 +248,7 @@ class WMatrixTrainer:
         clock = time.perf_counter()
         validation_split, test_split = split_fractions(validation_split, test_split)
         anchors, train, validation, test = self.prepare_anchors(validation_split, test_split)
-        index = {id(a): i for i, a in enumerate(anchors.anchors)}
-        rows = {name: np.array([index[id(a)] for a in part.anchors]) for name, part in
+        rows = {name: row_indices(anchors, part) for name, part in
                 (("train", train), ("validation", validation), ("test", test))}
         timings["anchors"] = time.perf_counter() - clock
 

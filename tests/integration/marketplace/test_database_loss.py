@@ -8,35 +8,19 @@ shared server other tests use. Database: ``live_database`` (conftest.py), a fres
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from test_money import _assert_ledger_exact, _client, _listing
+from test_money import _assert_ledger_exact, _client, _concurrently, _listing
 
 pytestmark = pytest.mark.integration
 
 
-def _in_own_thread(call: Callable[[], Any]) -> Any:
-    """Run `call` in a new thread (its own database connection, closed afterwards); return its result."""
-    from django.db import connections
-
-    out: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            out["result"] = call()
-        except Exception as exc:  # what the client would have seen as a bare 500
-            out["result"] = repr(exc)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(timeout=120)
-    return out["result"]
+def _post_in_own_thread(api: Any, order: dict[str, str]) -> Any:
+    """POST the purchase from a thread of its own (its own database connection); the response, or the repr of the
+    exception that escaped the view."""
+    return _concurrently([lambda: api.post("/api/v1/purchases/", order, format="json")], threads=1)[0]
 
 
 def _terminate(pid: int, role: str, dbname: str) -> None:
@@ -81,7 +65,7 @@ def test_a_purchase_whose_database_session_dies_before_commit_is_not_applied_and
         return txid
 
     monkeypatch.setattr(purchases, "record_sale", sale_then_database_loss)
-    response = _in_own_thread(lambda: api.post("/api/v1/purchases/", order, format="json"))
+    response = _post_in_own_thread(api, order)
     assert killed, "the session was not terminated"
     assert not isinstance(response, str), f"the database loss escaped as an exception: {response}"
     assert response.status_code == 503, response.content
@@ -96,8 +80,8 @@ def test_a_purchase_whose_database_session_dies_before_commit_is_not_applied_and
 
     # the database is back: the same request buys once, and a repeat is the same purchase
     monkeypatch.setattr(purchases, "record_sale", original)
-    first = _in_own_thread(lambda: api.post("/api/v1/purchases/", order, format="json"))
-    again = _in_own_thread(lambda: api.post("/api/v1/purchases/", order, format="json"))
+    first = _post_in_own_thread(api, order)
+    again = _post_in_own_thread(api, order)
     assert (first.status_code, again.status_code) == (202, 200), (first.content, again.content)
     assert first.json()["id"] == again.json()["id"]
     assert Purchase.objects.count() == 1 and len(sent) == 1

@@ -64,23 +64,24 @@ def _listing(seller: Any, price: str, name: str) -> Any:
                           description="", source_model=source, capability_domain="code", grade="B")
 
 
-def _concurrently(calls: list[Callable[[], int]], threads: int) -> list[int | str]:
-    """Run `calls` from `threads` threads released together; each result an HTTP status or the exception's repr."""
+def _concurrently(calls: list[Callable[[], Any]], threads: int) -> list[Any]:
+    """Run `calls` from `threads` threads released together, each thread on its own database connection (closed
+    afterwards); each result what its call returned (here an HTTP status) or the repr of the exception it raised."""
     from django.db import connections
 
     start = threading.Barrier(min(threads, len(calls)))
 
-    def run(call: Callable[[], int]) -> int | str:
+    def run(call: Callable[[], Any]) -> Any:
         try:
             return call()
         except Exception as exc:  # an unhandled error in the view: the client would have had a 500
             return repr(exc)
 
-    def first(call: Callable[[], int]) -> int | str:
+    def first(call: Callable[[], Any]) -> Any:
         start.wait(timeout=60)
         return run(call)
 
-    def worker(indices: list[int]) -> list[tuple[int, int | str]]:
+    def worker(indices: list[int]) -> list[tuple[int, Any]]:
         try:
             return [(i, first(calls[i]) if n == 0 else run(calls[i])) for n, i in enumerate(indices)]
         finally:

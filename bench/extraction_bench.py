@@ -42,8 +42,12 @@ def main() -> None:
     batches = plan_batches(lengths, 8192, 64)
     base = getattr(model.model, "base_model", model.model)
 
-    def ours(layers: object) -> None:
-        extract(model, anchors, layers, cache=False)
+    states: dict[str, object] = {}  # the last "all layers" result of each dtype, for --bf16's comparison
+
+    def ours(layers: object, on: object = model, dtype: str = "float32") -> None:
+        result = extract(on, anchors, layers, cache=False)
+        if layers == "all":
+            states[dtype] = result
 
     def bare() -> None:
         with torch.inference_mode():
@@ -82,23 +86,17 @@ def main() -> None:
     print(f"ratio ours(all layers) / naive HF throughput:     "
           f"{results['naive HF (batch 1, all hidden states)'] / ours_all:.2f} (target >= 3)")
     if args.bf16:
-        compare_bf16(args, anchors, ours_all, tokens, best)
+        from alignment_plugins.models import clear_loaded_models
+
+        clear_loaded_models()
+        seconds = best(ours, "all", load_model(args.model, dtype="bfloat16"), "bfloat16")
+        compare_bf16(states["float32"], states["bfloat16"], ours_all, seconds, tokens)
 
 
-def compare_bf16(args: argparse.Namespace, anchors: object, fp32_seconds: float, tokens: int, best: object) -> None:
-    """Time ours on the bfloat16 model; print the throughput ratio to fp32 and the states' agreement."""
+def compare_bf16(fp32: object, bf16: object, fp32_seconds: float, seconds: float, tokens: int) -> None:
+    """Print ours' bfloat16 throughput, its ratio to fp32's and how close its pooled states are to fp32's."""
     import numpy as np
 
-    from alignment_plugins.extraction import extract
-    from alignment_plugins.models import clear_loaded_models, load_model
-
-    layers = "all"
-    clear_loaded_models()
-    fp32 = extract(load_model(args.model), anchors, layers, cache=False)
-    clear_loaded_models()
-    model = load_model(args.model, dtype="bfloat16")
-    seconds = best(lambda: extract(model, anchors, layers, cache=False))
-    bf16 = extract(model, anchors, layers, cache=False)
     print(f"  {'ours, all layers, bfloat16':42} {seconds:8.2f} s  {tokens / seconds:9.0f} tokens/s")
     print(f"ratio bf16 / fp32 throughput (ours, all layers): {fp32_seconds / seconds:.2f}")
     keys = sorted(fp32.layers)

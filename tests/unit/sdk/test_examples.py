@@ -2,13 +2,12 @@
 
 The quickstart's path end to end: a trained matrix (train_matrix) stored by the operator, a listing (sell_vector),
 a free estimate (estimate_before_buying), a purchase, its delivery and a steered generation (buy_and_steer), the
-certificate verified offline (verify_certificate). Examples of engine classes other issues add are skipped, with
-the module they wait for, until that module exists.
+certificate verified offline (verify_certificate); then the compatibility check, drift check, multi-hop path and
+matrix registration examples.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -16,18 +15,10 @@ from pathlib import Path
 import pytest
 from sdk_helpers import BUYER_FUNDS, EXAMPLES, SOURCE, TARGET, LiveMarket, run_example
 
-import awareness_sdk
 from awareness_sdk.errors import Conflict
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 MODEL_NAMES = ("smollm2-135m-instruct", "gemma3-270m", "qwen2.5-coder-0.5b-instruct", "all-minilm-l6-v2")
-
-
-def needs_engine(name: str) -> pytest.MarkDecorator:
-    """Skip until the engine module that defines awareness_sdk.<name> exists."""
-    module = awareness_sdk.engine_module(name)
-    return pytest.mark.skipif(importlib.util.find_spec(module) is None,
-                              reason=f"awareness_sdk.{name} needs {module}, not in this tree yet")
 
 
 def _sell(market: LiveMarket, monkeypatch: pytest.MonkeyPatch) -> str:
@@ -101,7 +92,6 @@ def test_estimate_example_without_a_listing_picks_one_with_a_matrix(
     assert listing_id  # the only listing: the one estimated
 
 
-@needs_engine("CompatibilityChecker")
 def test_compatibility_check_example(live_market: LiveMarket, monkeypatch: pytest.MonkeyPatch) -> None:
     listing_id = _sell(live_market, monkeypatch)
     report = run_example("compatibility_check", listing_id, "--target", TARGET, "--quantization", "int8",
@@ -110,27 +100,17 @@ def test_compatibility_check_example(live_market: LiveMarket, monkeypatch: pytes
     assert low <= high and "Risk level:" in report
 
 
-@needs_engine("WMatrixMonitor")
 def test_check_drift_example(trained_matrix: Path, tiny_models_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tiny_models_root)  # the matrix names its models tiny-llama / tiny-gemma3
     printed = run_example("check_drift", str(trained_matrix))
     assert "Drift detected: False" in printed  # the same models the matrix was fit on: no alarm
 
 
-@needs_engine("MultiHopAligner")
 def test_multihop_example(live_market: LiveMarket) -> None:
     printed = run_example("multihop_path", "--source", SOURCE, "--target", TARGET, "--base-url", live_market.url)
     assert f"Optimal path: {SOURCE} -> {TARGET}" in printed  # one stored matrix: the direct path
 
 
-def _register_endpoint_missing() -> bool:
-    from marketplace.api.views import WMatrixViewSet
-
-    return not hasattr(WMatrixViewSet, "create")
-
-
-@pytest.mark.skipif(_register_endpoint_missing(), reason="POST /api/v1/wmatrices/ (matrix upload) not in this tree "
-                                                         "yet (issue 10)")
 def test_register_matrix_example(live_market: LiveMarket, trained_matrix: Path, monkeypatch: pytest.MonkeyPatch,
                                  tmp_path: Path) -> None:
     from alignment_plugins.wmatrix import WMatrix
@@ -157,10 +137,6 @@ def test_register_matrix_example(live_market: LiveMarket, trained_matrix: Path, 
 def test_every_example_has_help_and_defaults_to_our_models(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     source = path.read_text()
     assert '__name__ == "__main__"' in source and "def main(argv" in source
-    for name in ("CompatibilityChecker", "WMatrixMonitor", "MultiHopAligner"):
-        module = awareness_sdk.engine_module(name)
-        if re.search(rf"import .*\b{name}\b", source) and importlib.util.find_spec(module) is None:
-            pytest.skip(f"{path.name} uses {name} ({module} not in this tree yet)")
     with pytest.raises(SystemExit) as info:
         run_example(path.stem, "--help")
     assert info.value.code == 0

@@ -129,8 +129,11 @@ def token_pair_stats(
         t_layers = sorted({j for _, j in missing})
         fresh = {p: CrossStats(source.info.hidden_size, target.info.hidden_size) for p in missing}
         bar = _progress(len(texts), f"token pairs {source.name} -> {target.name}", progress)
+        # Statistics are sums, so the order is free: batches of texts of similar length pad little (anchor texts
+        # run from ~30 to ~400 characters; in corpus order a batch of 32 was padded to 1.65x its tokens, sorted 1.04x).
+        order = sorted(range(len(texts)), key=lambda k: (len(texts[k]), k))
         for start in range(0, len(texts), batch_size):
-            chunk = texts[start : start + batch_size]
+            chunk = [texts[k] for k in order[start : start + batch_size]]
             s_states = token_states(source, chunk, s_layers, max_length)
             t_states = token_states(target, chunk, t_layers, max_length)
             s_rows: list[np.ndarray] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -94,6 +95,27 @@ def test_stats_equal_a_batch_fit_of_the_matched_states(
     back, back_count = token_pair_stats(target, source, texts, [(2, 1)], cache=True)
     assert back_count == count
     np.testing.assert_allclose(back[(2, 1)].cov_xy(), stats[(1, 2)].cov_xy().T, rtol=1e-12)
+
+
+def test_token_pass_batches_texts_of_similar_length(
+    tiny_model: Callable[[str], Path], texts: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each forward batch holds texts of neighbouring lengths (little padding), and every text runs exactly once."""
+    monkeypatch.setenv("ALIGNMENT_CACHE_DIR", str(tmp_path))
+    source, target = load_model(str(tiny_model("llama"))), load_model(str(tiny_model("bert")))
+    seen: list[list[str]] = []
+    real = token_pair_stats.__globals__["token_states"]
+
+    def recording(model: object, chunk: list[str], *args: object, **kwargs: object) -> object:
+        if model is source:
+            seen.append(list(chunk))
+        return real(model, chunk, *args, **kwargs)
+
+    monkeypatch.setattr("alignment_plugins.token_pairs.token_states", recording)
+    token_pair_stats(source, target, texts, [(1, 2)], batch_size=5, cache=False)
+    assert sorted(t for chunk in seen for t in chunk) == sorted(texts)
+    lengths = [[len(t) for t in chunk] for chunk in seen]
+    assert all(max(a) <= min(b) for a, b in itertools.pairwise(lengths))
 
 
 def _no_forward(*args: object, **kwargs: object) -> None:

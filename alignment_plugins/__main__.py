@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
 import warnings
 from pathlib import Path
@@ -66,6 +67,16 @@ def _parse_regularization(value: str) -> float | str:
         raise argparse.ArgumentTypeError(f"--regularization must be a number or 'auto', got {value!r}") from exc
 
 
+def _parse_weight(value: str) -> float:
+    try:
+        weight = float(value)
+    except ValueError:
+        weight = float("nan")
+    if not (weight >= 0 and math.isfinite(weight)):
+        raise argparse.ArgumentTypeError(f"--contrastive-weight must be a finite number >= 0, got {value!r}")
+    return weight
+
+
 def _number(value: Any, digits: int = 4) -> str:
     """A metric or timing for display with `digits` decimals, or "n/a" when the file records none (null, text)."""
     return f"{value:.{digits}f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "n/a"
@@ -108,7 +119,9 @@ def cmd_train(args: argparse.Namespace) -> int:
                              progress=not args.quiet, seed=args.seed)
     trainer.configure(num_anchors=args.num_anchors, anchor_domains=args.domains, layers=args.layers,
                       optimization=args.optimization, regularization=args.regularization,
-                      **({"pairing": args.pairing} if args.pairing else {}))
+                      **({"pairing": args.pairing} if args.pairing else {}),
+                      **({"contrastive_weight": args.contrastive_weight} if args.contrastive_weight is not None
+                         else {}))
     wmatrix = trainer.train(epochs=args.epochs, validation_split=validation_split, test_split=test_split,
                             early_stopping_patience=args.patience)
     out = wmatrix.save(args.out)
@@ -356,6 +369,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pairing", default=None, choices=["mean", "tokens", "both"],
                    help="anchor pairs the maps are fit on: mean-pooled texts, offset-matched tokens or both "
                         "(default: the trainer's DEFAULT_PAIRING)")
+    p.add_argument("--contrastive-weight", type=_parse_weight, default=None,
+                   help="weight of the contrastive anchors' pooled rows relative to the anchor pairs; 0 leaves them "
+                        "out (faster: no pass over their ~3,800 texts) (default: the trainer's "
+                        "DEFAULT_CONTRASTIVE_WEIGHT)")
     p.add_argument("--epochs", type=int, default=0)
     p.add_argument("--validation-split", type=float, default=None,
                    help="fraction of the anchors for validation (default 0.1); without --test-split, the whole "

@@ -161,6 +161,27 @@ def test_cli_train_inspect_and_report(tiny_model: Callable[[str], Path], anchors
     assert "unknown model 'no-such-model'" in capsys.readouterr().err
 
 
+def test_cli_train_contrastive_weight(tiny_model: Callable[[str], Path], anchors: AnchorSet, tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """--contrastive-weight reaches the trainer (0: no contrastive rows, recorded in the file); bad values exit 2."""
+    from alignment_plugins.__main__ import main
+    from alignment_plugins.wmatrix import WMatrix
+
+    anchors_file = tmp_path / "a.jsonl"
+    anchors_file.write_text("".join(json.dumps({"text": a.text, "domain": a.domain}) + "\n" for a in anchors))
+    out = tmp_path / "m.wmatrix"
+    assert main(["train", "--source", str(tiny_model("llama")), "--target", str(tiny_model("qwen2")),
+                 "--anchors-file", str(anchors_file), "--layers", "2", "--pairing", "mean",
+                 "--contrastive-weight", "0", "--out", str(out), "--quiet"]) == 0
+    wm = WMatrix.load(out)
+    assert wm.hyperparams["contrastive_weight"] == 0.0 and wm.anchors["contrastive"] == {"weight": 0.0}
+    for bad in ("-1", "nan", "inf", "many"):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["train", "--source", "a", "--target", "b", "--out", str(out), "--contrastive-weight", bad])
+        assert exit_info.value.code == 2
+        assert "--contrastive-weight must be a finite number >= 0" in capsys.readouterr().err
+
+
 def test_auto_regularization_picks_per_pair_on_validation(tiny_model: Callable[[str], Path],
                                                            anchors: AnchorSet) -> None:
     from alignment_plugins.trainer import AUTO_REGULARIZATION_GRID

@@ -132,17 +132,65 @@ def convert_gguf(parts: list[Path], name: str) -> Path:
     return target
 
 
+@contextlib.contextmanager
+def _gguf_parsed_once() -> Iterator[None]:
+    """Within the block, transformers parses each GGUF file's metadata once instead of once per caller.
+
+    Loading tokenizer, config and model from one GGUF file makes transformers call ``load_gguf_checkpoint`` four
+    times, each building a ``gguf.GGUFReader`` over every metadata field (Gemma-3's 262,144-token vocabulary: ~20 s
+    per parse on a 2-core CPU). Here the metadata-only result is computed once and handed out as copies, and the
+    reader is reused by the call that reads the tensors. The results are the same objects transformers builds; if
+    its internals move, nothing is patched and the conversion is just slower.
+    """
+    import copy
+
+    try:
+        import gguf
+        from transformers import modeling_gguf_pytorch_utils as gguf_utils
+    except ImportError:
+        yield
+        return
+    real_reader, real_load = getattr(gguf, "GGUFReader", None), getattr(gguf_utils, "load_gguf_checkpoint", None)
+    if real_reader is None or real_load is None:
+        yield
+        return
+    readers: dict[str, Any] = {}
+    metadata: dict[str, Any] = {}
+
+    def reader(path: Any, mode: str = "r") -> Any:
+        key = f"{os.fspath(path)}\0{mode}"
+        if key not in readers:
+            readers[key] = real_reader(path, mode)
+        return readers[key]
+
+    def load(path: Any, return_tensors: bool = False, **kwargs: Any) -> Any:
+        if return_tensors or kwargs:
+            return real_load(path, return_tensors=return_tensors, **kwargs)
+        key = os.fspath(path)
+        if key not in metadata:
+            metadata[key] = real_load(path, return_tensors=False)
+        return copy.deepcopy(metadata[key])
+
+    gguf.GGUFReader, gguf_utils.load_gguf_checkpoint = reader, load
+    try:
+        yield
+    finally:
+        gguf.GGUFReader, gguf_utils.load_gguf_checkpoint = real_reader, real_load
+        readers.clear()
+
+
 def _dequantize_to(gguf_path: Path, out_dir: Path) -> None:
     """Load a GGUF file with transformers (dequantizing) and save it as a plain safetensors model directory."""
     from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer
 
     folder, filename = str(gguf_path.parent), gguf_path.name
-    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=filename)
-    config = AutoConfig.from_pretrained(folder, gguf_file=filename)
-    auto = AutoModelForCausalLM if getattr(config, "is_decoder", True) or config.architectures else AutoModel
     import torch
 
-    model = auto.from_pretrained(folder, gguf_file=filename, dtype=torch.float32)
+    with _gguf_parsed_once():
+        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=filename)
+        config = AutoConfig.from_pretrained(folder, gguf_file=filename)
+        auto = AutoModelForCausalLM if getattr(config, "is_decoder", True) or config.architectures else AutoModel
+        model = auto.from_pretrained(folder, gguf_file=filename, dtype=torch.float32)
     # The tensors are already dequantized; drop the quantizer so transformers lets us serialize them.
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):

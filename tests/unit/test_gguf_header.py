@@ -149,3 +149,37 @@ def test_weights_fingerprint_is_the_digest_conversion_records(tmp_path: Path,
     monkeypatch.setattr(engine_models, "_dequantize_to", lambda gguf, out: out.mkdir())  # conversion, no weights
     converted = engine_models.convert_gguf(parts, "tiny-split")
     assert engine_models.model_fingerprint(str(converted)) == expected
+
+
+def test_conversion_parses_each_gguf_file_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inside the conversion, metadata-only loads of one file share one parse (as independent copies) and the reader
+    is reused; tensor loads still run; everything is restored afterwards."""
+    import gguf
+    from transformers import modeling_gguf_pytorch_utils as gguf_utils
+
+    from alignment_plugins import models as engine_models
+
+    calls: list[tuple[str, bool]] = []
+    readers: list[str] = []
+
+    def fake_load(path: str, return_tensors: bool = False, **kwargs: Any) -> dict[str, Any]:
+        calls.append((path, return_tensors))
+        return {"config": {"model_type": "llama", "layers": [1, 2]}, "tensors": {} if return_tensors else None}
+
+    class FakeReader:
+        def __init__(self, path: str, mode: str = "r") -> None:
+            readers.append(path)
+
+    monkeypatch.setattr(gguf_utils, "load_gguf_checkpoint", fake_load)
+    monkeypatch.setattr(gguf, "GGUFReader", FakeReader)
+    with engine_models._gguf_parsed_once():
+        first = gguf_utils.load_gguf_checkpoint("a.gguf", return_tensors=False)
+        first["config"]["layers"].append(3)  # a caller editing its copy changes nobody else's
+        second = gguf_utils.load_gguf_checkpoint("a.gguf")
+        gguf_utils.load_gguf_checkpoint("a.gguf", return_tensors=True)
+        gguf_utils.load_gguf_checkpoint("b.gguf")
+        assert gguf.GGUFReader("a.gguf") is gguf.GGUFReader("a.gguf")
+    assert second["config"]["layers"] == [1, 2]
+    assert calls == [("a.gguf", False), ("a.gguf", True), ("b.gguf", False)]
+    assert readers == ["a.gguf"]
+    assert gguf_utils.load_gguf_checkpoint is fake_load and gguf.GGUFReader is FakeReader

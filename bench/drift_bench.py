@@ -184,6 +184,35 @@ def _fmt(value: Any, spec: str = ".4f") -> str:
     return "n/a" if value is None or (isinstance(value, float) and not np.isfinite(value)) else format(value, spec)
 
 
+def _variant_lines(settings: dict[str, Any], side: str) -> list[str]:
+    """One bullet per variant saying how its copy of the `side` model was made (from the run's settings)."""
+    import inspect
+
+    from alignment_plugins.monitor import WMatrixMonitor
+
+    defaults = {name: param.default for name, param in inspect.signature(WMatrixMonitor).parameters.items()}
+    return [
+        f"- **same**: the {side} model itself, untouched: every alarm is a false alarm.",
+        f"- **finetuned**: {settings['finetune_steps']} Adam steps at learning rate {settings['finetune_lr']:g} as a "
+        f"causal LM on {settings['finetune_texts']} anchor texts the matrix never trained on (a light fine-tune: "
+        "what a buyer's own tuning run does in its first steps).",
+        f"- **requantized**: every 2-D weight matrix round-tripped through GGML {settings['quant']} (gguf's numpy "
+        "quantizer), a 4-bit format other than the packaged file's.",
+        f"- **perturbed**: Gaussian noise of {settings['perturb_scale']:g} × each tensor's standard deviation added to "
+        f"the weights of {settings['perturb_layers']} middle blocks.",
+        "",
+        "An alarm (`drift_detected`) says the model the matrix is applied to is not the one it was fit on (weight "
+        "fingerprint or representation shift) or that its held-out quality dropped significantly; the "
+        f"recommendation then weighs the quality drop: keep (within {defaults['tolerance']:g}), recalibrate (within "
+        f"{defaults['retrain_drop']:g}), retrain.",
+    ]
+
+
+def _rejected(rows: list[dict[str, Any]]) -> int:
+    """How many of `rows` the paired probe test rejected on its own."""
+    return sum(bool((r["status"].get("paired_test") or {}).get("rejected")) for r in rows)
+
+
 def render(results: dict[str, Any]) -> str:
     """The markdown page: one row per variant (alarms over checks, recommendations, medians of the evidence)."""
     lines = [
@@ -195,6 +224,12 @@ def render(results: dict[str, Any]) -> str:
         f"against it once per fresh-anchor seed. Stated false-alarm rate α = {results['alpha']} (the paired probe "
         "test and the fresh-anchor test at α/2 each; the representation-shift tolerance is a fixed bound far above "
         "float32 recomputation noise). The tests are described in `alignment_plugins/drift_stats.py`.",
+        "",
+        "## Variants",
+        "",
+        *_variant_lines(results["settings"], results["side"]),
+        "",
+        "## Checks",
         "",
         "| variant | alarms / checks | recommendations | median paired p | median shift (source / target) | "
         "median quality drop | fingerprint changed |",
@@ -222,7 +257,9 @@ def render(results: dict[str, Any]) -> str:
     changed = [r for r in results["rows"] if r["variant"] != "same"]
     lines += ["", f"False alarms: {sum(r['drift_detected'] for r in same)} of {len(same)} checks of the unchanged "
               f"model. Detections: {sum(r['drift_detected'] for r in changed)} of {len(changed)} checks of changed "
-              "copies.", "", "Raw results (every check's structured status): `"
+              f"copies; the paired probe test alone (no fingerprint, no shift) rejected in {_rejected(changed)} of "
+              f"{len(changed)} (and in {_rejected(same)} of {len(same)} checks of the unchanged model).", "",
+              "Raw results (every check's structured status): `"
               f"{Path(results['settings']['out']).with_suffix('.json').name}`.", ""]
     return "\n".join(lines)
 
@@ -248,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--work", default="out/drift", help="variants and the trained matrix go here")
     p.add_argument("--out", default="docs/drift.md")
+    p.add_argument("--from-json", default=None, help="re-render the page from a run's raw results (no model runs)")
     return p
 
 
@@ -257,10 +295,13 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     args.argv = ["python bench/drift_bench.py", *(sys.argv[1:] if argv is None else argv)]
-    results = run(args)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(results, indent=1, default=str))
+    if args.from_json:
+        results = json.loads(Path(args.from_json).read_text())
+    else:
+        results = run(args)
+        out.with_suffix(".json").write_text(json.dumps(results, indent=1, default=str))
     out.write_text(render(results))
     print(f"wrote {out} and {out.with_suffix('.json')}")
     return 0

@@ -173,3 +173,10 @@ def test_drift_bench_end_to_end_on_tiny_models(matrix: Path, bench: Any, tmp_pat
     assert by["perturbed"]["drift_detected"] and by["finetuned"]["drift_detected"]
     page = out.read_text()
     assert "| same | 0 / 1 |" in page and "False alarms: 0 of 1 checks" in page
+    assert "## Variants" in page and "round-tripped through GGML Q4_0" in page
+    assert "the paired probe test alone (no fingerprint, no shift) rejected in" in page
+    # The page re-renders from the raw results alone (no model runs), word for word.
+    again = tmp_path / "again.md"
+    assert bench.main(["--from-json", str(out.with_suffix(".json")), "--out", str(again),
+                       "--source", "no-such-model"]) == 0
+    assert again.read_text() == page

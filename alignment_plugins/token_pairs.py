@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from alignment_plugins.extraction import MAX_LENGTH, _progress
+from alignment_plugins.extraction import MAX_BATCH_TOKENS, MAX_LENGTH, _progress, _token_lengths, plan_batches
 from alignment_plugins.manager import get_plugin_manager
 from alignment_plugins.solvers import CrossStats
 from alignment_plugins.types import LoadedModel
@@ -97,12 +97,14 @@ def token_pair_stats(
     *,
     max_length: int = MAX_LENGTH,
     batch_size: int = TOKEN_BATCH,
+    max_batch_tokens: int = MAX_BATCH_TOKENS,
     cache: bool = True,
     progress: bool = False,
 ) -> tuple[dict[Pair, CrossStats], int]:
     """Streaming statistics of offset-matched token states for each (source layer, target layer) pair.
 
     Returns ({pair: CrossStats}, number of matched token pairs per layer pair). Memory is O(d_s·d_t) per pair.
+    Forward batches hold at most `batch_size` texts and `max_batch_tokens` padded source tokens (one text at least).
     """
     texts = [str(t) for t in texts]
     pairs = sorted({(int(i), int(j)) for i, j in pairs})
@@ -129,11 +131,12 @@ def token_pair_stats(
         t_layers = sorted({j for _, j in missing})
         fresh = {p: CrossStats(source.info.hidden_size, target.info.hidden_size) for p in missing}
         bar = _progress(len(texts), f"token pairs {source.name} -> {target.name}", progress)
-        # Statistics are sums, so the order is free: batches of texts of similar length pad little (anchor texts
-        # run from ~30 to ~400 characters; in corpus order a batch of 32 was padded to 1.65x its tokens, sorted 1.04x).
-        order = sorted(range(len(texts)), key=lambda k: (len(texts[k]), k))
-        for start in range(0, len(texts), batch_size):
-            chunk = [texts[k] for k in order[start : start + batch_size]]
+        # Statistics are sums, so the order is free: batches of texts of similar token length pad little (anchor
+        # texts run from ~30 to ~400 characters: in corpus order a batch of 32 was padded to 1.65x its characters),
+        # under extract()'s token budget (activations that stay in the CPU's caches), at most `batch_size` texts.
+        lengths = _token_lengths(source, texts, max_length)
+        for batch in plan_batches(lengths, max_batch_tokens, batch_size):
+            chunk = [texts[k] for k in batch]
             s_states = token_states(source, chunk, s_layers, max_length)
             t_states = token_states(target, chunk, t_layers, max_length)
             s_rows: list[np.ndarray] = []

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from alignment_plugins.anchors import load_builtin
-from alignment_plugins.extraction import extract_tokens
+from alignment_plugins.extraction import MAX_LENGTH, _token_lengths, extract_tokens
 from alignment_plugins.models import load_model
 from alignment_plugins.solvers import CrossStats
 from alignment_plugins.token_pairs import match_token_ends, token_ends, token_pair_stats
@@ -112,10 +112,13 @@ def test_token_pass_batches_texts_of_similar_length(
         return real(model, chunk, *args, **kwargs)
 
     monkeypatch.setattr("alignment_plugins.token_pairs.token_states", recording)
-    token_pair_stats(source, target, texts, [(1, 2)], batch_size=5, cache=False)
+    token_pair_stats(source, target, texts, [(1, 2)], batch_size=5, max_batch_tokens=64, cache=False)
     assert sorted(t for chunk in seen for t in chunk) == sorted(texts)
-    lengths = [[len(t) for t in chunk] for chunk in seen]
+    lengths = [_token_lengths(source, chunk, MAX_LENGTH) for chunk in seen]
     assert all(max(a) <= min(b) for a, b in itertools.pairwise(lengths))
+    # at most 5 texts and 64 padded tokens per batch (a longer text alone)
+    assert all(len(chunk) <= 5 and (len(chunk) == 1 or len(chunk) * max(chunk) <= 64) for chunk in lengths)
+    assert any(len(chunk) < 5 for chunk in lengths[:-1])
 
 
 def _no_forward(*args: object, **kwargs: object) -> None:

@@ -1,11 +1,13 @@
 """Extraction throughput of alignment_plugins.extraction against a bare forward pass and naive HF use.
 
 All three contenders run in one process on the same model and the same anchors:
-- ours: `extract(model, anchors, layers, cache=False)` (length-sorted token-budget batches, hooks, pooling);
+- ours: `extract(model, anchors, layers, cache=False)` (length-sorted batches under `MAX_BATCH_TOKENS`, hooks,
+  pooling), and again with 8,192-token batches (the budget before: activations that leave the CPU's caches);
 - bare: the base model's forward over exactly the same batches and tokens, no hooks, no pooling (the floor);
 - naive: one text at a time, fp32, `model(**enc, output_hidden_states=True)` on the full causal LM (logits
   included), then a mean over tokens per layer — what a first script with transformers looks like.
-Prints tokens per second and the ratios ours/bare (target >= 0.8) and ours/naive (target >= 3). With
+Prints tokens per second and the ratios ours/bare (target >= 0.8) and ours/naive (target >= 3), then each
+contender's compute rate against this CPU's float32 GEMM peak at the model's MLP shape. With
 `--bf16`, ours again on the model loaded in bfloat16: its throughput as a ratio to fp32 and how far its pooled
 states are from fp32's (per-anchor cosine in the fp32 states' standardized space).
 
@@ -16,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import time
+
+OLD_BUDGET = 8192  # extract()'s token budget per batch before MAX_BATCH_TOKENS
 
 
 def main() -> None:
@@ -31,7 +35,7 @@ def main() -> None:
 
     from alignment_plugins.anchors import load_builtin
     from alignment_plugins.architectures.hf_residual import tokenize
-    from alignment_plugins.extraction import _token_lengths, extract, plan_batches
+    from alignment_plugins.extraction import MAX_BATCH_TOKENS, _token_lengths, extract, plan_batches
     from alignment_plugins.models import load_model
 
     model = load_model(args.model)
@@ -39,13 +43,13 @@ def main() -> None:
     texts = anchors.texts
     lengths = _token_lengths(model, texts, 256)
     tokens = sum(lengths)
-    batches = plan_batches(lengths, 8192, 64)
+    batches = plan_batches(lengths, MAX_BATCH_TOKENS, 64)
     base = getattr(model.model, "base_model", model.model)
 
     states: dict[str, object] = {}  # the last "all layers" result of each dtype, for --bf16's comparison
 
-    def ours(layers: object, on: object = model, dtype: str = "float32") -> None:
-        result = extract(on, anchors, layers, cache=False)
+    def ours(layers: object, on: object = model, dtype: str = "float32", budget: int = MAX_BATCH_TOKENS) -> None:
+        result = extract(on, anchors, layers, cache=False, max_batch_tokens=budget)
         if layers == "all":
             states[dtype] = result
 
@@ -74,6 +78,7 @@ def main() -> None:
     results = {
         "ours, all layers": best(ours, "all"),
         f"ours, layers 0..{half} (early stop)": best(ours, list(range(half + 1))),
+        f"ours, all layers, {OLD_BUDGET}-token batches": best(ours, "all", model, "float32-old", OLD_BUDGET),
         "bare forward (all blocks)": best(bare),
         "naive HF (batch 1, all hidden states)": best(naive),
     }
@@ -81,16 +86,53 @@ def main() -> None:
     for name, seconds in results.items():
         print(f"  {name:42} {seconds:8.2f} s  {tokens / seconds:9.0f} tokens/s")
     ours_all = results["ours, all layers"]
+    print(f"ratio ours with {MAX_BATCH_TOKENS}-token / {OLD_BUDGET}-token batches (the default before): "
+          f"{results[f'ours, all layers, {OLD_BUDGET}-token batches'] / ours_all:.2f}")
     print(f"ratio ours(all layers) / bare forward throughput: {results['bare forward (all blocks)'] / ours_all:.2f}"
           " (target >= 0.8)")
     print(f"ratio ours(all layers) / naive HF throughput:     "
           f"{results['naive HF (batch 1, all hidden states)'] / ours_all:.2f} (target >= 3)")
+    roofline(model, base, tokens, results)
     if args.bf16:
         from alignment_plugins.models import clear_loaded_models
 
         clear_loaded_models()
         seconds = best(ours, "all", load_model(args.model, dtype="bfloat16"), "bfloat16")
         compare_bf16(states["float32"], states["bfloat16"], ours_all, seconds, tokens)
+
+
+def gemm_peak(rows: int, hidden: int, intermediate: int, repeats: int = 20) -> float:
+    """This CPU's float32 matrix-multiply throughput (FLOP/s) at the model's MLP shape, `rows` tokens at a time."""
+    import torch
+
+    x, w = torch.randn(rows, hidden), torch.randn(intermediate, hidden)
+    torch.nn.functional.linear(x, w)
+    started = time.perf_counter()
+    for _ in range(repeats):
+        torch.nn.functional.linear(x, w)
+    return 2 * rows * hidden * intermediate * repeats / (time.perf_counter() - started)
+
+
+def roofline(model: object, base: object, tokens: int, results: dict[str, float]) -> None:
+    """Print each contender's compute rate against the CPU's GEMM peak, and the best ours/naive any batching allows.
+
+    Work per token ≈ 2 × the non-embedding parameters of the blocks (FLOP; attention's T² term left out, so this is
+    a lower bound), plus 2 × the output head's parameters for naive use, which computes logits too.
+    """
+    config = model.model.config.get_text_config()
+    hidden = int(config.hidden_size)
+    intermediate = int(getattr(config, "intermediate_size", 4 * hidden))
+    body = sum(p.numel() for n, p in base.named_parameters() if "embed" not in n)
+    head = int(config.vocab_size) * hidden
+    peak = gemm_peak(2048, hidden, intermediate)
+    print(f"float32 GEMM peak at the MLP shape (2048 x {hidden} x {intermediate}): {peak / 1e9:.0f} GFLOP/s; "
+          f"work per token {2 * body / 1e6:.0f} MFLOP (+{2 * head / 1e6:.0f} for logits)")
+    for name, seconds in results.items():
+        work = 2 * (body + (head if name.startswith("naive") else 0)) * tokens
+        if "early stop" not in name:
+            print(f"  {name:42} {work / seconds / 1e9:6.0f} GFLOP/s = {work / seconds / peak:.0%} of the GEMM peak")
+    naive = results["naive HF (batch 1, all hidden states)"]
+    print(f"ceiling of ours(all layers) / naive with every GEMM at peak: {naive / (2 * body * tokens / peak):.2f}")
 
 
 def compare_bf16(fp32: object, bf16: object, fp32_seconds: float, seconds: float, tokens: int) -> None:

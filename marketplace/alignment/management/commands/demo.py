@@ -138,8 +138,10 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"      {estimate.recommendation}")
         quantized = estimate_for(listing, target, quantization="int4")
+        reasons = (quantized.detail or {}).get("reasons") or []
+        why = f" (wide interval: {'; '.join(reasons)})" if reasons else ""
         self.stdout.write(f"      on an int4-quantized {TARGET}: CI {quantized.ci_low:.3f}–{quantized.ci_high:.3f}, "
-                          f"risk {quantized.risk_level}")
+                          f"risk {quantized.risk_level}{why}")
 
         self.say("9/9", "purchase and delivery")
         purchase = self.buy(buyer, listing, target, options["wait"])

@@ -272,12 +272,16 @@ def generate(
     prompts: Sequence[str],
     *,
     max_new_tokens: int = 24,
-    batch_size: int = 20,
+    batch_size: int = 40,
     layer: int | None = None,
     vector: Any = None,
     coefficient: float = 0.0,
 ) -> list[str]:
-    """Greedy continuations (new text only) of `prompts`, optionally steered by coefficient·vector at `layer`."""
+    """Greedy continuations (new text only) of `prompts`, optionally steered by coefficient·vector at `layer`.
+
+    Each decoding step reads every weight once per batch, so fewer, larger batches amortize it (a capability's 40
+    prompts are one batch).
+    """
     import torch
 
     tok = model.tokenizer

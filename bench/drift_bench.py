@@ -43,23 +43,16 @@ def model_dir(name: str) -> Path:
 
 
 def _load(path: Path) -> tuple[Any, Any]:
-    import transformers
+    from alignment_plugins.requantize import load_float32
 
-    config = transformers.AutoConfig.from_pretrained(path)
-    causal = bool(getattr(config, "architectures", None)) and any(
-        a.endswith("ForCausalLM") for a in config.architectures)
-    auto = transformers.AutoModelForCausalLM if causal else transformers.AutoModel
-    return auto.from_pretrained(path, dtype="float32"), causal
+    return load_float32(path)
 
 
 def _save(model: Any, source: Path, out: Path) -> Path:
     """Save `model` to `out` with the tokenizer files of `source` (no conversion record: a new fingerprint)."""
-    model.save_pretrained(out)
-    for item in source.iterdir():
-        if item.is_file() and ("token" in item.name or item.name.endswith((".model", ".txt", ".json"))) and not (
-                out / item.name).exists() and item.name != "alignment-conversion.json":
-            shutil.copy2(item, out / item.name)
-    return out
+    from alignment_plugins.requantize import save_copy
+
+    return save_copy(model, source, out)
 
 
 def finetuned(source: Path, out: Path, texts: list[str], steps: int, lr: float, seed: int) -> Path:
@@ -89,20 +82,9 @@ def finetuned(source: Path, out: Path, texts: list[str], steps: int, lr: float, 
 
 def requantized(source: Path, out: Path, quant: str) -> Path:
     """A copy whose 2-D weights (last dimension a multiple of the block size) went through GGML `quant` and back."""
-    import gguf
-    import torch
-    from gguf import quants
+    from alignment_plugins.requantize import quantized_copy
 
-    qtype = gguf.GGMLQuantizationType[quant]
-    block = gguf.GGML_QUANT_SIZES[qtype][0]
-    model, _ = _load(source)
-    with torch.no_grad():
-        for param in model.parameters():
-            if param.ndim == 2 and param.shape[-1] % block == 0:
-                array = param.detach().float().numpy()
-                param.copy_(torch.from_numpy(quants.dequantize(quants.quantize(array, qtype), qtype).reshape(
-                    array.shape)))
-    return _save(model, source, out)
+    return quantized_copy(source, out, quant)
 
 
 def perturbed(source: Path, out: Path, layers: int, scale: float, seed: int) -> Path:

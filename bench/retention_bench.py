@@ -164,6 +164,59 @@ def prepare(args: argparse.Namespace, work: Path) -> None:
     _write_json(work / "prepare.json", meta)
 
 
+# ------------------------------------------------------------------------------------------- configurations
+def target_config(args: argparse.Namespace) -> dict[str, Any]:
+    """The buyer's configuration the targets are measured in (``alignment_plugins.target_config``'s keys)."""
+    return {"quantization": args.quantization or None, "context_length": args.context_length or None}
+
+
+def config_suffix(args: argparse.Namespace) -> str:
+    """"" for the default configuration, else ".q8_0", ".ctx1024" or both: measure files and docs carry it."""
+    config = target_config(args)
+    return "".join(part for part in (f".{config['quantization']}" if config["quantization"] else "",
+                                     f".ctx{config['context_length']}" if config["context_length"] else ""))
+
+
+def _suffix_of(doc: dict[str, Any]) -> str:
+    config = doc.get("target_config") or {}
+    return config_suffix(argparse.Namespace(quantization=config.get("quantization"),
+                                            context_length=config.get("context_length")))
+
+
+def configured_target(args: argparse.Namespace, work: Path, target: str) -> Any:
+    """The target model as measured: the packaged one, or its weight-quantized copy (written once under `work`)."""
+    from alignment_plugins.models import load_model, resolve
+    from alignment_plugins.requantize import quantized_copy
+
+    if not args.quantization:
+        return load_model(target)
+    copy = quantized_copy(resolve(target)[1], work / "quantized" / f"{target}.{args.quantization}", args.quantization)
+    return load_model(str(copy))
+
+
+def long_context(model: Any, length: int) -> str:
+    """Neutral text of at least `length` tokens of `model` (encyclopaedic anchors of the built-in corpus, in order)."""
+    from alignment_plugins.anchors import load_builtin
+
+    texts = [a.text for a in load_builtin().anchors if a.domain == "general_knowledge"]
+    parts: list[str] = []
+    for text in texts:
+        parts.append(text)
+        if len(model.tokenizer("\n\n".join(parts), add_special_tokens=False)["input_ids"]) >= length:
+            return "\n\n".join(parts)
+    raise ValueError(f"the built-in corpus has fewer than {length} tokens of general-knowledge text")
+
+
+def with_context(cap: Any, model: Any, length: int | None) -> Any:
+    """`cap` with every held-out prompt preceded by `long_context(model, length)` (unchanged when length is None)."""
+    import dataclasses
+
+    if not length:
+        return cap
+    preamble = long_context(model, length)
+    return dataclasses.replace(cap, prompts=tuple(f"{preamble}\n\n{prompt}" for prompt in cap.prompts))
+
+
 # --------------------------------------------------------------------------------------------------- measure
 def measure(args: argparse.Namespace, work: Path, target: str) -> None:
     """All arms × coefficients × capabilities on one target model; per-prompt effects to <work>/measure.<t>.json."""
@@ -171,21 +224,20 @@ def measure(args: argparse.Namespace, work: Path, target: str) -> None:
 
     from alignment_plugins import vectors as V
     from alignment_plugins.capabilities import get_capability
-    from alignment_plugins.models import load_model
     from alignment_plugins.wmatrix import WMatrix
 
     torch.set_num_threads(args.threads)
     scales = np.load(work / "target_scales.npy", allow_pickle=True).item()
     layer = args.models[target]
-    model = load_model(target)
-    path = work / f"measure.{target}.json"
+    model = configured_target(args, work, target)
+    path = work / f"measure.{target}{config_suffix(args)}.json"
     # Incremental: arms × coefficients already measured (same vectors: natives from files, seeded randoms) are kept.
     out: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
     out = {"target": target, "layer": layer, "capabilities": out.get("capabilities", {})}
     sources = [s for s in args.models if s != target]
     for cap_name in args.capabilities:
         clock = time.perf_counter()
-        cap = get_capability(cap_name)
+        cap = with_context(get_capability(cap_name), model, args.context_length)
         prompts = list(range(min(args.prompts, len(cap.prompts))))
         native = np.load(work / f"native.{target}.{cap_name}.npy")
         native_norm = float(np.linalg.norm(native))
@@ -229,6 +281,7 @@ def measure(args: argparse.Namespace, work: Path, target: str) -> None:
         effects["random"] = {str(c): np.mean([effects[a][str(c)] for a in randoms], axis=0).tolist()
                              for c in COEFFICIENTS[cap_name]}
         base = V.capability_scores(model, cap, prompts, max_new_tokens=args.max_new_tokens)
+        out["target_config"] = target_config(args)
         out["capabilities"][cap_name] = {
             "coefficients": list(COEFFICIENTS[cap_name]), "n_prompts": len(prompts), "effects": effects,
             "unsteered_mean": float(base.mean()), "norms": {a: float(np.linalg.norm(v)) for a, v in arms.items()},
@@ -407,9 +460,10 @@ def report(args: argparse.Namespace, work: Path) -> None:
     import alignment_plugins
 
     meta = json.loads((work / "prepare.json").read_text())
-    measured = {t: json.loads((work / f"measure.{t}.json").read_text()) for t in args.models
-                if (work / f"measure.{t}.json").is_file()}
-    plots = ROOT / "docs" / "support-matrix"
+    suffix = config_suffix(args)
+    measured = {t: json.loads((work / f"measure.{t}{suffix}.json").read_text()) for t in args.models
+                if (work / f"measure.{t}{suffix}.json").is_file()}
+    plots = ROOT / "docs" / f"support-matrix{suffix}"
     plots.mkdir(parents=True, exist_ok=True)
     pairs_out = []
     architectures = _architectures(list(args.models))
@@ -466,7 +520,7 @@ def report(args: argparse.Namespace, work: Path) -> None:
                     boot.append(value)
             med = float(np.median([c["retention"] for c in caps.values()]))
             stitch_file = work / f"stitching.{source}__{target}.json"
-            stitch = json.loads(stitch_file.read_text()) if stitch_file.is_file() else None
+            stitch = json.loads(stitch_file.read_text()) if stitch_file.is_file() and not suffix else None
             pairs_out.append({
                 "source": source, "target": target, "source_layer": args.models[source],
                 "target_layer": args.models[target], "method": "ridge",
@@ -513,8 +567,9 @@ def report(args: argparse.Namespace, work: Path) -> None:
         "models": {n: {"fingerprint": m["fingerprint"], "layer": m["layer"], "hidden_size": m["hidden_size"],
                        "architecture": architectures[n]} for n, m in meta["models"].items()},
         # the configuration every pair was measured in (the learned estimator's config features; see
-        # alignment_plugins.target_config): the packaged weights dequantized to float32, the bench's short prompts
-        "target_config": {"quantization": None, "context_length": None},
+        # alignment_plugins.target_config): by default the packaged weights dequantized to float32 and the bench's
+        # short prompts; --quantization / --context-length measure the targets weight-quantized / behind a long context
+        "target_config": target_config(args),
         "settings": {"coefficients": COEFFICIENTS, "prompts": args.prompts, "max_new_tokens": args.max_new_tokens,
                      "bootstrap": args.bootstrap,
                      "random_directions": args.random_directions, "regularization": args.regularization,
@@ -522,12 +577,13 @@ def report(args: argparse.Namespace, work: Path) -> None:
         "pairs": pairs_out,
         "prediction": _correlations(pairs_out),
     }
-    if (work / "curve.json").is_file():
+    if (work / "curve.json").is_file() and not suffix:
         doc["curve"] = json.loads((work / "curve.json").read_text())["rows"]
     doc = json.loads(json.dumps(doc, default=_json_default), parse_constant=lambda _: None)
-    _write_json(ROOT / "docs" / "support-matrix.json", json_safe(doc))
-    (ROOT / "docs" / "support-matrix.md").write_text(_markdown(doc, meta, measured))
-    print(f"wrote docs/support-matrix.md and .json ({len(pairs_out)} pairs)")
+    name = f"support-matrix{suffix}"
+    _write_json(ROOT / "docs" / f"{name}.json", json_safe(doc))
+    (ROOT / "docs" / f"{name}.md").write_text(_markdown(doc, meta, measured))
+    print(f"wrote docs/{name}.md and .json ({len(pairs_out)} pairs)")
 
 
 def _fmt(value: Any, digits: int = 2) -> str:
@@ -540,14 +596,24 @@ def _ci(ci: Any) -> str:
 
 def _markdown(doc: dict[str, Any], meta: dict[str, Any], measured: dict[str, Any]) -> str:
     s = doc["settings"]
+    config = doc.get("target_config") or {}
+    setting = "; ".join(part for part in (
+        f"every target's 2-D weights through GGML {config['quantization'].upper()} and back "
+        "(`alignment_plugins.requantize`; maps and native vectors from the unquantized models, as a buyer's)"
+        if config.get("quantization") else "",
+        f"every held-out prompt preceded by at least {config['context_length']} tokens of neutral encyclopaedic text"
+        if config.get("context_length") else "") if part)
     lines = [
-        "# Support matrix: measured retention of capability vectors",
+        "# Support matrix: measured retention of capability vectors"
+        + (f" ({', '.join(f'{k} {v}' for k, v in config.items() if v)})" if setting else ""),
         "",
+        *([f"**Target configuration:** {setting}.", ""] if setting else []),
         f"Generated {doc['generated_at']} by `{doc['command']}` (library {doc['library_version']}) from the "
         "intermediate files of the earlier stages (`--stage prepare`, `measure` per target in parallel processes "
         "with `--threads 1`, `curve`, `stitching`); `python bench/retention_bench.py` runs every stage in one "
         "process. "
-        f"raw numbers in `docs/support-matrix.json`. Anchors: {meta['anchors']['count']} from the built-in corpus "
+        f"raw numbers in `docs/support-matrix{_suffix_of(doc)}.json`. Anchors: {meta['anchors']['count']} from the "
+        "built-in corpus "
         f"({meta['anchors']['train']} fit / {meta['anchors']['test']} held out, "
         f"set `{meta['anchors']['hash'][:23]}…`), "
         + ("offset-matched token states (`--pairing tokens`: "
@@ -653,7 +719,7 @@ def _markdown(doc: dict[str, Any], meta: dict[str, Any], measured: dict[str, Any
     lines += ["", "## Dose-response", ""]
     for target, data in measured.items():
         for cap_name in data["capabilities"]:
-            lines.append(f"![{target} {cap_name}](support-matrix/{target}.{cap_name}.png)")
+            lines.append(f"![{target} {cap_name}](support-matrix{_suffix_of(doc)}/{target}.{cap_name}.png)")
     lines += ["", "## Vector norms and extraction", "",
               "| model | layer | capability | native norm | projection agreement |", "|---|---|---|---|---|"]
     for name, m in meta["models"].items():
@@ -687,7 +753,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--stitching-texts", type=int, default=32, help="evaluation texts of the stitching metrics")
     parser.add_argument("--work", type=Path, default=ROOT / "out" / "retention")
+    parser.add_argument("--quantization", default=None,
+                        help="measure on weight-quantized copies of the targets: a GGML type (Q8_0, Q4_0, ...); "
+                             "writes docs/support-matrix.<type>.{md,json}")
+    parser.add_argument("--context-length", type=int, default=None,
+                        help="measure behind a long context: each prompt preceded by neutral text up to this many "
+                             "tokens; writes docs/support-matrix.ctx<N>.{md,json}")
     args = parser.parse_args(argv)
+    if args.quantization:
+        from alignment_plugins.requantize import quantization_name
+
+        args.quantization = quantization_name(args.quantization)  # fails early on an unknown type
+    if args.context_length is not None and args.context_length < 1:
+        parser.error("--context-length must be a positive number of tokens")
     args.models = dict(DEFAULT_MODELS)
     args.work.mkdir(parents=True, exist_ok=True)
     if args.stage in ("all", "prepare"):
@@ -695,9 +773,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.stage in ("all", "measure"):
         for target in args.targets or list(args.models):
             measure(args, args.work, target)
-    if args.stage in ("all", "curve"):
+    configured = bool(config_suffix(args))  # curve and stitching describe the maps, measured once unconfigured
+    if args.stage in ("all", "curve") and not configured:
         curve(args, args.work)
-    if args.stage in ("all", "stitching"):
+    if args.stage in ("all", "stitching") and not configured:
         stitching(args, args.work)
     if args.stage in ("all", "report"):
         report(args, args.work)

@@ -1,0 +1,93 @@
+"""Weight-quantized copies (alignment_plugins.requantize) and the retention bench's target configurations."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from alignment_plugins.requantize import load_float32, quantization_name, quantized_copy, requantize_weights
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def bench() -> Any:
+    spec = importlib.util.spec_from_file_location("retention_bench_for_configs", ROOT / "bench" / "retention_bench.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _weights(model: Any) -> dict[str, np.ndarray]:
+    return {name: p.detach().numpy().copy() for name, p in model.named_parameters()}
+
+
+def test_quantization_names_are_checked() -> None:
+    assert quantization_name("Q8_0") == "q8_0" and quantization_name("q4_0") == "q4_0"
+    for bad in ("int3", "Q4_K_M_X", ""):
+        with pytest.raises(ValueError, match="unknown or unsupported GGML quantization"):
+            quantization_name(bad)
+
+
+def test_requantizing_rounds_matrices_only_and_more_for_fewer_bits(tiny_model: Callable[[str], Path]) -> None:
+    before, _ = load_float32(tiny_model("llama"))
+    original = _weights(before)
+    errors = {}
+    for quant in ("Q8_0", "Q4_0"):
+        model, causal = load_float32(tiny_model("llama"))
+        assert causal
+        changed = requantize_weights(model, quant)
+        after = _weights(model)
+        assert changed > 0
+        for name, value in original.items():
+            if value.ndim == 1:  # norms, biases: untouched
+                np.testing.assert_array_equal(after[name], value)
+        matrices = [n for n, v in original.items() if v.ndim == 2 and v.shape[-1] % 32 == 0]
+        assert matrices and all(not np.array_equal(after[n], original[n]) for n in matrices)
+        errors[quant] = max(float(np.abs(after[n] - original[n]).max() / np.abs(original[n]).max()) for n in matrices)
+    assert 0 < errors["Q8_0"] < 0.01 < errors["Q4_0"] < 0.2
+
+
+def test_quantized_copy_is_written_once_with_the_tokenizer(tiny_model: Callable[[str], Path], tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from alignment_plugins.models import load_model
+
+    out = quantized_copy(tiny_model("llama"), tmp_path / "q8", "Q8_0")
+    base, copy = load_model(str(tiny_model("llama"))), load_model(str(out))
+    assert copy.fingerprint != base.fingerprint and copy.info.hidden_size == base.info.hidden_size
+    assert copy.tokenizer("a test")["input_ids"] == base.tokenizer("a test")["input_ids"]
+    monkeypatch.setattr("alignment_plugins.requantize.load_float32", _no_load)
+    assert quantized_copy(tiny_model("llama"), tmp_path / "q8", "q8_0") == out  # reused, not rebuilt
+    with pytest.raises(ValueError, match="unsupported GGML"):
+        quantized_copy(tiny_model("llama"), tmp_path / "bad", "Q3_X")
+    assert not (tmp_path / "bad").exists()
+
+
+def _no_load(*args: object, **kwargs: object) -> None:
+    raise AssertionError("the copy was rebuilt although it exists")
+
+
+def test_bench_configurations_name_their_files_and_prompts(bench: Any, tiny_model: Callable[[str], Path]) -> None:
+    from alignment_plugins.capabilities import get_capability
+    from alignment_plugins.models import load_model
+
+    plain = argparse.Namespace(quantization=None, context_length=None)
+    both = argparse.Namespace(quantization="q8_0", context_length=1024)
+    assert bench.config_suffix(plain) == "" and bench.target_config(plain) == {"quantization": None,
+                                                                              "context_length": None}
+    assert bench.config_suffix(both) == ".q8_0.ctx1024"
+    assert bench.target_config(both) == {"quantization": "q8_0", "context_length": 1024}
+    model = load_model(str(tiny_model("llama")))
+    cap = get_capability("weddings")
+    assert bench.with_context(cap, model, None) is cap
+    long = bench.with_context(cap, model, 300)
+    assert len(long.prompts) == len(cap.prompts) and long.answers == cap.answers
+    preamble = long.prompts[0][: -len(cap.prompts[0])]
+    assert all(p == preamble + q for p, q in zip(long.prompts, cap.prompts, strict=True))
+    assert len(model.tokenizer(preamble, add_special_tokens=False)["input_ids"]) >= 300

@@ -16,6 +16,12 @@ E_random / E_native. Cosines between native and transferred vectors are in the t
 
 Stages (``--stage``): prepare (anchor states, native vectors, maps), measure (per target; can run in parallel
 processes with ``--targets``), report (statistics, plots, markdown, JSON). ``--stage all`` runs the three.
+
+A buyer's configuration (``alignment_plugins.target_config``): ``--quantization Q8_0`` measures every target as a
+weight-quantized copy (``alignment_plugins.requantize``; the maps and native vectors stay the unquantized models',
+as a buyer's would), ``--context-length N`` behind N tokens of neutral text before each prompt; both write
+``measure.<target>.<config>.json`` and ``docs/support-matrix.<config>.{md,json}`` (``.q8_0``, ``.ctx1024``, …),
+whose ``target_config`` the learned estimator reads (``bench/estimates_bench.py --measured``).
 Example: ``python bench/retention_bench.py`` (about an hour on a 2-core CPU).
 """
 

@@ -469,6 +469,9 @@ def report(args: argparse.Namespace, work: Path) -> None:
     suffix = config_suffix(args)
     measured = {t: json.loads((work / f"measure.{t}{suffix}.json").read_text()) for t in args.models
                 if (work / f"measure.{t}{suffix}.json").is_file()}
+    # a configured run is compared with the same targets measured unconfigured (same maps, vectors and prompts)
+    baseline = {t: json.loads((work / f"measure.{t}.json").read_text()) for t in measured
+                if suffix and (work / f"measure.{t}.json").is_file()}
     plots = ROOT / "docs" / f"support-matrix{suffix}"
     plots.mkdir(parents=True, exist_ok=True)
     pairs_out = []
@@ -514,6 +517,13 @@ def report(args: argparse.Namespace, work: Path) -> None:
                 caps[cap_name]["norms"]["delivered"] = _delivered_norm(work, source, target, cap_name, args.models)
                 caps[cap_name]["dimensional_loss"] = _dimensional_loss(work, source, target, cap_name, args.models)
                 per_cap_rows[cap_name] = (effects, n, arm)
+                base_cap = (baseline.get(target) or {}).get("capabilities", {}).get(cap_name)
+                if suffix and base_cap and arm in base_cap["effects"]:  # same maps and vectors, unconfigured target
+                    base_effects = as_arrays(base_cap["effects"])
+                    caps[cap_name]["unconfigured_retention"] = retention_statistics(base_effects, arm)["retention"]
+                    caps[cap_name]["unconfigured_ci"] = list(bootstrap_interval(
+                        lambda r, a=arm, ef=base_effects: retention_statistics(ef, a, r)["retention"],
+                        base_cap["n_prompts"], reps=args.bootstrap, seed=seed))
             if not caps:
                 continue
 
@@ -671,6 +681,20 @@ def _markdown(doc: dict[str, Any], meta: dict[str, Any], measured: dict[str, Any
                 f"{_fmt(c['retention_map_norm'])} | {_fmt(c['random_control'])} | {_fmt(c['shuffled_control'])} | "
                 f"{_fmt(c['anti_steerable_fraction'])} | {_fmt(c['cosine'])} / {_fmt(c['cosine_raw'])} | "
                 f"{_fmt(c['native_effect'])} | {_fmt(c['best_coefficient'], 3)} |")
+    compared = [(p, name, c) for p in doc["pairs"] for name, c in p["capabilities"].items()
+                if c.get("unconfigured_retention") is not None]
+    if compared:
+        deltas = [c["retention"] - c["unconfigured_retention"] for _, _, c in compared]
+        lines += ["", "## Against the unconfigured targets", "",
+                  "The same maps, vectors, prompts and coefficients on the targets as packaged (float32, short "
+                  f"prompts), measured in the same work directory: median change {np.median(deltas):+.2f} over "
+                  f"{len(deltas)} pair × capability cases (range {min(deltas):+.2f} … {max(deltas):+.2f}).", "",
+                  "| source → target | capability | retention here [95% CI] | unconfigured [95% CI] | change |",
+                  "|---|---|---|---|---|"]
+        for p, name, c in compared:
+            lines.append(f"| {SHORT.get(p['source'])} → {SHORT.get(p['target'])} | {name} | {_fmt(c['retention'])} "
+                         f"{_ci(c['ci'])} | {_fmt(c['unconfigured_retention'])} {_ci(c['unconfigured_ci'])} | "
+                         f"{c['retention'] - c['unconfigured_retention']:+.2f} |")
     lines += ["", "Norms (raw target units): the native vector, the transferred vector as the map leaves it (ridge "
               "shrinks it), and as the marketplace delivers it (its size in target standard deviations equal to the "
               "source vector's in source standard deviations).", "",

@@ -610,6 +610,16 @@ def _ci(ci: Any) -> str:
     return f"[{_fmt(ci[0])}, {_fmt(ci[1])}]" if ci else "–"
 
 
+def _measured_scope(doc: dict[str, Any]) -> str:
+    """A sentence naming the targets and capabilities measured when a run covered fewer than all (else "")."""
+    caps = sorted({c for p in doc["pairs"] for c in p["capabilities"]})
+    targets = sorted({p["target"] for p in doc["pairs"]})
+    if set(caps) >= set(COEFFICIENTS) and set(targets) >= set(doc["models"]):
+        return ""
+    return (f" **Measured in this run:** target{'s' if len(targets) > 1 else ''} "
+            f"{', '.join(SHORT.get(t, t) for t in targets)}; capabilities {', '.join(caps)}.")
+
+
 def _markdown(doc: dict[str, Any], meta: dict[str, Any], measured: dict[str, Any]) -> str:
     s = doc["settings"]
     config = doc.get("target_config") or {}
@@ -654,7 +664,8 @@ def _markdown(doc: dict[str, Any], meta: dict[str, Any], measured: dict[str, Any
         "**space** (space minus household-chore words per word); read on next-token log-probabilities: "
         "**weddings** (log-mass of wedding words minus office words, nats), **risk_seeking** (A/B question, "
         "log p(' risky') − log p(' safe'), nats). Layers: "
-        + ", ".join(f"{SHORT.get(n, n)} {m['layer']}" for n, m in doc["models"].items()) + ".",
+        + ", ".join(f"{SHORT.get(n, n)} {m['layer']}" for n, m in doc["models"].items()) + "."
+        + _measured_scope(doc),
         "",
         "## Median over capabilities, per directed pair",
         "",

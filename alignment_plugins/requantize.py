@@ -99,14 +99,14 @@ def quantized_copy(source: Path | str, out: Path | str, quant: str) -> Path:
     """Write to `out` (once: an existing complete copy is reused) the model at `source` with its weights through
     GGML `quant`; return `out`."""
     source, out = Path(source), Path(out)
-    _qtype(quant)  # a bad name fails before any loading
+    name = _qtype(quant).name  # a bad name fails before any loading
     marker = out / "alignment-requantized.txt"
-    if marker.is_file() and marker.read_text().strip() == _qtype(quant).name:
+    if marker.is_file() and marker.read_text().strip() == name:
         return out
     if out.exists():
         shutil.rmtree(out)
     model, _ = load_float32(source)
-    requantize_weights(model, quant)
+    requantize_weights(model, name)
     save_copy(model.eval(), source, out)
-    marker.write_text(_qtype(quant).name + "\n")
+    marker.write_text(name + "\n")
     return out

@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from alignment_plugins.requantize import load_float32, save_copy
+
 VARIANTS = ("same", "finetuned", "requantized", "perturbed")
 
 
@@ -42,26 +44,13 @@ def model_dir(name: str) -> Path:
     return Path(resolve(name)[1])
 
 
-def _load(path: Path) -> tuple[Any, Any]:
-    from alignment_plugins.requantize import load_float32
-
-    return load_float32(path)
-
-
-def _save(model: Any, source: Path, out: Path) -> Path:
-    """Save `model` to `out` with the tokenizer files of `source` (no conversion record: a new fingerprint)."""
-    from alignment_plugins.requantize import save_copy
-
-    return save_copy(model, source, out)
-
-
 def finetuned(source: Path, out: Path, texts: list[str], steps: int, lr: float, seed: int) -> Path:
     """A copy fine-tuned `steps` Adam steps on `texts` (causal LM loss; encoders: last-state mean square)."""
     import torch
     import transformers
 
     torch.manual_seed(seed)
-    model, causal = _load(source)
+    model, causal = load_float32(source)
     tokenizer = transformers.AutoTokenizer.from_pretrained(source)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
@@ -77,7 +66,7 @@ def finetuned(source: Path, out: Path, texts: list[str], steps: int, lr: float, 
             loss = model(**batch).last_hidden_state.pow(2).mean()
         loss.backward()
         optimizer.step()
-    return _save(model.eval(), source, out)
+    return save_copy(model.eval(), source, out)
 
 
 def requantized(source: Path, out: Path, quant: str) -> Path:
@@ -93,7 +82,7 @@ def perturbed(source: Path, out: Path, layers: int, scale: float, seed: int) -> 
 
     from alignment_plugins.architectures.hf_residual import find_blocks
 
-    model, _ = _load(source)
+    model, _ = load_float32(source)
     num = int(model.config.get_text_config().num_hidden_layers)
     blocks = find_blocks(model, num)
     start = max(0, num // 2 - layers // 2)
@@ -103,7 +92,7 @@ def perturbed(source: Path, out: Path, layers: int, scale: float, seed: int) -> 
             for param in block.parameters():
                 std = float(param.std()) if param.numel() > 1 else 0.0
                 param.add_(torch.randn(param.shape, generator=gen) * scale * std)
-    return _save(model, source, out)
+    return save_copy(model, source, out)
 
 
 def build_variants(base: Path, work: Path, args: argparse.Namespace, texts: list[str]) -> dict[str, Path | None]:

@@ -28,6 +28,7 @@ Example: ``python bench/retention_bench.py`` (about an hour on a 2-core CPU).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import sys
@@ -224,6 +225,15 @@ def with_context(cap: Any, model: Any, length: int | None) -> Any:
 
 
 # --------------------------------------------------------------------------------------------------- measure
+def arms_hash(arms: dict[str, np.ndarray], prompts: list[int], max_new_tokens: int) -> str:
+    """SHA-256 (hex) of every arm's float32 vector, the prompt indices and the generation length."""
+    digest = hashlib.sha256(json.dumps({"prompts": prompts, "max_new_tokens": max_new_tokens}).encode())
+    for name in sorted(arms):
+        digest.update(name.encode())
+        digest.update(np.ascontiguousarray(arms[name], dtype=np.float32).tobytes())
+    return digest.hexdigest()
+
+
 def measure(args: argparse.Namespace, work: Path, target: str) -> None:
     """All arms × coefficients × capabilities on one target model; per-prompt effects to <work>/measure.<t>.json."""
     import torch
@@ -237,7 +247,7 @@ def measure(args: argparse.Namespace, work: Path, target: str) -> None:
     layer = args.models[target]
     model = configured_target(args, work, target)
     path = work / f"measure.{target}{config_suffix(args)}.json"
-    # Incremental: arms × coefficients already measured (same vectors: natives from files, seeded randoms) are kept.
+    # Incremental: arms × coefficients already measured on the same inputs (see arms_hash) are kept.
     out: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
     out = {"target": target, "layer": layer, "capabilities": out.get("capabilities", {})}
     sources = [s for s in args.models if s != target]
@@ -269,8 +279,11 @@ def measure(args: argparse.Namespace, work: Path, target: str) -> None:
                     "standardized": V.cosine(native, matched, scale=scales[target]),
                     "raw": V.cosine(native, matched),
                 }
+        # A measured arm × coefficient is reused only for the very same vectors and prompts (a measure file carried
+        # into a fresh work directory resumes only if the prepare stage reproduced its vectors bit for bit).
+        inputs = arms_hash(arms, prompts, args.max_new_tokens)
         previous = out["capabilities"].get(cap_name, {})
-        reuse = previous.get("effects", {}) if previous.get("n_prompts") == len(prompts) else {}
+        reuse = previous.get("effects", {}) if previous.get("inputs_sha256") == inputs else {}
         effects: dict[str, dict[str, list[float]]] = {}
         for arm, vector in arms.items():
             effects[arm] = {}
@@ -291,8 +304,8 @@ def measure(args: argparse.Namespace, work: Path, target: str) -> None:
         out["capabilities"][cap_name] = {
             "coefficients": list(COEFFICIENTS[cap_name]), "n_prompts": len(prompts), "effects": effects,
             "unsteered_mean": float(base.mean()), "norms": {a: float(np.linalg.norm(v)) for a, v in arms.items()},
-            "cosines": cosines, "scorer": cap.scorer, "random_directions": draws,
-            "seconds": previous.get("seconds", 0.0) + time.perf_counter() - clock,
+            "cosines": cosines, "scorer": cap.scorer, "random_directions": draws, "inputs_sha256": inputs,
+            "seconds": (previous.get("seconds", 0.0) if reuse else 0.0) + time.perf_counter() - clock,
         }
         summary = ", ".join(f"{a} {max(np.mean(v) for v in effects[a].values()):+.3f}" for a in effects)
         print(f"{target} {cap_name}: best mean effects {summary} ({time.perf_counter() - clock:.0f}s)", flush=True)

@@ -91,3 +91,13 @@ def test_bench_configurations_name_their_files_and_prompts(bench: Any, tiny_mode
     preamble = long.prompts[0][: -len(cap.prompts[0])]
     assert all(p == preamble + q for p, q in zip(long.prompts, cap.prompts, strict=True))
     assert len(model.tokenizer(preamble, add_special_tokens=False)["input_ids"]) >= 300
+
+
+def test_measure_reuse_key_changes_with_any_vector_bit_or_prompt(bench: Any) -> None:
+    arms = {"native": np.linspace(-1, 1, 8, dtype=np.float32), "random#0": np.ones(8, dtype=np.float32)}
+    key = bench.arms_hash(arms, [0, 1, 2], 20)
+    assert key == bench.arms_hash({k: v.astype(np.float64) for k, v in reversed(arms.items())}, [0, 1, 2], 20)
+    nudged = dict(arms, native=np.nextafter(arms["native"], np.float32(2)))
+    assert bench.arms_hash(nudged, [0, 1, 2], 20) != key
+    assert bench.arms_hash(arms, [0, 1], 20) != key
+    assert bench.arms_hash(arms, [0, 1, 2], 24) != key

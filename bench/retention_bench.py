@@ -240,6 +240,7 @@ def measure(args: argparse.Namespace, work: Path, target: str) -> None:
 
     from alignment_plugins import vectors as V
     from alignment_plugins.capabilities import get_capability
+    from alignment_plugins.steering_sweep import antisymmetric_effects
     from alignment_plugins.wmatrix import WMatrix
 
     torch.set_num_threads(args.threads)
@@ -284,16 +285,18 @@ def measure(args: argparse.Namespace, work: Path, target: str) -> None:
         inputs = arms_hash(arms, prompts, args.max_new_tokens)
         previous = out["capabilities"].get(cap_name, {})
         reuse = previous.get("effects", {}) if previous.get("inputs_sha256") == inputs else {}
-        effects: dict[str, dict[str, list[float]]] = {}
-        for arm, vector in arms.items():
-            effects[arm] = {}
-            for c in COEFFICIENTS[cap_name]:
-                if str(c) in reuse.get(arm, {}):
-                    effects[arm][str(c)] = reuse[arm][str(c)]
-                    continue
-                e = V.antisymmetric_effect(model, cap, layer, vector.astype(np.float32), c, prompts,
-                                           max_new_tokens=args.max_new_tokens)
-                effects[arm][str(c)] = e.tolist()
+        todo = [(arm, c) for arm in arms for c in COEFFICIENTS[cap_name] if str(c) not in reuse.get(arm, {})]
+        # every remaining arm x coefficient x sign in shared generation batches (steering_sweep: same effects as
+        # one setting at a time, fewer and fuller batches)
+        measured = antisymmetric_effects(model, cap, layer, [(arms[a].astype(np.float32), c) for a, c in todo],
+                                         prompts, max_new_tokens=args.max_new_tokens,
+                                         batch_rows=args.batch_rows) if todo else []
+        effects: dict[str, dict[str, list[float]]] = {
+            arm: {str(c): reuse[arm][str(c)] for c in COEFFICIENTS[cap_name] if str(c) in reuse.get(arm, {})}
+            for arm in arms}
+        for (arm, c), e in zip(todo, measured, strict=True):
+            effects[arm][str(c)] = e.tolist()
+        effects = {arm: {str(c): effects[arm][str(c)] for c in COEFFICIENTS[cap_name]} for arm in arms}
         # The random control: per-prompt mean over the equal-norm random directions (a better estimate of the
         # non-directional effect than one draw, whose sign is itself random).
         randoms = [a for a in effects if a.startswith("random#")]
@@ -802,6 +805,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bootstrap", type=int, default=1000)
     parser.add_argument("--regularization", type=float, default=1e-2)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--batch-rows", type=int, default=320,
+                        help="generated rows per batch in the measure stage (bench/steering_bench.py)")
     parser.add_argument("--random-directions", type=int, default=None,
                         help="equal-norm random vectors averaged (default: 3 for generation scorers, 8 otherwise)")
     parser.add_argument("--seed", type=int, default=0)

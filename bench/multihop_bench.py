@@ -68,9 +68,9 @@ def estimated(work: Path, path: list[str], estimator: Any) -> float:
 
 def measure_triple(args: argparse.Namespace, work: Path, triple: tuple[str, str, str]) -> dict[str, Any]:
     """Per-prompt effects of the A→B→C arm on C for every capability (cached per triple in the work directory)."""
-    from alignment_plugins import vectors as V
     from alignment_plugins.capabilities import get_capability
     from alignment_plugins.models import load_model
+    from alignment_plugins.steering_sweep import antisymmetric_effects
 
     a, b, c = triple
     cache = work / f"multihop.{a}__{b}__{c}.json"
@@ -85,10 +85,11 @@ def measure_triple(args: argparse.Namespace, work: Path, triple: tuple[str, str,
         clock = time.perf_counter()
         cap = get_capability(capability)
         prompts = list(range(data["n_prompts"]))
-        vector = composed_vector(work, [a, b, c], layers, capability, data["norms"]["native"])
-        effects = {str(k): V.antisymmetric_effect(model, cap, layers[c], vector.astype(np.float32), k, prompts,
-                                                  max_new_tokens=args.max_new_tokens).tolist()
-                   for k in data["coefficients"]}
+        vector = composed_vector(work, [a, b, c], layers, capability, data["norms"]["native"]).astype(np.float32)
+        measured_effects = antisymmetric_effects(model, cap, layers[c], [(vector, k) for k in data["coefficients"]],
+                                                 prompts, max_new_tokens=args.max_new_tokens,
+                                                 batch_rows=args.batch_rows)
+        effects = {str(k): e.tolist() for k, e in zip(data["coefficients"], measured_effects, strict=True)}
         out[capability] = {"effects": effects, "seconds": time.perf_counter() - clock}
         cache.write_text(json.dumps(out))
         print(f"{' -> '.join(SHORT.get(n, n) for n in triple)} {capability}: "
@@ -162,6 +163,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--estimator", type=Path, default=None, help="retention estimator JSON (default: shipped)")
+    parser.add_argument("--batch-rows", type=int, default=320, help="generated rows per batch (steering_sweep)")
+    parser.add_argument("--targets", nargs="*", default=None,
+                        help="only measure the triples ending at these targets (cached; no docs written): "
+                             "parallel processes beside the retention bench's per-target measure stage")
     args = parser.parse_args(argv)
     import torch
 
@@ -173,6 +178,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.capabilities is None:
         args.capabilities = sorted(json.loads((args.work / f"measure.{models[0]}.json").read_text())["capabilities"])
     estimator = default_estimator(args.estimator)
+    if args.targets is not None:
+        unknown = sorted(set(args.targets) - set(models))
+        if unknown:
+            parser.error(f"unknown targets {unknown}: the work directory has {models}")
+        for triple in itertools.permutations(models, 3):
+            if triple[2] in args.targets:
+                measure_triple(args, args.work, triple)
+                clear_loaded_models()
+        return 0
     rows = []
     for triple in itertools.permutations(models, 3):
         rows += statistics(args, args.work, triple, measure_triple(args, args.work, triple), estimator)

@@ -175,13 +175,14 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     models = list(json.loads((args.work / "prepare.json").read_text())["models"])
+    unknown = sorted(set(args.targets or ()) - set(models))
+    if unknown:
+        parser.error(f"unknown targets {unknown}: the work directory has {models}")
     if args.capabilities is None:
-        args.capabilities = sorted(json.loads((args.work / f"measure.{models[0]}.json").read_text())["capabilities"])
+        first = (args.targets or models)[0]
+        args.capabilities = sorted(json.loads((args.work / f"measure.{first}.json").read_text())["capabilities"])
     estimator = default_estimator(args.estimator)
     if args.targets is not None:
-        unknown = sorted(set(args.targets) - set(models))
-        if unknown:
-            parser.error(f"unknown targets {unknown}: the work directory has {models}")
         for triple in itertools.permutations(models, 3):
             if triple[2] in args.targets:
                 measure_triple(args, args.work, triple)

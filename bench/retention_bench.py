@@ -225,13 +225,11 @@ def with_context(cap: Any, model: Any, length: int | None) -> Any:
 
 
 # --------------------------------------------------------------------------------------------------- measure
-def arms_hash(arms: dict[str, np.ndarray], prompts: list[int], max_new_tokens: int) -> str:
-    """SHA-256 (hex) of every arm's float32 vector, the prompt indices and the generation length."""
-    digest = hashlib.sha256(json.dumps({"prompts": prompts, "max_new_tokens": max_new_tokens}).encode())
-    for name in sorted(arms):
-        digest.update(name.encode())
-        digest.update(np.ascontiguousarray(arms[name], dtype=np.float32).tobytes())
-    return digest.hexdigest()
+def arm_hashes(arms: dict[str, np.ndarray], prompts: list[str], max_new_tokens: int, model: str) -> dict[str, str]:
+    """Per arm, SHA-256 (hex) of its float32 vector, the prompt texts, the generation length and the model."""
+    shared = json.dumps({"prompts": prompts, "max_new_tokens": max_new_tokens, "model": model}).encode()
+    return {name: hashlib.sha256(shared + np.ascontiguousarray(vector, dtype=np.float32).tobytes()).hexdigest()
+            for name, vector in arms.items()}
 
 
 def measure(args: argparse.Namespace, work: Path, target: str) -> None:
@@ -248,7 +246,7 @@ def measure(args: argparse.Namespace, work: Path, target: str) -> None:
     layer = args.models[target]
     model = configured_target(args, work, target)
     path = work / f"measure.{target}{config_suffix(args)}.json"
-    # Incremental: arms × coefficients already measured on the same inputs (see arms_hash) are kept.
+    # Incremental: arms × coefficients already measured on the same inputs (see arm_hashes) are kept.
     out: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
     out = {"target": target, "layer": layer, "capabilities": out.get("capabilities", {})}
     sources = [s for s in args.models if s != target]
@@ -273,8 +271,9 @@ def measure(args: argparse.Namespace, work: Path, target: str) -> None:
                 matched = V.transfer_vector(src, wm, layer=s_layer, norm=native_norm).vector
                 if kind == "ridge":
                     arms[f"transferred:{source}"] = matched
-                    arms[f"transferred_map_norm:{source}"] = V.transfer_vector(src, wm, layer=s_layer).vector
-                else:
+                    if args.arms == "all":
+                        arms[f"transferred_map_norm:{source}"] = V.transfer_vector(src, wm, layer=s_layer).vector
+                elif args.arms == "all":
                     arms[f"shuffled:{source}"] = matched
                 cosines[f"{kind}:{source}"] = {
                     "standardized": V.cosine(native, matched, scale=scales[target]),
@@ -282,9 +281,10 @@ def measure(args: argparse.Namespace, work: Path, target: str) -> None:
                 }
         # A measured arm × coefficient is reused only for the very same vectors and prompts (a measure file carried
         # into a fresh work directory resumes only if the prepare stage reproduced its vectors bit for bit).
-        inputs = arms_hash(arms, prompts, args.max_new_tokens)
+        inputs = arm_hashes(arms, [cap.prompts[i] for i in prompts], args.max_new_tokens, model.fingerprint)
         previous = out["capabilities"].get(cap_name, {})
-        reuse = previous.get("effects", {}) if previous.get("inputs_sha256") == inputs else {}
+        reuse = {arm: effects for arm, effects in previous.get("effects", {}).items()
+                 if arm in inputs and previous.get("inputs_sha256", {}).get(arm) == inputs[arm]}
         todo = [(arm, c) for arm in arms for c in COEFFICIENTS[cap_name] if str(c) not in reuse.get(arm, {})]
         # every remaining arm x coefficient x sign in shared generation batches (steering_sweep: same effects as
         # one setting at a time, fewer and fuller batches)
@@ -472,6 +472,17 @@ def _dose_response(effects: dict[str, list[float]], coefficients: list[float]) -
     return out
 
 
+def _statistic(effects: dict[str, np.ndarray], arm: str) -> float | None:
+    """An arm's retention statistic, or None where the arm was not measured (``--arms core``)."""
+    return retention_statistics(effects, arm)["retention"] if arm in effects else None
+
+
+def _median(values: list[float | None]) -> float | None:
+    """Median of the measured values (None: not measured), None if there are none."""
+    measured = [v for v in values if v is not None]
+    return float(np.median(measured)) if measured else None
+
+
 def report(args: argparse.Namespace, work: Path) -> None:
     """Statistics with bootstrap intervals, dose-response plots, docs/support-matrix.md and .json."""
     import matplotlib
@@ -505,8 +516,9 @@ def report(args: argparse.Namespace, work: Path) -> None:
                 if arm not in effects:
                     continue
                 stats = retention_statistics(effects, arm)
-                shuffled = retention_statistics(effects, f"shuffled:{source}")
-                map_norm = retention_statistics(effects, f"transferred_map_norm:{source}")
+                # absent under --arms core
+                shuffled = _statistic(effects, f"shuffled:{source}")
+                map_norm = _statistic(effects, f"transferred_map_norm:{source}")
                 seed = args.seed + len(caps)
                 ci = bootstrap_interval(lambda r, a=arm, ef=effects: retention_statistics(ef, a, r)["retention"], n,
                                         reps=args.bootstrap, seed=seed)
@@ -516,18 +528,20 @@ def report(args: argparse.Namespace, work: Path) -> None:
                 caps[cap_name] = {
                     "retention": stats["retention"], "ci": list(ci),
                     "retention_matched_norm": stats["retention_matched_norm"], "ci_matched_norm": list(ci_m),
-                    "retention_map_norm": map_norm["retention"],
-                    "random_control": stats["random_control"], "shuffled_control": shuffled["retention"],
+                    "retention_map_norm": map_norm,
+                    "random_control": stats["random_control"], "shuffled_control": shuffled,
                     "anti_steerable_fraction": stats["anti_steerable_fraction"],
                     "cosine": cap["cosines"][f"ridge:{source}"]["standardized"],
                     "cosine_raw": cap["cosines"][f"ridge:{source}"]["raw"],
                     "best_coefficient": stats["best_coefficient"], "n_prompts": n,
                     "native_effect": stats["native_effect"], "transferred_effect": stats["effect"],
                     "random_effect": stats["random_effect"], "scorer": cap["scorer"],
-                    "norms": {"native": cap["norms"]["native"], "map": cap["norms"][f"transferred_map_norm:{source}"]},
+                    "norms": {"native": cap["norms"]["native"],
+                              "map": cap["norms"].get(f"transferred_map_norm:{source}")},
                     "dose_response": {
                         a: _dose_response(raw_effects[a], cap["coefficients"])
                         for a in ("native", arm, f"transferred_map_norm:{source}", "random", f"shuffled:{source}")
+                        if a in raw_effects
                     },
                 }
                 caps[cap_name]["norms"]["delivered"] = _delivered_norm(work, source, target, cap_name, args.models)
@@ -561,7 +575,7 @@ def report(args: argparse.Namespace, work: Path) -> None:
                 "median_retention_ci": [float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))],
                 "median_retention_matched_norm": float(np.median([c["retention_matched_norm"] for c in caps.values()])),
                 "random_control": float(np.median([c["random_control"] for c in caps.values()])),
-                "shuffled_control": float(np.median([c["shuffled_control"] for c in caps.values()])),
+                "shuffled_control": _median([c["shuffled_control"] for c in caps.values()]),
                 "cosine_native_transferred": float(np.median([c["cosine"] for c in caps.values()])),
                 "concept_cosine": _concept_cosine(work, source, target, args.models),
                 "structural_mismatch": structural_mismatch(architectures[source], architectures[target]),
@@ -805,6 +819,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bootstrap", type=int, default=1000)
     parser.add_argument("--regularization", type=float, default=1e-2)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--arms", choices=("all", "core"), default="all",
+                        help="core: the native, random and matched-norm transferred arms only (what retention, a "
+                             "configured run's comparison and the estimator read), without the shuffled-map and "
+                             "map-norm arms: 6 of 10 generation arms")
     parser.add_argument("--batch-rows", type=int, default=320,
                         help="generated rows per batch in the measure stage (bench/steering_bench.py)")
     parser.add_argument("--random-directions", type=int, default=None,

@@ -93,11 +93,15 @@ def test_bench_configurations_name_their_files_and_prompts(bench: Any, tiny_mode
     assert len(model.tokenizer(preamble, add_special_tokens=False)["input_ids"]) >= 300
 
 
-def test_measure_reuse_key_changes_with_any_vector_bit_or_prompt(bench: Any) -> None:
+def test_measure_reuse_keys_change_with_any_vector_bit_prompt_or_model(bench: Any) -> None:
     arms = {"native": np.linspace(-1, 1, 8, dtype=np.float32), "random#0": np.ones(8, dtype=np.float32)}
-    key = bench.arms_hash(arms, [0, 1, 2], 20)
-    assert key == bench.arms_hash({k: v.astype(np.float64) for k, v in reversed(arms.items())}, [0, 1, 2], 20)
-    nudged = dict(arms, native=np.nextafter(arms["native"], np.float32(2)))
-    assert bench.arms_hash(nudged, [0, 1, 2], 20) != key
-    assert bench.arms_hash(arms, [0, 1], 20) != key
-    assert bench.arms_hash(arms, [0, 1, 2], 24) != key
+    keys = bench.arm_hashes(arms, ["a", "b"], 20, "sha256:m")
+    assert keys == bench.arm_hashes({k: v.astype(np.float64) for k, v in reversed(arms.items())}, ["a", "b"], 20,
+                                    "sha256:m")
+    nudged = bench.arm_hashes(dict(arms, native=np.nextafter(arms["native"], np.float32(2))), ["a", "b"], 20,
+                              "sha256:m")
+    assert nudged["native"] != keys["native"] and nudged["random#0"] == keys["random#0"]  # per arm
+    for other in (bench.arm_hashes(arms, ["a", "c"], 20, "sha256:m"),
+                  bench.arm_hashes(arms, ["a", "b"], 24, "sha256:m"),
+                  bench.arm_hashes(arms, ["a", "b"], 20, "sha256:q8")):
+        assert all(other[k] != keys[k] for k in arms)

@@ -18,6 +18,7 @@ direction through the W-Matrix's linear part only (a difference of means has no 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 import re
 from collections.abc import Iterator, Sequence
@@ -313,19 +314,26 @@ def next_token_logprobs(
     vector: Any = None,
     coefficient: float = 0.0,
 ) -> np.ndarray:
-    """Log-probabilities (nats, (N, vocab) float32) of the token after each prompt, optionally steered."""
+    """Log-probabilities (nats, (N, vocab) float32) of the token after each prompt, optionally steered.
+
+    Only each prompt's last position goes through the output head where the model's forward takes
+    ``logits_to_keep`` (transformers' causal LMs): the head is most of a small model's compute (Gemma-3's 262k-token
+    vocabulary: 168M of its 268M weights), and all other positions' logits would be thrown away.
+    """
     import torch
 
     tok = model.tokenizer
     device = next(model.model.parameters()).device
+    per_row = "logits_to_keep" in inspect.signature(model.model.forward).parameters
     rows = []
     for start in range(0, len(prompts), batch_size):
         enc = tok(list(prompts[start : start + batch_size]), return_tensors="pt", padding=True)
+        last = (enc["attention_mask"].sum(dim=1) - 1).to(device)
+        keep = {"logits_to_keep": last[:, None]} if per_row else {}
         with _maybe_steer(model, layer, vector, coefficient), torch.inference_mode():
             logits = model.model(input_ids=enc["input_ids"].to(device),
-                                 attention_mask=enc["attention_mask"].to(device), use_cache=False).logits
-        last = enc["attention_mask"].sum(dim=1) - 1
-        picked = logits[torch.arange(logits.shape[0]), last.to(device)].float()
+                                 attention_mask=enc["attention_mask"].to(device), use_cache=False, **keep).logits
+        picked = (logits[:, 0] if per_row else logits[torch.arange(logits.shape[0]), last]).float()
         rows.append(torch.log_softmax(picked, dim=-1).cpu().numpy())
     return np.concatenate(rows)
 

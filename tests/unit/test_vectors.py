@@ -292,3 +292,32 @@ def test_cli_vector_commands_reject_bad_input(tiny_model, tmp_path, capsys) -> N
                  "--out", str(tmp_path / "x.vpkg")]) == 2
     assert "exactly one of --capability" in capsys.readouterr().err
     assert not (tmp_path / "x.vpkg").exists()
+
+
+def test_next_token_logprobs_read_only_the_last_position_and_match_full_logits(llama: LoadedModel) -> None:
+    prompts = ["The keeper lit the lamp above the harbour and", "Snow", "Bees in the clover hum"]
+    got = vectors.next_token_logprobs(llama, prompts, batch_size=2)
+    for k, text in enumerate(prompts):  # one prompt alone: no padding, every position's logits
+        enc = llama.tokenizer([text], return_tensors="pt")
+        with torch.inference_mode():
+            logits = llama.model(**enc, use_cache=False).logits[0, -1].float()
+        np.testing.assert_allclose(got[k], torch.log_softmax(logits, -1).numpy(), rtol=0, atol=1e-4)
+    assert got.shape == (3, llama.model.config.vocab_size)
+
+
+def test_next_token_logprobs_of_a_model_without_logits_to_keep(llama: LoadedModel) -> None:
+    """A forward that does not take ``logits_to_keep`` (a plugin's own module) still gets every prompt's last token."""
+    import dataclasses
+
+    class PlainForward(torch.nn.Module):
+        def __init__(self, inner: torch.nn.Module) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask, use_cache=False):
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask, use_cache=use_cache)
+
+    prompts = ["The keeper lit the lamp above the harbour and", "Snow"]
+    plain = dataclasses.replace(llama, model=PlainForward(llama.model))
+    np.testing.assert_allclose(vectors.next_token_logprobs(plain, prompts), vectors.next_token_logprobs(llama, prompts),
+                               rtol=0, atol=1e-4)

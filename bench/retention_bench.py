@@ -641,13 +641,16 @@ def _ci(ci: Any) -> str:
 
 
 def _measured_scope(doc: dict[str, Any]) -> str:
-    """A sentence naming the targets and capabilities measured when a run covered fewer than all (else "")."""
-    caps = sorted({c for p in doc["pairs"] for c in p["capabilities"]})
-    targets = sorted({p["target"] for p in doc["pairs"]})
-    if set(caps) >= set(COEFFICIENTS) and set(targets) >= set(doc["models"]):
+    """A sentence naming, per target, the capabilities measured when a run covered fewer than all (else "")."""
+    measured: dict[str, set[str]] = {t: set() for t in doc["models"]}
+    for p in doc["pairs"]:
+        measured.setdefault(p["target"], set()).update(p["capabilities"])
+    if all(caps >= set(COEFFICIENTS) for caps in measured.values()):
         return ""
-    return (f" **Measured in this run:** target{'s' if len(targets) > 1 else ''} "
-            f"{', '.join(SHORT.get(t, t) for t in targets)}; capabilities {', '.join(caps)}.")
+    parts = [f"{SHORT.get(t, t)} {', '.join(c for c in COEFFICIENTS if c in caps) or 'none'}"
+             for t, caps in measured.items()]
+    return (f" **Partial run — capabilities measured per target:** {'; '.join(parts)}. A pair's median is over its "
+            "target's measured capabilities, so medians of pairs into different targets cover different sets.")
 
 
 def _markdown(doc: dict[str, Any], meta: dict[str, Any], measured: dict[str, Any]) -> str:

@@ -105,3 +105,16 @@ def test_measure_reuse_keys_change_with_any_vector_bit_prompt_or_model(bench: An
                   bench.arm_hashes(arms, ["a", "b"], 24, "sha256:m"),
                   bench.arm_hashes(arms, ["a", "b"], 20, "sha256:q8")):
         assert all(other[k] != keys[k] for k in arms)
+
+
+def test_a_partial_run_names_the_capabilities_measured_per_target(bench: Any) -> None:
+    models = {"smollm2-135m-instruct": {}, "gemma3-270m": {}, "qwen2.5-coder-0.5b-instruct": {}}
+    every = {name: {} for name in bench.COEFFICIENTS}
+    pairs = [{"target": "smollm2-135m-instruct", "capabilities": every},
+             {"target": "gemma3-270m", "capabilities": {"sentiment": {}, "weddings": {}}}]
+    text = bench._measured_scope({"models": models, "pairs": pairs})
+    assert "SmolLM2 sentiment, weddings, risk_seeking, french, space, enthusiasm" in text
+    assert "Gemma-3 sentiment, weddings;" in text and "Qwen2.5 none" in text
+    pairs.append({"target": "qwen2.5-coder-0.5b-instruct", "capabilities": every})
+    pairs[1]["capabilities"] = every
+    assert bench._measured_scope({"models": models, "pairs": pairs}) == ""

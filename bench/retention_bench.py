@@ -725,6 +725,15 @@ def _markdown(doc: dict[str, Any], meta: dict[str, Any], measured: dict[str, Any
                 f"{_fmt(c['retention_map_norm'])} | {_fmt(c['random_control'])} | {_fmt(c['shuffled_control'])} | "
                 f"{_fmt(c['anti_steerable_fraction'])} | {_fmt(c['cosine'])} / {_fmt(c['cosine_raw'])} | "
                 f"{_fmt(c['native_effect'])} | {_fmt(c['best_coefficient'], 3)} |")
+    at_top = [f"{SHORT.get(p['source'])} → {SHORT.get(p['target'])} {name} ({_fmt(c['retention'])})"
+              for p in doc["pairs"] for name, c in p["capabilities"].items()
+              if c["best_coefficient"] == max(COEFFICIENTS.get(name, (math.inf,)))]
+    if at_top:
+        lines += ["", f"Best coefficient at the top of the sweep in {len(at_top)} cells: the effect may still rise "
+                  "there, or the steered continuation may have degenerated into the scorer's own markers (a word-rate "
+                  "scorer counts a run of \"!\" as enthusiasm); no fluency filter is applied to the sweep yet, so a "
+                  "retention above 1 in these cells can read a shared ceiling rather than a stronger vector: "
+                  + "; ".join(at_top) + "."]
     compared = [(p, name, c) for p in doc["pairs"] for name, c in p["capabilities"].items()
                 if c.get("unconfigured_retention") is not None]
     if compared:

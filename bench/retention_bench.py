@@ -669,8 +669,11 @@ def _markdown(doc: dict[str, Any], meta: dict[str, Any], measured: dict[str, Any
         *([f"**Target configuration:** {setting}.", ""] if setting else []),
         f"Generated {doc['generated_at']} by `{doc['command']}` (library {doc['library_version']}) from the "
         "intermediate files of the earlier stages (`--stage prepare`, `measure` per target in parallel processes "
-        "with `--threads 1`, `curve`, `stitching`); `python bench/retention_bench.py` runs every stage in one "
-        "process. "
+        "with `--threads 1`"
+        + (", `curve`" if doc.get("curve") else "")
+        + (", `stitching`" if any("stitching" in p for p in doc["pairs"]) else "")
+        + "; stages not listed were not run for this document); `python bench/retention_bench.py` runs every "
+        "stage in one process. "
         f"raw numbers in `docs/support-matrix{_suffix_of(doc)}.json`. Anchors: {meta['anchors']['count']} from the "
         "built-in corpus "
         f"({meta['anchors']['train']} fit / {meta['anchors']['test']} held out, "

@@ -143,6 +143,13 @@ def test_paired_probe_test_on_planted_states() -> None:
     recorded = {"source": x[:32], "target": y[:32]}
     same = paired_probe_test(linear, recorded, recorded, alpha=0.01, shift_tolerance=1e-3, resamples=999, seed=0)
     assert not same.rejected and not same.shifted and same.mean_drop == 0.0
+    # float32 rounding of the same model's states (other batch shapes) is a tie, whatever the day's seed
+    rounded = {side: (v.astype(np.float32) * (1 + 1e-7 * rng.standard_normal(v.shape))).astype(np.float32)
+               for side, v in recorded.items()}
+    for seed in range(20):
+        again = paired_probe_test(linear, recorded, rounded, alpha=0.01, shift_tolerance=1e-3, resamples=999,
+                                  seed=seed)
+        assert again.p_value == 1.0 and not again.rejected and not again.shifted
     noisy = {"source": x[:32], "target": y[:32] + rng.normal(size=(32, 5))}
     moved = paired_probe_test(linear, recorded, noisy, alpha=0.01, shift_tolerance=1e-3, resamples=999, seed=0)
     assert moved.rejected and moved.shifted and moved.mean_drop > 0.05 and moved.shift["source"] == 0.0

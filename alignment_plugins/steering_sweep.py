@@ -21,7 +21,6 @@ from alignment_plugins.capabilities import Capability
 from alignment_plugins.manager import get_plugin_manager
 from alignment_plugins.types import LoadedModel
 
-GENERATION_SCORERS = ("vader_generation", "lexicon_generation")
 BATCH_ROWS = 160
 
 Setting = tuple[Any, float]
@@ -107,15 +106,13 @@ def sweep_scores(
     Generation scorers share batches across settings; next-token scorers (one forward pass each) run per setting.
     """
     idx = list(range(len(capability.prompts))) if prompt_indices is None else list(prompt_indices)
-    if capability.scorer not in GENERATION_SCORERS:
+    if capability.scorer not in V.GENERATION_SCORERS:
         return np.stack([V.capability_scores(model, capability, idx, layer=layer, vector=v, coefficient=c,
                                              max_new_tokens=max_new_tokens) for v, c in settings])
     prompts = [capability.prompts[i] for i in idx]
     texts = steered_generations(model, prompts, layer, settings, max_new_tokens=max_new_tokens,
                                 batch_rows=batch_rows)
-    if capability.scorer == "vader_generation":
-        return np.stack([V.vader_compound(t) for t in texts])
-    return np.stack([V.lexicon_rate(t, *capability.words) for t in texts])
+    return np.stack([V.score_texts(capability, t) for t in texts])
 
 
 def antisymmetric_effects(

@@ -381,6 +381,18 @@ def lexicon_rate(texts: Sequence[str], positive: Sequence[str], negative: Sequen
     return out
 
 
+GENERATION_SCORERS = ("vader_generation", "lexicon_generation")
+
+
+def score_texts(capability: Capability, texts: Sequence[str]) -> np.ndarray:
+    """Per-text score of a generation scorer's continuations (VADER −1..1, or word rate −1..1)."""
+    if capability.scorer == "vader_generation":
+        return vader_compound(texts)
+    if capability.scorer == "lexicon_generation":
+        return lexicon_rate(texts, *capability.words)
+    raise ValueError(f"{capability.scorer!r} does not score generated text")
+
+
 def capability_scores(
     model: LoadedModel,
     capability: Capability,
@@ -401,10 +413,8 @@ def capability_scores(
     idx = list(range(len(capability.prompts))) if prompt_indices is None else list(prompt_indices)
     prompts = [capability.prompts[i] for i in idx]
     kw = {"layer": layer, "vector": vector, "coefficient": coefficient}
-    if capability.scorer == "vader_generation":
-        return vader_compound(generate(model, prompts, max_new_tokens=max_new_tokens, **kw))
-    if capability.scorer == "lexicon_generation":
-        return lexicon_rate(generate(model, prompts, max_new_tokens=max_new_tokens, **kw), *capability.words)
+    if capability.scorer in GENERATION_SCORERS:
+        return score_texts(capability, generate(model, prompts, max_new_tokens=max_new_tokens, **kw))
     logp = next_token_logprobs(model, prompts, **kw).astype(np.float64)
     if capability.scorer == "topic_logprob":
         topic = sorted({first_token_id(model, " " + w) for w in capability.words[0]})

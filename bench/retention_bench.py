@@ -294,12 +294,10 @@ def measure(args: argparse.Namespace, work: Path, target: str) -> None:
         measured = antisymmetric_effects(model, cap, layer, [(arms[a].astype(np.float32), c) for a, c in todo],
                                          prompts, max_new_tokens=args.max_new_tokens,
                                          batch_rows=args.batch_rows) if todo else []
+        fresh = {key: e.tolist() for key, e in zip(todo, measured, strict=True)}
         effects: dict[str, dict[str, list[float]]] = {
-            arm: {str(c): reuse[arm][str(c)] for c in COEFFICIENTS[cap_name] if str(c) in reuse.get(arm, {})}
+            arm: {str(c): fresh[(arm, c)] if (arm, c) in fresh else reuse[arm][str(c)] for c in COEFFICIENTS[cap_name]}
             for arm in arms}
-        for (arm, c), e in zip(todo, measured, strict=True):
-            effects[arm][str(c)] = e.tolist()
-        effects = {arm: {str(c): effects[arm][str(c)] for c in COEFFICIENTS[cap_name]} for arm in arms}
         # The random control: per-prompt mean over the equal-norm random directions (a better estimate of the
         # non-directional effect than one draw, whose sign is itself random).
         randoms = [a for a in effects if a.startswith("random#")]

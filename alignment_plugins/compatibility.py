@@ -232,7 +232,8 @@ def estimate_compatibility(
     features.update(dimensional_loss=dimensional_loss, structural_mismatch=structural_mismatch,
                     **config_features(config))
     unverified = fine_tune.get("status") in ("different", "unverified")
-    prediction = estimator.predict(features, wide_reasons=[fine_tune["reason"]] if unverified else [])
+    prediction = estimator.predict(features, source=source_model, target=target_model, capability=capability,
+                                   wide_reasons=[fine_tune["reason"]] if unverified else [])
     if measurement is not None and not unverified:
         point = min(1.0, max(0.0, measurement.retention))
         if measurement.ci_low is not None and measurement.ci_high is not None:

@@ -166,7 +166,8 @@ class MultiHopAligner:
         features = {**edge.pairs.get(pair, {}), **config_features(normalize_config(config)),
                     "dimensional_loss": expected_dimensional_loss(edge.d_source, edge.d_target),
                     "structural_mismatch": edge.structural_mismatch}
-        return min(1.0, max(MIN_RETENTION, self.estimator.predict(features).retention))
+        estimate = self.estimator.predict(features, source=edge.source, target=edge.target)
+        return min(1.0, max(MIN_RETENTION, estimate.retention))
 
     def _direct(self, source: str, target: str, layer: int | None,
                 config: Mapping[str, Any] | None) -> tuple[float | None, Pair | None]:

@@ -2,9 +2,10 @@
 
 Measured cases are the (directed pair, capability, target configuration) rows of retention-bench support-matrix
 documents (``docs/support-matrix.json`` and any extra measured JSON, e.g. a quantized or long-prompt run). The
-estimator (``alignment_plugins.estimator``: ridge point model, split-conformal 90% intervals by pair) is evaluated
-leave-one-pair-out — every directed pair held out in turn, the whole fit and calibration redone without it — and
-then fit on every case and written as the JSON model the marketplace and ``CompatibilityChecker`` load (no torch).
+estimator (``alignment_plugins.estimator``: ridge point model on the features that generalize across pairs,
+conformal 90% intervals by pair) is evaluated leave-one-pair-out — every directed pair held out in turn, the whole
+fit and calibration redone without it — beside its variants (split calibration, every feature), then fit on every
+case and written as the JSON model the marketplace and ``CompatibilityChecker`` load (no torch).
 
 Features a document lacks are filled where they can be: the vector's dimensional loss from the bench's work
 directory (``--work``: its ``maps/<s>__<t>.ridge.wmatrix`` and ``native.<s>.<capability>.npy``) or, with
@@ -105,8 +106,14 @@ def _config_label(config: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def _noise_floor(cases: list[Any]) -> float | None:
+    """Mean expected |measurement error| of the cases' retentions, σ√(2/π) with σ = (CI width) / 3.92."""
+    sigmas = [(c.ci[1] - c.ci[0]) / 3.92 for c in cases if c.ci]
+    return float(np.mean(sigmas) * math.sqrt(2 / math.pi)) if sigmas else None
+
+
 def markdown(args: argparse.Namespace, sources: list[dict[str, Any]], cases: list[Any], evaluation: dict[str, Any],
-             model: RetentionEstimator, expected_notes: list[str]) -> str:
+             model: RetentionEstimator, expected_notes: list[str], variants: list[dict[str, Any]] = ()) -> str:
     """docs/estimates.md: data, the fitted model, leave-one-pair-out accuracy and coverage against the targets."""
     configs = sorted({_config_label(c.config) for c in cases})
     lines = [
@@ -123,9 +130,20 @@ def markdown(args: argparse.Namespace, sources: list[dict[str, Any]], cases: lis
         "**Model** (`alignment_plugins/estimator.py`): ridge regression on standardized features — the map's held-out "
         "semantic preservation, R², CKA and reconstruction error at the vector's layers, the vector's dimensional loss "
         "(share of its standardized energy outside the subspace the map carries well), the structural mismatch of "
-        "the two architectures, the quantization loss log2(16/bits) and the context ratio log2(length/256) — with "
-        f"λ chosen by inner leave-one-pair-out error; {round(100 * (1 - args.alpha))}% intervals by split-conformal "
-        "prediction, the pairs split at random into fitting and calibration pairs.",
+        "the two architectures, the quantization loss log2(16/bits), the context ratio log2(length/256), and two "
+        "priors: the mean measured retention into the same target from the other pairs and of the same capability on "
+        "the other pairs. "
+        + ("Features enter by forward selection on inner leave-one-pair-out error (one-standard-error rule), "
+           if not args.all_features else "Every feature enters, ")
+        + f"λ chosen by the same error; {round(100 * (1 - args.alpha))}% intervals by "
+        + ("cross-conformal prediction by pair (every pair fits the model; each case's score is the error of the "
+           "whole procedure refit without its pair)." if args.calibration == "cross" else
+           "split-conformal prediction, the pairs split at random into fitting and calibration pairs."),
+        "",
+        f"**Noise floor.** The measured retentions are themselves estimates: their bootstrap intervals imply a mean "
+        f"absolute measurement error of {_fmt(_noise_floor(cases))} (σ√(2/π), σ = interval width / 3.92, averaged "
+        "over the cases), the error a perfect predictor of the true retention would still show against them. An MAE "
+        "target below it cannot be met with these measurements.",
         "",
         "## Leave one pair out",
         "",
@@ -163,6 +181,13 @@ def markdown(args: argparse.Namespace, sources: list[dict[str, Any]], cases: lis
                          f"{_fmt(float(np.mean([r['covered'] for r in rows])))} |")
     else:
         lines.append("Too few measured pairs to hold one out (at least three are needed).")
+    if variants:
+        lines += ["", "The same evaluation for the estimator's variants (what the defaults were chosen against):", "",
+                  "| calibration | features | MAE | coverage | wide coverage | mean width |",
+                  "|---|---|---|---|---|---|"]
+        for v in variants:
+            lines.append(f"| {v['calibration']} | {'all' if not v['select'] else 'selected'} | {_fmt(v['mae'])} | "
+                         f"{_fmt(v['coverage'])} | {_fmt(v['wide_coverage'])} | {_fmt(v['mean_width'])} |")
     if evaluation.get("skipped"):
         lines += ["", f"Not evaluated (fewer than two other pairs): {', '.join(evaluation['skipped'])}."]
     conformal = model.to_dict()["conformal"]
@@ -173,7 +198,9 @@ def markdown(args: argparse.Namespace, sources: list[dict[str, Any]], cases: lis
         f"Fitted on all {len(cases)} cases and written to `{_shown(args.model_out)}` (loaded by "
         "`CompatibilityChecker` and the marketplace without torch): fitting pairs "
         f"{', '.join(model.training['training_pairs'])}; calibration pairs "
-        f"{', '.join(model.training['calibration_pairs'])} ({model.training['calibration_cases']} cases); "
+        f"{', '.join(model.training['calibration_pairs'])} ({model.training['calibration_cases']} cases, "
+        f"{model.training['calibration']} calibration); selected features: "
+        f"{', '.join(model.training['selected_features']) or 'none (the model is the mean measured retention)'}; "
         f"λ = {model.ridge:g}.",
         "",
         f"- case interval half-width {_fmt(conformal['case']['quantile'])} "
@@ -191,9 +218,10 @@ def markdown(args: argparse.Namespace, sources: list[dict[str, Any]], cases: lis
         low, high = model.ranges[name]
         lines.append(f"| {name} | {_fmt(float(model.coef[k]), 4)} | {_fmt(float(model.mean[k]))} | "
                      f"[{_fmt(low)}, {_fmt(high)}] |")
-    lines += ["", f"Intercept (mean measured retention of the fitting pairs): {_fmt(model.intercept)}. A configuration "
-              "outside the measured range (e.g. a quantization never measured), a missing feature or an unverified "
-              "custom fine-tune gets the wide interval and the estimate says why."]
+    lines += ["", f"Intercept (mean measured retention of the fitting pairs): {_fmt(model.intercept)}. Features "
+              "outside the selection have coefficient 0 (a missing one is imputed without widening the interval). A "
+              "configuration outside the measured range (e.g. a quantization never measured), a missing feature the "
+              "model uses or an unverified custom fine-tune gets the wide interval and the estimate says why."]
     if expected_notes:
         lines += ["", f"**Approximation.** {len(expected_notes)} cases had no dimensional loss in their document and "
                   "no bench work files; the isotropic expectation 1 − d_target/d_source stands in for them "
@@ -212,7 +240,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--expected-dimensional-loss", action="store_true",
                         help="use 1 - d_target/d_source where a dimensional loss cannot be computed")
     parser.add_argument("--alpha", type=float, default=0.1, help="miscoverage of the intervals (0.1: 90%%)")
-    parser.add_argument("--calibration-fraction", type=float, default=0.5)
+    parser.add_argument("--calibration", choices=("cross", "split"), default="cross",
+                        help="conformal calibration by pair: every pair fits and calibrates (cross) or a random split")
+    parser.add_argument("--calibration-fraction", type=float, default=0.5, help="share of calibration pairs (split)")
+    parser.add_argument("--all-features", action="store_true",
+                        help="no feature selection: every feature enters the ridge model")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model-out", type=Path, default=DEFAULT_MODEL_PATH)
     parser.add_argument("--doc", type=Path, default=ROOT / "docs" / "estimates.md")
@@ -228,15 +260,26 @@ def main(argv: list[str] | None = None) -> int:
         fill = dimensional_loss_filler(doc, args.work, args.expected_dimensional_loss, notes)
         cases += measured_cases(doc, dimensional_loss=fill, architectures=archs)
     sources = [{"path": _shown(p), "generated_at": d.get("generated_at")} for p, d in docs]
-    fit = {"alpha": args.alpha, "calibration_fraction": args.calibration_fraction, "seed": args.seed}
+    fit = {"alpha": args.alpha, "calibration": args.calibration, "calibration_fraction": args.calibration_fraction,
+           "seed": args.seed, "select": not args.all_features}
     evaluation = leave_one_pair_out(cases, **fit)
+    variants = []
+    for calibration in ("cross", "split"):
+        for select in (True, False):
+            other = evaluation if (calibration, select) == (fit["calibration"], fit["select"]) else \
+                leave_one_pair_out(cases, **{**fit, "calibration": calibration, "select": select})
+            if other["n"]:
+                variants.append({"calibration": calibration, "select": select,
+                                 **{k: other[k] for k in ("mae", "coverage", "wide_coverage", "mean_width")}})
     model = RetentionEstimator.fit(cases, sources=sources, **fit)
     model.training["expected_dimensional_loss_cases"] = len(notes)
     model.training["evaluation"] = {k: evaluation.get(k) for k in ("n", "mae", "coverage", "wide_coverage",
                                                                    "mean_width", "baselines")}
+    model.training["noise_floor"] = _noise_floor(cases)
     model.save(args.model_out)
-    args.doc.write_text(markdown(args, sources, cases, evaluation, model, notes))
-    args.json.write_text(json.dumps({"sources": sources, "evaluation": evaluation, "model": model.to_dict()},
+    args.doc.write_text(markdown(args, sources, cases, evaluation, model, notes, variants))
+    args.json.write_text(json.dumps({"sources": sources, "evaluation": evaluation, "variants": variants,
+                                     "noise_floor": _noise_floor(cases), "model": model.to_dict()},
                                     indent=1, default=float) + "\n")
     if evaluation["n"]:
         print(f"leave one pair out: {evaluation['n']} cases, MAE {evaluation['mae']:.3f} (target ≤ {TARGET_MAE}), "

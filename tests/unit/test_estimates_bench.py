@@ -53,6 +53,9 @@ def test_bench_fits_evaluates_and_writes_the_model(tmp_path: Path) -> None:
     assert "## Leave one pair out" in text and f"| mean absolute error | {evaluation['mae']:.3f} |" in text
     assert f"| coverage of the 90% interval | {evaluation['coverage']:.3f} |" in text
     assert "Approximation" not in text  # every case carried its dimensional loss
+    variants = {(v["calibration"], v["select"]): v for v in report["variants"]}
+    assert len(variants) == 4 and variants[("cross", True)]["mae"] == evaluation["mae"]
+    assert "| split | all |" in text and report["noise_floor"] is None  # the synthetic cases carry no interval
 
 
 def test_the_shipped_estimator_loads_without_torch() -> None:

@@ -1,5 +1,5 @@
-"""The learned retention estimator: target configurations, dimensional loss, split-conformal coverage on synthetic
-data, leave-one-pair-out evaluation and the JSON model file."""
+"""The learned retention estimator: target configurations, dimensional loss, feature selection and prior features,
+split- and cross-conformal coverage on synthetic data, leave-one-pair-out evaluation and the JSON model file."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 
 from alignment_plugins.estimator import (
     FEATURES,
+    PRIOR_FEATURES,
     MeasuredCase,
     RetentionEstimator,
     conformal_quantile,
@@ -27,6 +28,8 @@ from alignment_plugins.transfer_features import (
 )
 
 TRUE_COEF = {"semantic_preservation": 1.2, "dimensional_loss": -0.5, "quantization_loss": -0.08}
+#: the features a case carries itself (the priors are computed from the other pairs' measurements)
+OWN = tuple(f for f in FEATURES if f not in PRIOR_FEATURES)
 
 
 def synthetic_cases(n_pairs: int, seed: int, *, per_pair: int = 4, offset: int = 0) -> list[MeasuredCase]:
@@ -43,8 +46,13 @@ def synthetic_cases(n_pairs: int, seed: int, *, per_pair: int = 4, offset: int =
             f = {**pair_features, "dimensional_loss": rng.uniform(0, 0.5), "quantization_loss": float(quant),
                  "context_log_ratio": 0.0}
             y = -0.2 + sum(TRUE_COEF[name] * f[name] for name in TRUE_COEF) + effect + rng.normal(0, 0.05)
-            cases.append(MeasuredCase(f"m{p + offset}", "t", f"cap{k}", float(y), f))
+            cases.append(MeasuredCase(f"m{p + offset}", "t", f"cap{(k + p) % 4}", float(y), f))
     return cases
+
+
+def raw(model: RetentionEstimator, case: MeasuredCase) -> float:
+    """The unclipped point estimate of a case (its priors from the model's measured rows)."""
+    return model.predict(case.features, source=case.source, target=case.target, capability=case.capability).raw
 
 
 # ------------------------------------------------------------------------------------------ configuration
@@ -108,23 +116,77 @@ def test_conformal_quantile_rank_and_guarantee() -> None:
 def test_split_conformal_intervals_reach_nominal_coverage_on_synthetic_data() -> None:
     coverage, wide_pair_coverage = [], []
     for seed in range(6):
-        model = RetentionEstimator.fit(synthetic_cases(120, seed), alpha=0.1, seed=seed)
-        assert model.case_guaranteed and model.pair_guaranteed
+        model = RetentionEstimator.fit(synthetic_cases(120, seed), alpha=0.1, seed=seed, calibration="split",
+                                       select=False, features=OWN)
+        assert model.case_guaranteed and model.pair_guaranteed and model.training["calibration"] == "split"
         fresh = synthetic_cases(400, 1000 + seed, offset=10_000)
         # raw intervals (no clipping) so that coverage is the conformal statement itself
-        hits = [abs(c.retention - model.point(c.features)) <= model.case_quantile for c in fresh]
+        hits = [abs(c.retention - raw(model, c)) <= model.case_quantile for c in fresh]
         coverage.append(np.mean(hits))
         by_pair: dict[str, list[bool]] = {}
         for c in fresh:
-            by_pair.setdefault(c.pair, []).append(abs(c.retention - model.point(c.features)) <= model.pair_quantile)
+            by_pair.setdefault(c.pair, []).append(abs(c.retention - raw(model, c)) <= model.pair_quantile)
         wide_pair_coverage.append(np.mean([all(v) for v in by_pair.values()]))
     assert 0.88 <= np.mean(coverage) <= 0.96, coverage
     assert 0.88 <= np.mean(wide_pair_coverage) <= 0.98, wide_pair_coverage  # every case of a new pair at once
 
 
+def test_cross_conformal_intervals_cover_new_pairs_on_synthetic_data() -> None:
+    coverage = []
+    for seed in range(3):
+        model = RetentionEstimator.fit(synthetic_cases(24, seed), alpha=0.1)
+        assert model.training["calibration"] == "cross" and model.training["calibration_cases"] == 96
+        assert model.training["calibration_pairs"] == model.training["training_pairs"]  # every pair does both
+        assert model.case_guaranteed
+        fresh = synthetic_cases(300, 2000 + seed, offset=10_000)
+        coverage.append(np.mean([abs(c.retention - raw(model, c)) <= model.case_quantile for c in fresh]))
+    assert 0.85 <= np.mean(coverage) <= 0.98, coverage
+
+
+def test_selection_keeps_the_planted_features_and_drops_the_rest() -> None:
+    model = RetentionEstimator.fit(synthetic_cases(16, 4))
+    assert set(model.training["selected_features"]) == set(TRUE_COEF)
+    unused = [k for k, f in enumerate(model.features) if f not in TRUE_COEF]
+    assert all(model.coef[k] == 0.0 for k in unused)
+    # noise alone: nothing enters, the model is the training mean
+    rng = np.random.default_rng(5)
+    noise = [MeasuredCase(c.source, c.target, c.capability, float(rng.normal(0.7, 0.05)), c.features)
+             for c in synthetic_cases(10, 6)]
+    flat = RetentionEstimator.fit(noise)
+    assert flat.training["selected_features"] == [] and not flat.coef.any()
+    assert raw(flat, noise[0]) == pytest.approx(np.mean([c.retention for c in noise]))
+    # a missing feature the model does not use is imputed without widening the interval; a used one widens it
+    features = dict(synthetic_cases(1, 7)[0].features)
+    unused_missing = model.predict({**features, "cka": None}, source="new", target="t", capability="cap0")
+    assert unused_missing.imputed == ("cka",) and not unused_missing.wide
+    used_missing = model.predict({**features, "dimensional_loss": None})
+    assert used_missing.wide and "dimensional_loss" in used_missing.reasons[0]
+
+
+def test_prior_features_average_the_other_pairs_measurements() -> None:
+    rng = np.random.default_rng(8)
+    offsets = {"t0": 0.95, "t1": 0.55, "t2": 0.75}  # how much a target keeps, whoever sends
+    cases = [MeasuredCase(f"s{p}", t, f"cap{k}", float(offsets[t] + rng.normal(0, 0.03)),
+                          {**synthetic_cases(1, p)[0].features})
+             for p in range(8) for t in offsets for k in range(3)]
+    model = RetentionEstimator.fit(cases)
+    assert "target_prior" in model.training["selected_features"]
+    # the prior of a pair never includes its own measurements
+    own = [c for c in cases if c.pair == "s0->t1"]
+    expected = np.mean([c.retention for c in cases if c.target == "t1" and c.pair != "s0->t1"])
+    x, _ = __import__("alignment_plugins.estimator", fromlist=["_design"])._design(own, ("target_prior",), [
+        (c.source, c.target, c.capability, c.retention) for c in cases])
+    assert np.allclose(x[:, 0], expected)
+    new_pair = model.predict(own[0].features, source="s-new", target="t1", capability="cap0")
+    assert new_pair.retention == pytest.approx(0.55, abs=0.06) and not new_pair.wide
+    unknown_target = model.predict(own[0].features, source="s-new", target="t-new", capability="cap0")
+    assert unknown_target.wide and "target_prior" in unknown_target.imputed
+    assert set(PRIOR_FEATURES) <= set(FEATURES)
+
+
 def test_fit_recovers_the_planted_signal_and_beats_the_mean() -> None:
-    result = leave_one_pair_out(synthetic_cases(30, 3))
-    assert result["n"] == 120 and len(result["pairs"]) == 30 and not result["skipped"]
+    result = leave_one_pair_out(synthetic_cases(12, 3))
+    assert result["n"] == 48 and len(result["pairs"]) == 12 and not result["skipped"]
     assert result["mae"] < 0.75 * result["baselines"]["training_mean"]
     assert result["coverage"] >= 0.8 and result["wide_coverage"] >= result["coverage"]
     assert all(0.0 <= r["ci"][0] <= r["estimate"] <= r["ci"][1] <= 1.0 for r in result["rows"])
@@ -132,17 +194,19 @@ def test_fit_recovers_the_planted_signal_and_beats_the_mean() -> None:
 
 def test_small_calibration_sets_say_they_carry_no_guarantee() -> None:
     cases = synthetic_cases(4, 1, per_pair=2)
-    model = RetentionEstimator.fit(cases, seed=0)
+    model = RetentionEstimator.fit(cases, seed=0, calibration="split")
     assert model.training["calibration_pairs"] and not model.case_guaranteed
-    assert model.case_quantile == max(abs(c.retention - model.point(c.features)) for c in cases
+    assert model.case_quantile == max(abs(c.retention - raw(model, c)) for c in cases
                                       if c.pair in model.training["calibration_pairs"])
+    cross = RetentionEstimator.fit(cases)  # 8 calibration cases: rank ⌈9 × 0.9⌉ = 9 > 8
+    assert cross.training["calibration_cases"] == 8 and not cross.case_guaranteed
     with pytest.raises(ValueError, match="at least 2 pairs"):
         RetentionEstimator.fit(synthetic_cases(1, 1))
 
 
 def test_wide_interval_for_unmeasured_configurations_and_missing_features() -> None:
     cases = [c for c in synthetic_cases(40, 5) if c.features["quantization_loss"] == 0.0]  # only unquantized
-    model = RetentionEstimator.fit(cases, seed=1)
+    model = RetentionEstimator.fit(cases, seed=1, calibration="split", select=False, features=OWN)
     features = dict(cases[0].features)
     plain = model.predict(features)
     assert not plain.wide and plain.ci_high - plain.ci_low <= 2 * model.case_quantile + 1e-12
@@ -160,6 +224,9 @@ def test_model_file_round_trip(tmp_path: Path) -> None:
     loaded = RetentionEstimator.load(model.save(tmp_path / "m.json"))
     features = synthetic_cases(1, 99)[0].features
     assert loaded.predict(features) == model.predict(features)
+    where = {"source": "m3", "target": "t", "capability": "cap1"}
+    assert loaded.predict(features, **where) == model.predict(features, **where)
+    assert loaded.reference == model.reference and len(model.reference) == 48
     assert loaded.training["sources"] == [{"path": "x.json"}] and loaded.features == FEATURES
     data = json.loads((tmp_path / "m.json").read_text())
     data["coef"] = data["coef"][:-1]

@@ -8,9 +8,9 @@ target_config={"quantization", "context_length", "custom_fine_tune"})`` returns 
   configuration (a support-matrix row): the measured retention and its bootstrap interval (95%);
 * **basis "learned_estimate"** — otherwise: the learned estimator (``alignment_plugins.estimator``) on the pair's
   held-out metrics at the vector's layers, the vector's dimensional loss, the structural mismatch and the
-  configuration, with its split-conformal interval (90% unless the model says otherwise). The interval is the wide
-  (per-pair) one, and ``reasons`` say why, for an unverified fine-tune, a configuration outside the measured range or
-  a missing feature;
+  configuration (and the measured retention around the pair), with its conformal interval by pair (90% unless the
+  model says otherwise). The interval is the wide (per-pair) one, and ``reasons`` say why, for an unverified
+  fine-tune, a configuration outside the measured range or a missing feature the model uses;
 * **basis "identity"** — source and target are the same model.
 
 ``custom_fine_tune`` is checked first (``fine_tune_check``): a weight fingerprint, or a local checkpoint path whose

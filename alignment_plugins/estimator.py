@@ -361,7 +361,7 @@ def _fit_point(cases: Sequence[MeasuredCase], features: Sequence[str], *, ridge:
 
 @dataclass
 class RetentionEstimator:
-    """Ridge point model + split-conformal intervals (by pair), saved as a small JSON file (see the module)."""
+    """Ridge point model + conformal intervals by pair (cross or split), saved as a small JSON file (see the module)."""
 
     features: tuple[str, ...]
     mean: np.ndarray

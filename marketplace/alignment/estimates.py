@@ -124,7 +124,7 @@ def estimate_for(
 
     Basis "measured_retention" when the listing's capability (``capability_domain``, else its name) was measured on
     the pair at the listing's layer in this configuration's setting (its 95% bootstrap interval); otherwise
-    "learned_estimate": the estimator's prediction with its split-conformal interval, the wide one (and ``detail``
+    "learned_estimate": the estimator's prediction with its conformal interval (by pair), the wide one (and ``detail``
     says why) for a custom fine-tune whose fingerprint is not the target's, a configuration never measured or a
     missing feature. ``custom_fine_tune`` is a name (unverified), true, or a weight fingerprint ``sha256:<hex>``
     compared with the target's registered one — never a server path. Same source and target model: an unsaved

@@ -15,7 +15,12 @@ target_config={"quantization", "context_length", "custom_fine_tune"})`` returns 
 
 ``custom_fine_tune`` is checked first (``fine_tune_check``): a weight fingerprint, or a local checkpoint path whose
 ``weights_fingerprint`` is computed, equal to the base model's means the base weights (estimated as the base); any
-other checkpoint is unverified: no base measurement is used for it and its interval is the wide one.
+other checkpoint is unverified: no base measurement is used for it and its interval is the wide one. A local
+checkpoint that differs is also probed before estimating (``CompatibilityChecker(drift_probe=True)``, the default):
+the W-Matrix's drift check (``alignment_plugins.monitor.WMatrixMonitor``) with the checkpoint as target says whether
+the map still holds on it (keep / recalibrate / retrain, with the held-out semantic preservation on fresh anchors);
+its answer is in ``fine_tune["drift"]`` and in the reasons. The probe loads both models (torch): the engine does it,
+the marketplace never reads a path.
 
 Risk level from the interval's lower end: low if ci_low ≥ 0.8, medium if ≥ 0.5, else high. Alignment quality is the
 map's held-out semantic preservation at the vector's layer pair; dimensional loss and structural mismatch are
@@ -38,7 +43,7 @@ from alignment_plugins.transfer_features import carried_basis, dimensional_loss,
 
 __all__ = ["CompatibilityChecker", "CompatibilityResult", "Measurement", "capability_key", "estimate_compatibility",
            "fine_tune_check", "identity_result", "measured_index", "measured_setting", "measurement_key",
-           "risk_level"]
+           "probe_fine_tune", "risk_level"]
 
 RISK_BANDS = (0.8, 0.5)
 
@@ -86,6 +91,28 @@ def fine_tune_check(value: Any, base_fingerprint: str | None, *, allow_paths: bo
     return {"status": "different", "checkpoint": text, "fingerprint": fingerprint,
             "reason": f"the checkpoint's weight fingerprint {fingerprint[:19]}… {why} the base model's weights; its "
                       "retention was never measured"}
+
+
+def probe_fine_tune(wm: Any, checkpoint: str, *, seed: int = 0) -> dict[str, Any]:
+    """The W-Matrix's drift check with `checkpoint` as its target: {"ran", "drift_detected", "recommendation",
+    "semantic_preservation" (fresh anchors), "recorded_semantic_preservation", "reason", "summary"}; "ran" False (and
+    why in "summary") when the models or the matrix's probe are unavailable."""
+    from alignment_plugins.monitor import WMatrixMonitor
+
+    try:
+        status = WMatrixMonitor(target_model=checkpoint, seed=seed).check(wm)
+    except Exception as exc:  # the estimate still answers, saying the probe could not run and why
+        return {"ran": False, "summary": f"the drift probe of the W-Matrix on it could not run "
+                                         f"({type(exc).__name__}: {exc})"}
+    sp = status.metrics.get("semantic_preservation")
+    recorded = status.recorded_metrics.get("semantic_preservation")
+    numbers = (f"; held-out semantic preservation {sp:.2f} vs {recorded:.2f} recorded"
+               if isinstance(sp, float) and isinstance(recorded, (int, float)) else "")
+    summary = (f"a drift probe of the W-Matrix on it {'detected' if status.drift_detected else 'found no'} drift "
+               f"(recommendation: {status.recommendation}{numbers})")
+    return {"ran": True, "drift_detected": status.drift_detected, "recommendation": status.recommendation,
+            "semantic_preservation": sp, "recorded_semantic_preservation": recorded, "reason": status.reason,
+            "summary": summary}
 
 
 # ------------------------------------------------------------------------------------------------ measurements
@@ -330,7 +357,10 @@ class CompatibilityChecker:
         measurements: Iterable[Any] = (),
         estimator: RetentionEstimator | str | os.PathLike | None = None,
         architectures: Mapping[str, Any] | None = None,
+        drift_probe: bool = True,
     ) -> None:
+        """`drift_probe`: run the W-Matrix's drift check on a local fine-tuned checkpoint that differs from the base
+        (loads both models; see the module docstring)."""
         from alignment_plugins.certificate import load_support_matrix
         from alignment_plugins.wmatrix import WMatrix
 
@@ -342,6 +372,7 @@ class CompatibilityChecker:
         self.estimator = estimator if isinstance(estimator, RetentionEstimator) else RetentionEstimator.load(
             estimator)
         self.architectures = dict(architectures or {})
+        self.drift_probe = drift_probe
 
     def matrix(self, source: str, target: str) -> Any:
         """The newest loaded matrix from `source` to `target`; LookupError when there is none."""
@@ -380,6 +411,10 @@ class CompatibilityChecker:
         source_info = self.architecture(source) or wm.source
         mismatch = structural_mismatch(source_info, target_info or wm.target)
         fine = fine_tune_check(config["custom_fine_tune"], wm.target.get("fingerprint"), allow_paths=True)
+        if self.drift_probe and fine["status"] == "different" and os.path.exists(
+                os.path.expanduser(str(fine["checkpoint"]))):
+            drift = probe_fine_tune(wm, os.path.expanduser(str(fine["checkpoint"])))
+            fine = {**fine, "drift": drift, "reason": f"{fine['reason']}; {drift['summary']}"}
         key = measurement_key(source, target_model, pair[0], capability, config)
         return estimate_compatibility(
             self.estimator, source_model=source, target_model=target_model, source_layer=pair[0],

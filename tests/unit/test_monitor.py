@@ -88,6 +88,36 @@ def test_perturbed_weights_are_detected_and_a_recalibration_answers_them(
     assert again.version == 2 and not again.paired_test.shifted and again.recommendation == KEEP
 
 
+def test_a_fine_tuned_checkpoint_is_probed_before_estimating(matrix: Path, bench: Any, tmp_path: Path) -> None:
+    from test_estimator import synthetic_cases
+
+    from alignment_plugins.compatibility import CompatibilityChecker
+    from alignment_plugins.estimator import RetentionEstimator
+
+    wm = WMatrix.load(matrix)
+    estimator = RetentionEstimator.fit(synthetic_cases(8, 3), select=False, calibration="split")
+    checker = CompatibilityChecker([wm], estimator=estimator)
+    listing = {"source_model": wm.source["name"], "layer": wm.headline_pair[0], "capability": "x"}
+    changed = bench.perturbed(Path(wm.target["origin"]["location"]), tmp_path / "ft", 2, 0.5, seed=0)
+    result = checker.estimate(listing, wm.target["name"], {"custom_fine_tune": str(changed)})
+    drift = result.fine_tune["drift"]
+    assert result.fine_tune["status"] == "different" and result.interval == "conformal_wide"
+    assert drift["ran"] and drift["drift_detected"] and drift["recommendation"] in (KEEP, RECALIBRATE, RETRAIN)
+    assert isinstance(drift["semantic_preservation"], float)
+    assert "a drift probe of the W-Matrix on it detected drift" in result.reasons[0]
+    assert "drift probe" in result.recommendation
+    # a checkpoint that is not a model: the estimate still answers and says the probe could not run
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    from safetensors.numpy import save_file
+
+    save_file({"w": np.ones(3, dtype=np.float32)}, str(junk / "model.safetensors"))
+    failed = checker.estimate(listing, wm.target["name"], {"custom_fine_tune": str(junk)})
+    assert failed.fine_tune["drift"]["ran"] is False and "could not run" in failed.reasons[0]
+    quiet = CompatibilityChecker([wm], estimator=estimator, drift_probe=False)
+    assert "drift" not in quiet.estimate(listing, wm.target["name"], {"custom_fine_tune": str(changed)}).fine_tune
+
+
 def test_a_model_of_another_hidden_size_means_retrain(matrix: Path, tiny_model: Callable[[str], Path],
                                                       tmp_path: Path) -> None:
     wm = WMatrix.load(matrix)

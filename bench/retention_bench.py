@@ -228,11 +228,62 @@ def with_context(cap: Any, model: Any, length: int | None) -> Any:
 
 
 # --------------------------------------------------------------------------------------------------- measure
+#: A stored arm is reused for a vector equal to the one it was measured with up to float32 rounding (relative
+#: difference ≤ this): the prepare stage's reductions are not bit-reproducible from run to run (native vectors of two
+#: runs on the same machine type differed by 0–2.5e-7 of their norm on 2026-12-03), and such a difference does not
+#: change a steering measurement.
+REUSE_TOLERANCE = 1e-5
+SKETCH_DIM = 16
+
+
 def arm_hashes(arms: dict[str, np.ndarray], prompts: list[str], max_new_tokens: int, model: str) -> dict[str, str]:
     """Per arm, SHA-256 (hex) of its float32 vector, the prompt texts, the generation length and the model."""
     shared = json.dumps({"prompts": prompts, "max_new_tokens": max_new_tokens, "model": model}).encode()
     return {name: hashlib.sha256(shared + np.ascontiguousarray(vector, dtype=np.float32).tobytes()).hexdigest()
             for name, vector in arms.items()}
+
+
+def measurement_context(prompts: list[str], max_new_tokens: int, model: str) -> str:
+    """SHA-256 (hex) of what an arm's measurement depends on besides its vector: prompts, generation length, model."""
+    return hashlib.sha256(json.dumps({"prompts": prompts, "max_new_tokens": max_new_tokens,
+                                      "model": model}).encode()).hexdigest()
+
+
+def vector_sketch(vector: np.ndarray) -> list[float]:
+    """[norm, then the projections on SKETCH_DIM fixed random unit directions] of a vector (float64): equal vectors
+    have equal sketches, vectors within float32 rounding have sketches within REUSE_TOLERANCE × norm."""
+    v = np.asarray(vector, dtype=np.float64).ravel()
+    directions = np.random.default_rng(0).standard_normal((SKETCH_DIM, v.size))
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    return [float(np.linalg.norm(v)), *(directions @ v).tolist()]
+
+
+def _close(a: float | None, b: float | None, scale: float = 1.0) -> bool:
+    return a is not None and b is not None and abs(float(a) - float(b)) <= REUSE_TOLERANCE * max(abs(scale), 1e-12)
+
+
+def reusable_arms(previous: dict[str, Any], arms: dict[str, np.ndarray], inputs: dict[str, str], context: str,
+                  cosines: dict[str, dict[str, float]], unsteered_mean: float) -> dict[str, str]:
+    """The arms of a stored capability record that can be reused, each with how it matched: "exact" (same input
+    hash), "rounding" (same measurement context, vector sketch within REUSE_TOLERANCE), or "legacy" (a record from
+    before sketches: the same unsteered score and every arm's norm and native-vs-mapped cosines within tolerance)."""
+    effects = previous.get("effects", {})
+    out = {arm: "exact" for arm in arms if arm in effects and previous.get("inputs_sha256", {}).get(arm) == inputs[arm]}
+    if previous.get("context_sha256") == context:
+        for arm, vector in arms.items():
+            old = previous.get("sketches", {}).get(arm)
+            if arm in effects and arm not in out and old is not None:
+                new = vector_sketch(vector)
+                if len(old) == len(new) and all(_close(a, b, new[0]) for a, b in zip(old, new, strict=True)):
+                    out[arm] = "rounding"
+    elif "context_sha256" not in previous and effects and not out:
+        same_cosines = set(previous.get("cosines", {})) == set(cosines) and all(
+            _close(previous["cosines"][k][space], value) for k, by in cosines.items() for space, value in by.items())
+        same_norms = set(previous.get("norms", {})) >= set(arms) and all(
+            _close(previous["norms"][a], np.linalg.norm(v), np.linalg.norm(v)) for a, v in arms.items())
+        if same_cosines and same_norms and _close(previous.get("unsteered_mean"), unsteered_mean, unsteered_mean):
+            out = {arm: "legacy" for arm in arms if arm in effects}
+    return out
 
 
 def measure(args: argparse.Namespace, work: Path, target: str) -> None:
@@ -249,7 +300,7 @@ def measure(args: argparse.Namespace, work: Path, target: str) -> None:
     layer = args.models[target]
     model = configured_target(args, work, target)
     path = work / f"measure.{target}{config_suffix(args)}.json"
-    # Incremental: arms × coefficients already measured on the same inputs (see arm_hashes) are kept.
+    # Incremental: arms × coefficients already measured on the same inputs (see reusable_arms) are kept.
     out: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
     out = {"target": target, "layer": layer, "capabilities": out.get("capabilities", {})}
     sources = [s for s in args.models if s != target]
@@ -282,12 +333,16 @@ def measure(args: argparse.Namespace, work: Path, target: str) -> None:
                     "standardized": V.cosine(native, matched, scale=scales[target]),
                     "raw": V.cosine(native, matched),
                 }
-        # A measured arm × coefficient is reused only for the very same vectors and prompts (a measure file carried
-        # into a fresh work directory resumes only if the prepare stage reproduced its vectors bit for bit).
-        inputs = arm_hashes(arms, [cap.prompts[i] for i in prompts], args.max_new_tokens, model.fingerprint)
+        # A measured arm × coefficient is reused only for the same prompts, generation length and model, and the same
+        # vector up to float32 rounding (see reusable_arms: a measure file carried into a fresh work directory
+        # resumes when the prepare stage reproduced its vectors).
+        texts = [cap.prompts[i] for i in prompts]
+        inputs = arm_hashes(arms, texts, args.max_new_tokens, model.fingerprint)
+        context = measurement_context(texts, args.max_new_tokens, model.fingerprint)
+        base = V.capability_scores(model, cap, prompts, max_new_tokens=args.max_new_tokens)
         previous = out["capabilities"].get(cap_name, {})
-        reuse = {arm: effects for arm, effects in previous.get("effects", {}).items()
-                 if arm in inputs and previous.get("inputs_sha256", {}).get(arm) == inputs[arm]}
+        reusable = reusable_arms(previous, arms, inputs, context, cosines, float(base.mean()))
+        reuse = {arm: previous["effects"][arm] for arm in reusable}
         todo = [(arm, c) for arm in arms for c in COEFFICIENTS[cap_name] if str(c) not in reuse.get(arm, {})]
         # every remaining arm x coefficient x sign in shared generation batches (steering_sweep: same effects as
         # one setting at a time, fewer and fuller batches)
@@ -303,12 +358,13 @@ def measure(args: argparse.Namespace, work: Path, target: str) -> None:
         randoms = [a for a in effects if a.startswith("random#")]
         effects["random"] = {str(c): np.mean([effects[a][str(c)] for a in randoms], axis=0).tolist()
                              for c in COEFFICIENTS[cap_name]}
-        base = V.capability_scores(model, cap, prompts, max_new_tokens=args.max_new_tokens)
         out["target_config"] = target_config(args)
         out["capabilities"][cap_name] = {
             "coefficients": list(COEFFICIENTS[cap_name]), "n_prompts": len(prompts), "effects": effects,
             "unsteered_mean": float(base.mean()), "norms": {a: float(np.linalg.norm(v)) for a, v in arms.items()},
             "cosines": cosines, "scorer": cap.scorer, "random_directions": draws, "inputs_sha256": inputs,
+            "context_sha256": context, "sketches": {a: vector_sketch(v) for a, v in arms.items()},
+            "reused": {a: reusable[a] for a in reusable if not any((a, c) in fresh for c in COEFFICIENTS[cap_name])},
             "seconds": (previous.get("seconds", 0.0) if reuse else 0.0) + time.perf_counter() - clock,
         }
         summary = ", ".join(f"{a} {max(np.mean(v) for v in effects[a].values()):+.3f}" for a in effects)

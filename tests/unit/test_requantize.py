@@ -107,6 +107,38 @@ def test_measure_reuse_keys_change_with_any_vector_bit_prompt_or_model(bench: An
         assert all(other[k] != keys[k] for k in arms)
 
 
+def test_measured_arms_are_reused_for_vectors_equal_up_to_float32_rounding(bench: Any) -> None:
+    rng = np.random.default_rng(0)
+    arms = {"native": rng.normal(size=64).astype(np.float32), "transferred:a": rng.normal(size=64).astype(np.float32)}
+    cosines = {"ridge:a": {"standardized": 0.7, "raw": 0.6}}
+    context = bench.measurement_context(["p"], 20, "sha256:m")
+    record = {"effects": {a: {"1.0": [0.1]} for a in arms}, "inputs_sha256": bench.arm_hashes(arms, ["p"], 20, "m"),
+              "context_sha256": context, "sketches": {a: bench.vector_sketch(v) for a, v in arms.items()},
+              "norms": {a: float(np.linalg.norm(v)) for a, v in arms.items()}, "cosines": cosines,
+              "unsteered_mean": 0.25}
+    inputs = bench.arm_hashes(arms, ["p"], 20, "m")
+    assert bench.reusable_arms(record, arms, inputs, context, cosines, 0.25) == {"native": "exact",
+                                                                                 "transferred:a": "exact"}
+    rounded = dict(arms, native=arms["native"] * np.float32(1 + 2e-7))  # what two prepare runs differ by
+    new_inputs = bench.arm_hashes(rounded, ["p"], 20, "m")
+    assert new_inputs["native"] != inputs["native"]
+    assert bench.reusable_arms(record, rounded, new_inputs, context, cosines, 0.25) == {"native": "rounding",
+                                                                                        "transferred:a": "exact"}
+    moved = dict(arms, native=arms["native"] + np.float32(1e-3) * rng.normal(size=64).astype(np.float32))
+    assert "native" not in bench.reusable_arms(record, moved, bench.arm_hashes(moved, ["p"], 20, "m"), context,
+                                               cosines, 0.25)
+    other = bench.measurement_context(["q"], 20, "sha256:m")  # other prompts: only bit-identical inputs would do
+    assert bench.reusable_arms(record, rounded, new_inputs, other, cosines, 0.25) == {"transferred:a": "exact"}
+    # a record from before sketches: every norm, cosine and the unsteered score must agree, then all arms are reused
+    legacy = {k: v for k, v in record.items() if k not in ("context_sha256", "sketches", "inputs_sha256")}
+    assert bench.reusable_arms(legacy, rounded, new_inputs, context, cosines, 0.25) == {"native": "legacy",
+                                                                                        "transferred:a": "legacy"}
+    assert bench.reusable_arms(legacy, rounded, new_inputs, context, cosines, 0.26) == {}
+    assert bench.reusable_arms(legacy, moved, new_inputs, context, cosines, 0.25) == {}
+    drifted = {"ridge:a": {"standardized": 0.71, "raw": 0.6}}
+    assert bench.reusable_arms(legacy, rounded, new_inputs, context, drifted, 0.25) == {}
+
+
 def test_a_partial_run_names_the_capabilities_measured_per_target(bench: Any) -> None:
     models = {"smollm2-135m-instruct": {}, "gemma3-270m": {}, "qwen2.5-coder-0.5b-instruct": {}}
     every = {name: {} for name in bench.COEFFICIENTS}

@@ -710,6 +710,20 @@ def _measured_scope(doc: dict[str, Any]) -> str:
             "target's measured capabilities, so medians of pairs into different targets cover different sets.")
 
 
+def _reuse_sentence(measured: dict[str, Any]) -> str:
+    """A sentence counting the arm records reused from an earlier run with vectors equal up to float32 rounding."""
+    records = [(arm, how) for data in measured.values() for cap in data["capabilities"].values()
+               for arm, how in [*((a, None) for a in cap["effects"] if a != "random"),
+                                *cap.get("reused", {}).items()]]
+    total = len([a for a, how in records if how is None])
+    near = len([a for a, how in records if how in ("rounding", "legacy")])
+    if not near:
+        return ""
+    return (f" {near} of the {total} arm × capability records were measured by an earlier run and reused: their "
+            f"vectors equal this run's up to float32 rounding (relative difference ≤ {REUSE_TOLERANCE:g}; the "
+            "prepare stage is not bit-reproducible from run to run), prompts, generation length and model the same.")
+
+
 def _markdown(doc: dict[str, Any], meta: dict[str, Any], measured: dict[str, Any]) -> str:
     s = doc["settings"]
     config = doc.get("target_config") or {}
@@ -740,7 +754,7 @@ def _markdown(doc: dict[str, Any], meta: dict[str, Any], measured: dict[str, Any
            "pairs per directed pair)" if meta.get("pairing") == "tokens" else "mean-pooled states")
         + (f" plus the contrastive anchors' pooled states at weight {meta['contrastive_weight']:g}"
            if meta.get("contrastive_weight") else "")
-        + f", ridge λ={s['regularization']} in per-dimension standardized space.",
+        + f", ridge λ={s['regularization']} in per-dimension standardized space." + _reuse_sentence(measured),
         "",
         "**Retention** = (E_transferred − E_random) / (E_native − E_random), each E the mean antisymmetric effect "
         "effect(+c·v) − effect(−c·v) over held-out prompts at that arm's best coefficient; matched norm = the "

@@ -137,6 +137,9 @@ def test_measured_arms_are_reused_for_vectors_equal_up_to_float32_rounding(bench
     assert bench.reusable_arms(legacy, moved, new_inputs, context, cosines, 0.25) == {}
     drifted = {"ridge:a": {"standardized": 0.71, "raw": 0.6}}
     assert bench.reusable_arms(legacy, rounded, new_inputs, context, drifted, 0.25) == {}
+    cap = {"effects": {"native": {}, "random#0": {}, "random": {}}, "reused": {"native": "legacy"}}
+    assert "1 of the 2 arm × capability records" in bench._reuse_sentence({"t": {"capabilities": {"c": cap}}})
+    assert bench._reuse_sentence({"t": {"capabilities": {"c": {**cap, "reused": {"native": "exact"}}}}}) == ""
 
 
 def test_a_partial_run_names_the_capabilities_measured_per_target(bench: Any) -> None:

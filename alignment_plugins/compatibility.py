@@ -202,7 +202,7 @@ def _pct(value: float) -> str:
 
 
 def _recommendation(result: dict[str, Any], measurement: Measurement | None, n_cases: int | None,
-                    guaranteed: bool) -> str:
+                    guaranteed: bool, ranked: bool = True) -> str:
     r, lo, hi, level = result["retention"], result["ci_low"], result["ci_high"], result["level"]
     where = f"{result['target_model']} at layer {result['target_layer']}"
     quant = result["target_config"].get("quantization")
@@ -218,9 +218,12 @@ def _recommendation(result: dict[str, Any], measurement: Measurement | None, n_c
         if result["reasons"]:
             text += (" The interval is widened to cover every capability of an unmeasured pair because "
                      + "; ".join(result["reasons"]) + ".")
-        if not guaranteed:
+        if not ranked:
             text += (f" Too few calibration cases for a {round(level * 100)}% guarantee: the interval is the largest "
                      "error seen on them.")
+        elif not guaranteed:
+            text += (" The interval's coverage was measured on pairs held out from the estimator (cross-conformal), "
+                     "not guaranteed.")
     if result["fine_tune"]["status"] == "identical":
         text += " The custom fine-tune has the base model's weights, so the base estimate applies."
     loss = result["dimensional_loss"]
@@ -286,7 +289,8 @@ def estimate_compatibility(
         risk_level=risk_level(result["ci_low"]), dimensional_loss=dimensional_loss,
         structural_mismatch=structural_mismatch, target_config=dict(config), fine_tune=dict(fine_tune),
     )
-    text = _recommendation(result, measurement, estimator.training.get("cases"), result["guaranteed"])
+    text = _recommendation(result, measurement, estimator.training.get("cases"), result["guaranteed"],
+                           prediction.ranked)
     return CompatibilityResult(
         source_model=source_model, target_model=target_model, source_layer=source_layer, target_layer=target_layer,
         capability=capability, retention=result["retention"], ci_low=result["ci_low"], ci_high=result["ci_high"],

@@ -34,9 +34,10 @@ ranges are still checked).
   case of a new pair with probability ≥ 1 − α when pairs are exchangeable.
 
 When k > n the calibration set is too small for the rank: the largest score is used and the estimate says so
-(``guaranteed=False``). The *wide* interval uses the per-pair scores E_g = max_i∈g e_i the same way: it covers every
-case of a new pair at once, and is what an estimate gets when it leaves what was measured (an unverified fine-tune, a
-configuration outside the measured range, a missing feature).
+(``Prediction.ranked=False``); ``Prediction.guaranteed`` is true only for a ranked split-conformal interval. The
+*wide* interval uses the per-pair scores E_g = max_i∈g e_i the same way: it covers every case of a new pair at once,
+and is what an estimate gets when it leaves what was measured (an unverified fine-tune, a configuration outside the
+measured range, a missing feature the model uses).
 
 ``leave_one_pair_out`` refits the whole procedure (selection, λ, calibration) without each pair in turn and reports
 the held-out mean absolute error and the actual coverage of both intervals beside two baselines (the training mean;
@@ -110,6 +111,11 @@ class Prediction:
     raw: float
     reasons: tuple[str, ...] = ()
     imputed: tuple[str, ...] = ()
+    #: how the interval was calibrated: "split" (finite-sample guarantee when `guaranteed`) or "cross" (coverage
+    #: measured on held-out pairs, never `guaranteed`)
+    calibration: str = "split"
+    #: whether the calibration set held the conformal rank ⌈(n+1)(1−α)⌉ (else the largest error seen was used)
+    ranked: bool = True
 
 
 def _clip01(value: float) -> float:
@@ -477,9 +483,11 @@ class RetentionEstimator:
         raw = self.point(filled)
         wide = bool(reasons)
         q = self.pair_quantile if wide else self.case_quantile
-        guaranteed = self.pair_guaranteed if wide else self.case_guaranteed
+        ranked = self.pair_guaranteed if wide else self.case_guaranteed
+        calibration = str(self.training.get("calibration", "split"))
         return Prediction(retention=_clip01(raw), ci_low=_clip01(raw - q), ci_high=_clip01(raw + q),
-                          level=self.level, wide=wide, guaranteed=guaranteed, raw=raw, reasons=tuple(reasons),
+                          level=self.level, wide=wide, guaranteed=ranked and calibration == "split", raw=raw,
+                          reasons=tuple(reasons), calibration=calibration, ranked=ranked,
                           imputed=tuple(imputed))
 
     # ---------------------------------------------------------------- files

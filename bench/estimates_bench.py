@@ -204,12 +204,15 @@ def markdown(args: argparse.Namespace, sources: list[dict[str, Any]], cases: lis
         f"λ = {model.ridge:g}.",
         "",
         f"- case interval half-width {_fmt(conformal['case']['quantile'])} "
-        f"({'with' if conformal['case']['guaranteed'] else '**without**'} the finite-sample guarantee: it needs at "
-        f"least {math.ceil(1 / args.alpha) - 1} calibration cases);",
+        f"({'the' if conformal['case']['guaranteed'] else '**not** the'} ⌈(n+1)(1−α)⌉-th of the n calibration "
+        f"errors: that rank needs at least {math.ceil(1 / args.alpha) - 1} calibration cases; "
+        + ("split calibration: a finite-sample coverage guarantee for exchangeable pairs);"
+           if model.training.get("calibration") == "split" else
+           "cross calibration: no finite-sample theorem, its coverage is the one measured above);"),
         f"- wide (per-pair) half-width {_fmt(conformal['pair']['quantile'])} "
-        f"({'with' if conformal['pair']['guaranteed'] else '**without**'} the guarantee: it needs at least "
-        f"{math.ceil(1 / args.alpha) - 1} calibration pairs; without it the largest calibration error is used and "
-        "estimates say so).",
+        f"({'the' if conformal['pair']['guaranteed'] else '**not** the'} same rank over per-pair errors: it needs at "
+        f"least {math.ceil(1 / args.alpha) - 1} calibration pairs; without it the largest calibration error is used "
+        "and estimates say so).",
         "",
         "| feature | coefficient (per standard deviation) | training mean | measured range |",
         "|---|---|---|---|",

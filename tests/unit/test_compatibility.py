@@ -83,6 +83,7 @@ def test_unmeasured_capability_gets_the_learned_estimate(checker: CompatibilityC
     assert est.ci_low <= est.retention <= est.ci_high and est.level == pytest.approx(0.9)
     assert est.ci_high - est.ci_low <= 2 * estimator.case_quantile + 1e-9
     assert est.recommendation.startswith("Estimated (learned from")
+    assert not est.coverage_guaranteed and "measured on pairs held out from the estimator" in est.recommendation
     dropped = checker.estimate(vector_listing=package(np.r_[np.zeros(4), np.ones(4)], "french"), target_model="tgt")
     assert dropped.dimensional_loss == pytest.approx(1.0, abs=1e-3)
     assert dropped.retention < est.retention  # the planted model penalizes dimensional loss

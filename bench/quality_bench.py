@@ -53,9 +53,10 @@ def main() -> None:
     extraction: dict[str, dict] = {}
     rows: list[dict] = []
     done: list[str] = []
-    # Models are extracted one at a time (cheapest first); every pair among the models extracted so far is fitted
-    # right away and the table is rewritten after each pair, so a long run leaves a useful partial table.
-    order = sorted(args.models, key=lambda name: (name == "qwen2.5-coder-0.5b-instruct", args.models.index(name)))
+    # Models are extracted one at a time, the decoders first (the targets of the table are theirs), the sentence
+    # encoder last; every pair among the models extracted so far is fitted right away and the table is rewritten
+    # after each pair, so a long run stopped early leaves a useful partial table.
+    order = sorted(args.models, key=lambda name: (name not in DECODERS, args.models.index(name)))
     for name in order:
         acts = extract(load_model(name), anchors, "all", progress=True)
         extraction[name] = {"seconds": round(acts.seconds, 1), "tokens": acts.tokens,
@@ -122,7 +123,9 @@ def write_markdown(path: Path, rows: list[dict], anchors: object, args: argparse
         "along the monotone CKA layer map). The **recommended** pair (what vectors use, and what tiers and "
         "certificates describe) is the pair whose maps carry the *validation* concepts' directions best (both layers "
         "≥ 2); the best-retrieval pair is the highest validation top-1. Every number below is on the **test** split, "
-        "in the per-dimension standardized spaces of the training statistics (see `alignment_plugins/metrics.py`).",
+        "in the per-dimension standardized spaces of the training statistics (see `alignment_plugins/metrics.py`); "
+        f"top-1 accuracy is retrieval of each test anchor's target state among the {counts.get('test')} test "
+        "anchors', so a smaller test split makes it easier.",
         "",
         *([f"**Partial: {len(rows)} of {total_pairs} directed pairs measured so far.**", ""]
           if len(rows) < total_pairs else []),

@@ -685,6 +685,7 @@ def report(args: argparse.Namespace, work: Path) -> None:
                      "seed": args.seed},
         "pairs": pairs_out,
         "prediction": _correlations(pairs_out),
+        "vector_agreement": vector_agreement(work, measured, args.models),
     }
     if (work / "curve.json").is_file() and not suffix:
         doc["curve"] = json.loads((work / "curve.json").read_text())["rows"]
@@ -714,6 +715,58 @@ def _measured_scope(doc: dict[str, Any]) -> str:
              for t, caps in measured.items()]
     return (f" **Partial run — capabilities measured per target:** {'; '.join(parts)}. A pair's median is over its "
             "target's measured capabilities, so medians of pairs into different targets cover different sets.")
+
+
+def vector_agreement(work: Path, measured: dict[str, Any], models: dict[str, int]) -> dict[str, Any]:
+    """Every stored record's vector norms and native-vs-transferred cosines recomputed from this work directory's
+    prepare files: the largest relative norm and absolute cosine differences, over how many records and arms."""
+    from alignment_plugins import vectors as V
+    from alignment_plugins.wmatrix import WMatrix
+
+    scales = np.load(work / "target_scales.npy", allow_pickle=True).item()
+    maps: dict[tuple[str, str, str], Any] = {}
+    norm_diff = cosine_diff = 0.0
+    records = arms = earlier = 0
+    for target, data in measured.items():
+        for cap_name, record in data["capabilities"].items():
+            native = np.load(work / f"native.{target}.{cap_name}.npy")
+            norm = float(np.linalg.norm(native))
+            fresh = {"native": norm}
+            for source in (s for s in models if s != target):
+                src = np.load(work / f"native.{source}.{cap_name}.npy")
+                for kind in ("ridge", "shuffled"):
+                    key = (source, target, kind)
+                    if key not in maps:
+                        maps[key] = WMatrix.load(work / "maps" / f"{source}__{target}.{kind}.wmatrix")
+                    matched = V.transfer_vector(src, maps[key], layer=models[source], norm=norm).vector
+                    old = record.get("cosines", {}).get(f"{kind}:{source}", {})
+                    for space, value in (("standardized", V.cosine(native, matched, scale=scales[target])),
+                                         ("raw", V.cosine(native, matched))):
+                        if space in old:
+                            cosine_diff = max(cosine_diff, abs(old[space] - value))
+                    if kind == "ridge":
+                        fresh[f"transferred_map_norm:{source}"] = float(np.linalg.norm(
+                            V.transfer_vector(src, maps[key], layer=models[source]).vector))
+            for arm, value in fresh.items():
+                if arm in record.get("norms", {}):
+                    norm_diff = max(norm_diff, abs(record["norms"][arm] - value) / max(abs(value), 1e-12))
+                    arms += 1
+            records += 1
+            earlier += "context_sha256" not in record
+    return {"records": records, "earlier_records": earlier, "norms_checked": arms,
+            "max_relative_norm_difference": norm_diff, "max_cosine_difference": cosine_diff}
+
+
+def _agreement_sentence(doc: dict[str, Any]) -> str:
+    a = doc.get("vector_agreement")
+    if not a or not a["earlier_records"]:
+        return ""
+    return (f" {a['earlier_records']} of the {a['records']} capability records were measured by an earlier run "
+            "(before the measure files kept hashes); their vectors, rebuilt from this run's prepare files, agree "
+            f"with the stored ones to a relative norm difference ≤ {a['max_relative_norm_difference']:.1e} "
+            f"({a['norms_checked']} norms) and native-vs-transferred cosines within "
+            f"{a['max_cosine_difference']:.1e}: the prepare stage is not bit-reproducible from run to run, so the "
+            "vectors are the same up to float32 rounding.")
 
 
 def _reuse_sentence(measured: dict[str, Any]) -> str:
@@ -814,7 +867,8 @@ def _markdown(doc: dict[str, Any], meta: dict[str, Any], measured: dict[str, Any
            "pairs per directed pair)" if meta.get("pairing") == "tokens" else "mean-pooled states")
         + (f" plus the contrastive anchors' pooled states at weight {meta['contrastive_weight']:g}"
            if meta.get("contrastive_weight") else "")
-        + f", ridge λ={s['regularization']} in per-dimension standardized space." + _reuse_sentence(measured),
+        + f", ridge λ={s['regularization']} in per-dimension standardized space." + _reuse_sentence(measured)
+        + _agreement_sentence(doc),
         "",
         "**Retention** = (E_transferred − E_random) / (E_native − E_random), each E the mean antisymmetric effect "
         "effect(+c·v) − effect(−c·v) over held-out prompts at that arm's best coefficient; matched norm = the "

@@ -69,8 +69,7 @@ def run_device(device: str, source: Path, target: Path, num_anchors: int) -> dic
     clock = time.perf_counter()
     src = models.load_model(str(source), device=device)
     tgt = models.load_model(str(target), device=device)
-    layer = wm.headline_pair[0]
-    vector = vectors.extract_vector(src, get_capability("sentiment"), layer)
+    vector = vectors.extract_vector(src, get_capability("sentiment"), wm.headline_pair[0])
     moved = vectors.transfer_vector(vector, wm, norm=float(np.linalg.norm(vector.vector)))
     seconds["extract_transfer"] = time.perf_counter() - clock
 
@@ -88,8 +87,7 @@ def run_device(device: str, source: Path, target: Path, num_anchors: int) -> dic
         "device": device, "torch_device": str(next(tgt.model.parameters()).device),
         "name": torch.cuda.get_device_name(0) if device.startswith("cuda") else platform.processor() or "cpu",
         "recommended_pair": list(wm.headline_pair),
-        "pair_metrics": wm.pair_metrics.get(f"{layer}->{wm.headline_pair[1]}", {}),
-        "transforms": transforms, "vector": vector.vector.astype(np.float64), "moved_layer": moved.layer,
+        "transforms": transforms, "vector": vector.vector.astype(np.float64),
         "weddings_effects": weddings, "generations": texts, "seconds": seconds,
     }
 

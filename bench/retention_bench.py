@@ -795,9 +795,6 @@ def _targets_section(doc: dict[str, Any]) -> list[str]:
              if c["random_control"] is not None and abs(c["random_control"]) > TARGET_RANDOM_CONTROL]
     concept = [(name[id(p)], p["concept_cosine"]) for p in pairs if p.get("concept_cosine") is not None]
 
-    def short(value: float, target: float) -> str:
-        return "met" if value >= target else f"short by {target - value:.2f}"
-
     def listed(items: list[str]) -> str:
         return "; ".join(items) or "–"
 
@@ -805,7 +802,7 @@ def _targets_section(doc: dict[str, Any]) -> list[str]:
              "| target | met | where it is missed (value, shortfall) |", "|---|---|---|",
              f"| median retention ≥ {TARGET_MEDIAN_RETENTION} per directed pair | "
              f"{sum(v >= TARGET_MEDIAN_RETENTION for _, v in medians)}/{len(medians)} | "
-             + listed([f"{n} {v:.2f} ({short(v, TARGET_MEDIAN_RETENTION)})" for n, v in medians
+             + listed([f"{n} {v:.2f} (short by {TARGET_MEDIAN_RETENTION - v:.2f})" for n, v in medians
                        if v < TARGET_MEDIAN_RETENTION]) + " |",
              f"| random control ≤ {TARGET_RANDOM_CONTROL:.2f} (pair medians) | "
              f"{sum(abs(p['random_control']) <= TARGET_RANDOM_CONTROL for p in pairs)}/{len(pairs)} | "

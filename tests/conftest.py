@@ -15,6 +15,19 @@ def alignment_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("alignment-cache")
 
 
+@pytest.fixture(scope="session")
+def bench() -> Any:
+    """bench/retention_bench.py as a module (its helpers, statistics and report pieces)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "retention_bench_under_test", Path(__file__).resolve().parents[1] / "bench" / "retention_bench.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.fixture(autouse=True)
 def _isolated_engine(
     request: pytest.FixtureRequest, alignment_cache_dir: Path, monkeypatch: pytest.MonkeyPatch

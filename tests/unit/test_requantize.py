@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,16 +11,6 @@ import numpy as np
 import pytest
 
 from alignment_plugins.requantize import load_float32, quantization_name, quantized_copy, requantize_weights
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def bench() -> Any:
-    spec = importlib.util.spec_from_file_location("retention_bench_for_configs", ROOT / "bench" / "retention_bench.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _weights(model: Any) -> dict[str, np.ndarray]:

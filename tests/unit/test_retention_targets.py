@@ -2,21 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from typing import Any
-
-import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def bench() -> Any:
-    spec = importlib.util.spec_from_file_location("retention_bench_for_targets", ROOT / "bench" / "retention_bench.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _pair(source: str, target: str, median: float, cells: dict[str, float], random: float = 0.02) -> dict[str, Any]:

@@ -9,6 +9,10 @@ for a sentence encoder, the last-layers (embedding-migration) pair's.
     python bench/quality_bench.py                      # the whole default corpus (v2: 15,003 anchors), 12 pairs
     python bench/quality_bench.py --num-anchors 1000   # quicker
     python bench/quality_bench.py --anchors builtin:v1 # the corpus of the results measured before v2
+    python bench/quality_bench.py --num-anchors 1000 --resume  # keep the pairs docs/results.json already holds
+
+With ``--resume`` the rows of the existing JSON whose settings (anchor set hash, pairing, method, regularization,
+stitching texts) equal this run's are kept and their pairs not refitted; the table marks them with their run's date.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ def main() -> None:
                         help="test-split texts for the stitching metrics of decoder pairs at the recommended pair "
                              "(0: skip)")
     parser.add_argument("--out", default="docs/results.md")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the rows of the existing JSON measured with the same settings")
     args = parser.parse_args()
 
     from alignment_plugins.anchors import load_anchors
@@ -50,22 +56,28 @@ def main() -> None:
 
     anchors = load_anchors(args.anchors).sample(args.num_anchors, seed=0)
     started = time.perf_counter()
+    settings = run_settings(args, anchors.content_hash)
+    today = datetime.now(UTC).date().isoformat()
     extraction: dict[str, dict] = {}
-    rows: list[dict] = []
+    rows: list[dict] = kept_rows(Path(args.out).with_suffix(".json"), settings) if args.resume else []
+    if rows:
+        print(f"resuming: {len(rows)} pairs kept from {Path(args.out).with_suffix('.json')}", flush=True)
     done: list[str] = []
     # Models are extracted one at a time, the decoders first (the targets of the table are theirs), the sentence
     # encoder last; every pair among the models extracted so far is fitted right away and the table is rewritten
     # after each pair, so a long run stopped early leaves a useful partial table.
     order = sorted(args.models, key=lambda name: (name not in DECODERS, args.models.index(name)))
     for name in order:
-        acts = extract(load_model(name), anchors, "all", progress=True)
-        extraction[name] = {"seconds": round(acts.seconds, 1), "tokens": acts.tokens,
-                            "cached_layers": len(acts.from_cache)}
-        print(f"extracted {name}: {acts.tokens} tokens in {acts.seconds:.0f}s", flush=True)
+        pending = [p for p in itertools.permutations([*done, name], 2) if name in p and not _has_row(rows, *p)]
+        if not pending:  # every pair this model takes part in so far is kept: no need to extract it yet
+            done.append(name)
+            continue
+        missing = [m for m in done if m not in extraction and any(m in p for p in pending)]
+        for earlier in missing:  # a model skipped above is needed by a pair of this one
+            _extract(extract, load_model, earlier, anchors, extraction)
+        _extract(extract, load_model, name, anchors, extraction)
         done.append(name)
-        for source, target in itertools.permutations(done, 2):
-            if name not in (source, target):
-                continue
+        for source, target in pending:
             trainer = WMatrixTrainer(source, target, anchors=anchors, seed=0)
             regularization = args.regularization
             if regularization not in (None, "auto"):
@@ -80,13 +92,44 @@ def main() -> None:
                    "embedding_pair": list(emb) if emb else None,
                    "embedding_pair_metrics": wm.pair_metrics[pair_key(emb)] if emb else None,
                    "token_pairs": wm.anchors.get("token_pairs", 0),
-                   "counts": wm.anchors["counts"], "seconds": round(time.perf_counter() - t, 1)}
+                   "counts": wm.anchors["counts"], "seconds": round(time.perf_counter() - t, 1),
+                   "measured_on": today}
             if args.stitching_texts and source in DECODERS and target in DECODERS:
                 row["stitching"] = _stitching(trainer, wm, args.stitching_texts)
             rows.append(row)
             print(json.dumps(row), flush=True)
             write_markdown(Path(args.out), rows, anchors, args, extraction, time.perf_counter() - started,
-                           total_pairs=len(args.models) * (len(args.models) - 1))
+                           total_pairs=len(args.models) * (len(args.models) - 1), settings=settings)
+
+
+def run_settings(args: argparse.Namespace, anchors_hash: str) -> dict:
+    """What a row's numbers depend on besides the code: a resumed run keeps only rows with equal settings."""
+    return {"anchors_hash": anchors_hash, "pairing": args.pairing, "optimization": args.optimization,
+            "regularization": args.regularization, "stitching_texts": args.stitching_texts}
+
+
+def kept_rows(path: Path, settings: dict) -> list[dict]:
+    """The rows of an earlier run's JSON measured with `settings` (none when the file or its settings differ)."""
+    if not path.is_file():
+        return []
+    doc = json.loads(path.read_text())
+    if doc.get("settings") != settings:
+        print(f"not resuming from {path}: its settings {doc.get('settings')} differ from this run's {settings}",
+              flush=True)
+        return []
+    return [{**row, "measured_on": row.get("measured_on") or doc.get("generated_on"), "kept": True}
+            for row in doc["rows"]]
+
+
+def _has_row(rows: list[dict], source: str, target: str) -> bool:
+    return any(r["source"] == source and r["target"] == target for r in rows)
+
+
+def _extract(extract: object, load_model: object, name: str, anchors: object, extraction: dict) -> None:
+    """Extract every layer of `name` over the anchors (cached on disk) and record its cost."""
+    acts = extract(load_model(name), anchors, "all", progress=True)
+    extraction[name] = {"seconds": round(acts.seconds, 1), "tokens": acts.tokens, "cached_layers": len(acts.from_cache)}
+    print(f"extracted {name}: {acts.tokens} tokens in {acts.seconds:.0f}s", flush=True)
 
 
 def _stitching(trainer: object, wm: object, count: int) -> dict:
@@ -103,9 +146,10 @@ def _stitching(trainer: object, wm: object, count: int) -> dict:
 
 
 def write_markdown(path: Path, rows: list[dict], anchors: object, args: argparse.Namespace, extraction: dict,
-                   seconds: float, total_pairs: int) -> None:
+                   seconds: float, total_pairs: int, settings: dict | None = None) -> None:
     """Write the results table (and a JSON copy next to it)."""
     counts = rows[0]["counts"] if rows else {}
+    kept = [r for r in rows if r.get("kept")]
     flags = (f" --num-anchors {args.num_anchors}" if args.num_anchors else "") + (
         f" --optimization {args.optimization}" if args.optimization != "ridge" else "") + (
         f" --regularization {args.regularization}" if args.regularization is not None else "") + (
@@ -115,7 +159,9 @@ def write_markdown(path: Path, rows: list[dict], anchors: object, args: argparse
         "# W-Matrix quality on the packaged models",
         "",
         f"Written by `python bench/quality_bench.py{flags}` on "
-        f"{datetime.now(UTC).date().isoformat()} ({platform.machine()}, CPU, float32), {seconds / 60:.0f} min.",
+        f"{datetime.now(UTC).date().isoformat()} ({platform.machine()}, CPU, float32), {seconds / 60:.0f} min."
+        + (f" {len(kept)} pairs (dated † below) were kept from an earlier run with the same settings (`--resume`)."
+           if kept else ""),
         "",
         f"Anchors: {len(anchors)} from the built-in corpus (`{anchors.content_hash[:23]}…`), split "
         f"{counts.get('train')} train / {counts.get('validation')} validation / {counts.get('test')} test. "
@@ -136,8 +182,9 @@ def write_markdown(path: Path, rows: list[dict], anchors: object, args: argparse
     for r in rows:
         b = r["best_pair_metrics"]
         lines.append(
-            f"| {r['source']} → {r['target']} | {r['recommended_pair'][0]} → {r['recommended_pair'][1]} | "
-            f"{r['accuracy']:.4f} | {r['csls_accuracy']:.4f} | {r['semantic_preservation']:.4f} | "
+            f"| {r['source']} → {r['target']}{' †' if r.get('kept') else ''} | {r['recommended_pair'][0]} → "
+            f"{r['recommended_pair'][1]} | {r['accuracy']:.4f} | {r['csls_accuracy']:.4f} | "
+            f"{r['semantic_preservation']:.4f} | "
             f"{r['reconstruction_error']:.4f} | {r['r2']:.4f} | {r['best_pair'][0]} → {r['best_pair'][1]}: "
             f"{b['accuracy']:.4f} / {b['semantic_preservation']:.4f} |"
         )
@@ -183,9 +230,14 @@ def write_markdown(path: Path, rows: list[dict], anchors: object, args: argparse
     lines += ["", "Extraction (each model once, cached for every pair it takes part in):", ""]
     for name, e in extraction.items():
         lines.append(f"- {name}: {e['tokens']} tokens, {e['seconds']} s (layers already cached: {e['cached_layers']})")
+    if kept:
+        lines += ["", "† measured on " + ", ".join(sorted({str(r.get('measured_on')) for r in kept})) +
+                  " by the same command with the same settings; kept by `--resume` (extraction time of that run "
+                  "not counted above)."]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
-    path.with_suffix(".json").write_text(json.dumps({"rows": rows, "extraction": extraction}, indent=1))
+    path.with_suffix(".json").write_text(json.dumps({"rows": rows, "extraction": extraction, "settings": settings,
+                                                     "generated_on": datetime.now(UTC).date().isoformat()}, indent=1))
     print(f"wrote {path}", flush=True)
 
 

@@ -160,7 +160,8 @@ def write_markdown(path: Path, rows: list[dict], anchors: object, args: argparse
         "",
         f"Written by `python bench/quality_bench.py{flags}` on "
         f"{datetime.now(UTC).date().isoformat()} ({platform.machine()}, CPU, float32), {seconds / 60:.0f} min."
-        + (f" {len(kept)} pairs (dated † below) were kept from an earlier run with the same settings (`--resume`)."
+        + (f" {len(kept)} {'pair' if len(kept) == 1 else 'pairs'} (marked †) "
+           f"{'was' if len(kept) == 1 else 'were'} kept from an earlier run with the same settings (`--resume`)."
            if kept else ""),
         "",
         f"Anchors: {len(anchors)} from the built-in corpus (`{anchors.content_hash[:23]}…`), split "

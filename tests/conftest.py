@@ -15,17 +15,28 @@ def alignment_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("alignment-cache")
 
 
-@pytest.fixture(scope="session")
-def bench() -> Any:
-    """bench/retention_bench.py as a module (its helpers, statistics and report pieces)."""
+def load_bench(name: str) -> Any:
+    """bench/<name>.py as a module (benches are scripts, not a package)."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
-        "retention_bench_under_test", Path(__file__).resolve().parents[1] / "bench" / "retention_bench.py")
+        f"{name}_under_test", Path(__file__).resolve().parents[1] / "bench" / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="session")
+def bench() -> Any:
+    """bench/retention_bench.py as a module (its helpers, statistics and report pieces)."""
+    return load_bench("retention_bench")
+
+
+@pytest.fixture(scope="session")
+def quality_bench() -> Any:
+    """bench/quality_bench.py as a module (its resume and table helpers)."""
+    return load_bench("quality_bench")
 
 
 @pytest.fixture(autouse=True)

@@ -28,6 +28,7 @@ from pathlib import Path
 MODELS = ["smollm2-135m-instruct", "gemma3-270m", "qwen2.5-coder-0.5b-instruct", "all-minilm-l6-v2"]
 DECODERS = set(MODELS[:3])
 TARGET_SP, TARGET_ACC = 0.90, 0.97
+TARGET_STITCHED, STRETCH_STITCHED = 1.25, 1.10  # stitched / native next-token loss at the recommended pair
 
 
 def main() -> None:
@@ -203,16 +204,7 @@ def write_markdown(path: Path, rows: list[dict], anchors: object, args: argparse
         if "semantic_preservation_ci_low" in r:
             lines.append(f"- {r['source']} → {r['target']}: {r['semantic_preservation']:.4f} "
                          f"[{r['semantic_preservation_ci_low']:.4f}, {r['semantic_preservation_ci_high']:.4f}]")
-    decoder_rows = [r for r in rows if r["source"] in DECODERS and r["target"] in DECODERS]
-    if decoder_rows:
-        met_sp = sum(r["semantic_preservation"] >= TARGET_SP for r in decoder_rows)
-        met_acc = sum(r["accuracy"] >= TARGET_ACC for r in decoder_rows)
-        lines += [
-            "",
-            f"Targets for the {len(decoder_rows)} decoder pairs at the recommended pair: semantic preservation ≥ "
-            f"{TARGET_SP} met by "
-            f"{met_sp}/{len(decoder_rows)}; top-1 accuracy ≥ {TARGET_ACC} met by {met_acc}/{len(decoder_rows)}.",
-        ]
+    lines += targets_section(rows)
     stitched = [r for r in rows if r.get("stitching")]
     if stitched:
         lines += ["", "Stitching at the recommended pair (decoder pairs; test-split texts; target ≤ 1.25 × native "
@@ -240,6 +232,52 @@ def write_markdown(path: Path, rows: list[dict], anchors: object, args: argparse
     path.with_suffix(".json").write_text(json.dumps({"rows": rows, "extraction": extraction, "settings": settings,
                                                      "generated_on": datetime.now(UTC).date().isoformat()}, indent=1))
     print(f"wrote {path}", flush=True)
+
+
+def stitched_ratio(row: dict) -> float | None:
+    """Stitched / native next-token loss (nats/token ratio) of a row, None when not measured."""
+    loss = (row.get("stitching") or {}).get("stitched_loss") or {}
+    return loss["stitched"] / loss["native"] if loss.get("stitched") and loss.get("native") else None
+
+
+def targets_section(rows: list[dict]) -> list[str]:
+    """Markdown lines: issue 8's targets for the decoder pairs, met count and every miss with its shortfall."""
+    decoder_rows = [r for r in rows if r["source"] in DECODERS and r["target"] in DECODERS]
+    if not decoder_rows:
+        return []
+
+    def name(r: dict) -> str:
+        return f"{r['source']} → {r['target']}"
+
+    checks = [
+        (f"semantic preservation ≥ {TARGET_SP}", [(name(r), r["semantic_preservation"], TARGET_SP - r[
+            "semantic_preservation"]) for r in decoder_rows]),
+        (f"top-1 accuracy ≥ {TARGET_ACC}", [(name(r), r["accuracy"], TARGET_ACC - r["accuracy"])
+                                           for r in decoder_rows]),
+        (f"stitched loss ≤ {TARGET_STITCHED} × native (stretch {STRETCH_STITCHED})",
+         [(name(r), ratio, ratio - TARGET_STITCHED) for r in decoder_rows
+          if (ratio := stitched_ratio(r)) is not None]),
+    ]
+    lines = ["", f"## Against the targets ({len(decoder_rows)} decoder pairs, recommended pair, test split)", "",
+             "| target | met | where it is missed (value, shortfall) |", "|---|---|---|"]
+    for label, values in checks:
+        word = "over by" if label.startswith("stitched") else "short by"
+        misses = [f"{n} {v:.3f} ({word} {gap:.3f})" for n, v, gap in values if gap > 0]
+        lines.append(f"| {label} | {len(values) - len(misses)}/{len(values)} | {'; '.join(misses) or '–'} |")
+    best_met = sum(r["best_pair_metrics"]["semantic_preservation"] >= TARGET_SP for r in decoder_rows)
+    best_higher = sum(r["best_pair_metrics"]["semantic_preservation"] > r["semantic_preservation"]
+                      for r in decoder_rows)
+    stretch = [r for r in decoder_rows if (ratio := stitched_ratio(r)) is not None and ratio <= STRETCH_STITCHED]
+    lines += ["", f"Stitched-loss stretch ≤ {STRETCH_STITCHED} × native: met by {len(stretch)}.", "",
+              "What limits it and what was tried: the linear map more than the layer choice — the best-retrieval "
+              f"pair's semantic preservation (the table's last column) reaches {TARGET_SP} on {best_met}/"
+              f"{len(decoder_rows)} pairs and is higher than the recommended pair's on {best_higher}. The "
+              "levers measured on the concept benchmark (SmolLM2 → Gemma-3) — anchor count, ridge λ, token vs mean "
+              "pairing, contrastive anchors, reduced-rank and CCA solutions, corpus version — are in "
+              "[levers.md](levers.md); the anchor count is the lever still rising (this table fits on the anchors "
+              "above; the support matrix's maps use 5,000 texts, its anchor-count curve is in "
+              "[support-matrix.md](support-matrix.md))."]
+    return lines
 
 
 if __name__ == "__main__":

@@ -56,3 +56,17 @@ def test_table_marks_kept_rows_and_stores_settings(tmp_path: Path, quality_bench
     assert "Partial" not in text
     doc = json.loads(out.with_suffix(".json").read_text())
     assert doc["settings"] == SETTINGS and [r.get("kept") for r in doc["rows"]] == [True, None]
+
+
+def test_targets_section_lists_each_miss_with_its_shortfall(quality_bench: Any) -> None:
+    decoders = sorted(quality_bench.DECODERS)
+    met = _row(decoders[0], decoders[1], accuracy=0.99, semantic_preservation=0.93,
+               stitching={"stitched_loss": {"stitched": 3.0, "native": 2.9}})
+    missed = _row(decoders[1], decoders[0], accuracy=0.95, semantic_preservation=0.8,
+                  stitching={"stitched_loss": {"stitched": 4.0, "native": 2.5}})
+    encoder = _row(decoders[0], "all-minilm-l6-v2")  # not a decoder pair: not counted
+    text = "\n".join(quality_bench.targets_section([met, missed, encoder]))
+    assert "| semantic preservation ≥ 0.9 | 1/2 |" in text and "0.800 (short by 0.100)" in text
+    assert "| top-1 accuracy ≥ 0.97 | 1/2 |" in text and "0.950 (short by 0.020)" in text
+    assert "1.600 (over by 0.350)" in text and "stretch ≤ 1.1 × native: met by 1" in text
+    assert quality_bench.targets_section([encoder]) == []

@@ -63,7 +63,10 @@ def main() -> None:
     rows: list[dict] = kept_rows(Path(args.out).with_suffix(".json"), settings) if args.resume else []
     if rows:
         print(f"resuming: {len(rows)} pairs kept from {Path(args.out).with_suffix('.json')}", flush=True)
+        # a model this run finds wholly in the activation cache keeps the extraction cost the earlier run measured
+        extraction.update(json.loads(Path(args.out).with_suffix(".json").read_text()).get("extraction", {}))
     done: list[str] = []
+    extracted: set[str] = set()
     # Models are extracted one at a time, the decoders first (the targets of the table are theirs), the sentence
     # encoder last; every pair among the models extracted so far is fitted right away and the table is rewritten
     # after each pair, so a long run stopped early leaves a useful partial table.
@@ -73,10 +76,10 @@ def main() -> None:
         if not pending:  # every pair this model takes part in so far is kept: no need to extract it yet
             done.append(name)
             continue
-        missing = [m for m in done if m not in extraction and any(m in p for p in pending)]
-        for earlier in missing:  # a model skipped above is needed by a pair of this one
-            _extract(extract, load_model, earlier, anchors, extraction)
-        _extract(extract, load_model, name, anchors, extraction)
+        missing = [m for m in done if m not in extracted and any(m in p for p in pending)]
+        for model_name in [*missing, name]:  # a model skipped above may be needed by a pair of this one
+            _extract(extract, load_model, model_name, anchors, extraction)
+            extracted.add(model_name)
         done.append(name)
         for source, target in pending:
             trainer = WMatrixTrainer(source, target, anchors=anchors, seed=0)
@@ -129,6 +132,9 @@ def _has_row(rows: list[dict], source: str, target: str) -> bool:
 def _extract(extract: object, load_model: object, name: str, anchors: object, extraction: dict) -> None:
     """Extract every layer of `name` over the anchors (cached on disk) and record its cost."""
     acts = extract(load_model(name), anchors, "all", progress=True)
+    if acts.tokens == 0 and name in extraction:  # every layer came from the cache: keep the measured cost
+        print(f"extracted {name}: every layer cached", flush=True)
+        return
     extraction[name] = {"seconds": round(acts.seconds, 1), "tokens": acts.tokens, "cached_layers": len(acts.from_cache)}
     print(f"extracted {name}: {acts.tokens} tokens in {acts.seconds:.0f}s", flush=True)
 
